@@ -1,0 +1,35 @@
+/** RFC 9457 problem details, the error format of the admin JSON API. */
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  412: "Precondition Failed",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** Thrown anywhere under an admin route; rendered by `renderError` as problem+json. */
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = "ProblemError";
+  }
+}
+
+/** The JSON body of a problem: `type` is left as about:blank, so `title` is the status phrase. */
+export function problemBody(status: number, detail: string, extra: Record<string, unknown> = {}) {
+  return { type: "about:blank", title: TITLES[status] ?? "Error", status, detail, ...extra };
+}

@@ -1,0 +1,56 @@
+/**
+ * The SCIM gate: every request under …/{tenant}/integrations/{id}/scim/v2 must carry the API token
+ * of that integration's service account, and the integration must be enabled.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { BaseVariables } from "../app-env";
+import { findScimCredential, LAST_USED_RESOLUTION_MS, touchToken, type ScimCredential } from "../iam/service-accounts";
+import { ScimError } from "../scim/errors";
+import { tenantsEnabled } from "../config";
+import { bearerToken, digestsEqual, sha256Hex } from "./tokens";
+
+/** What the gate tells later handlers: the verified credential (tenant, integration, account). */
+export type ScimVariables = BaseVariables & { credential: ScimCredential };
+
+export interface ScimAuthOptions {
+  /** Realm named in `WWW-Authenticate`. */
+  realm?: string;
+}
+
+/** Authenticates a SCIM request; rejections are SCIM error bodies (401, or 403 when disabled). */
+export function scimAuth(
+  options: ScimAuthOptions = {},
+): MiddlewareHandler<{ Bindings: Env; Variables: ScimVariables }> {
+  const challenge = `Bearer realm="${options.realm ?? "scim-edge"}"`;
+  const unauthorized = (detail: string) => new ScimError(401, detail, undefined, { "WWW-Authenticate": challenge });
+  return async function scimAuthMiddleware(c, next) {
+    if (!tenantsEnabled(c.env)) {
+      throw new ScimError(
+        403,
+        "SCIM provisioning needs multi-tenancy, which is disabled on this server (TENANTS_ENABLED=false; Kestra's kestra.ee.tenants.enabled).",
+      );
+    }
+    const presented = bearerToken(c.req.header("Authorization"));
+    if (!presented) throw unauthorized("Send the integration's secret token as 'Authorization: Bearer <token>'.");
+    const hash = await sha256Hex(presented);
+    const credential = await findScimCredential(c.var.db, hash);
+    // One answer for unknown tokens and tokens of another integration or tenant: no oracle.
+    if (
+      !credential ||
+      !digestsEqual(credential.tokenHash, hash) ||
+      credential.tenantId !== c.req.param("tenant") ||
+      credential.integrationId !== c.req.param("integrationId")
+    ) {
+      throw unauthorized("The bearer token is not valid for this provisioning integration.");
+    }
+    if (!credential.integrationEnabled) {
+      throw new ScimError(403, "This provisioning integration is disabled; enable it in scim-edge to accept requests.");
+    }
+    const now = Date.now();
+    if (credential.lastUsedAt === null || credential.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
+      c.executionCtx.waitUntil(touchToken(c.var.db, credential.tokenId, now).catch(() => undefined));
+    }
+    c.set("credential", credential);
+    await next();
+  };
+}

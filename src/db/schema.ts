@@ -1,0 +1,273 @@
+/**
+ * The whole IAM domain as D1 tables (see docs/storage.md for the why of each).
+ *
+ * Conventions: ids are UUIDv7 strings (time-ordered, so `ORDER BY id` is creation order and a
+ * cursor is just the last id); times are epoch milliseconds; `*_key` columns hold the
+ * Unicode-lowercased form of a case-insensitive value so that lookups and uniqueness use a
+ * plain index instead of SQLite's ASCII-only NOCASE.
+ */
+import { sql } from "drizzle-orm";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+const createdAt = () => integer("created_at").notNull();
+const updatedAt = () => integer("updated_at").notNull();
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: createdAt(),
+});
+
+/** Users are global: one row per person across every tenant (Kestra's model). */
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    userName: text("user_name").notNull(),
+    userNameKey: text("user_name_key").notNull(),
+    /** Global profile attributes of the SCIM User (core and enterprise), as JSON. */
+    profile: text("profile", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    /** Enterprise `manager.value`, kept in a column so `manager eq "id"` uses an index. */
+    managerId: text("manager_id"),
+    /** Bumped on every write; two integrations writing one user reconcile on it. */
+    version: integer("version").notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("users_user_name_key_unique").on(t.userNameKey),
+    index("users_manager_idx").on(t.managerId),
+  ],
+);
+
+/** Email addresses of a user as rows, so `emails.value eq "x"` is an index lookup. */
+export const userEmails = sqliteTable(
+  "user_emails",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    value: text("value").notNull(),
+    valueKey: text("value_key").notNull(),
+    type: text("type"),
+    display: text("display"),
+    primary: integer("is_primary", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.position] }),
+    index("user_emails_value_key_idx").on(t.valueKey),
+  ],
+);
+
+/** A user's access to one tenant; `externalId` and `active` are per tenant. */
+export const tenantUsers = sqliteTable(
+  "tenant_users",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    externalId: text("external_id"),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    version: integer("version").notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId] }),
+    index("tenant_users_external_id_idx").on(t.tenantId, t.externalId),
+    index("tenant_users_user_idx").on(t.userId),
+  ],
+);
+
+export const groups = sqliteTable(
+  "groups",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    displayName: text("display_name").notNull(),
+    displayNameKey: text("display_name_key").notNull(),
+    externalId: text("external_id"),
+    version: integer("version").notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("groups_tenant_display_name_unique").on(t.tenantId, t.displayNameKey),
+    index("groups_tenant_external_id_idx").on(t.tenantId, t.externalId),
+  ],
+);
+
+/** One row per membership: adding a member costs the same in a group of 10 or 100,000. */
+export const groupMembers = sqliteTable(
+  "group_members",
+  {
+    groupId: text("group_id")
+      .notNull()
+      .references(() => groups.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.groupId, t.userId] }),
+    index("group_members_tenant_user_idx").on(t.tenantId, t.userId, t.groupId),
+  ],
+);
+
+export const roles = sqliteTable(
+  "roles",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("roles_tenant_name_unique").on(t.tenantId, t.name)],
+);
+
+/** A role grants `action` on `resource`; one row per pair. */
+export const rolePermissions = sqliteTable(
+  "role_permissions",
+  {
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id, { onDelete: "cascade" }),
+    resource: text("resource").notNull(),
+    action: text("action").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roleId, t.resource, t.action] })],
+);
+
+export const SUBJECT_TYPES = ["USER", "GROUP", "SERVICE_ACCOUNT"] as const;
+export type SubjectType = (typeof SUBJECT_TYPES)[number];
+
+/** Role → subject, optionally limited to a namespace. Immutable: delete and create. */
+export const bindings = sqliteTable(
+  "bindings",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id),
+    subjectType: text("subject_type", { enum: SUBJECT_TYPES }).notNull(),
+    subjectId: text("subject_id").notNull(),
+    namespace: text("namespace"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("bindings_subject_idx").on(t.tenantId, t.subjectType, t.subjectId),
+    index("bindings_role_idx").on(t.roleId),
+  ],
+);
+
+export const serviceAccounts = sqliteTable(
+  "service_accounts",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("service_accounts_tenant_idx").on(t.tenantId)],
+);
+
+/** API tokens, stored only as a SHA-256 hash (hex) plus the last four characters for display. */
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    serviceAccountId: text("service_account_id")
+      .notNull()
+      .references(() => serviceAccounts.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    lastFour: text("last_four").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [
+    uniqueIndex("api_tokens_hash_unique").on(t.tokenHash),
+    index("api_tokens_service_account_idx").on(t.serviceAccountId),
+  ],
+);
+
+export const PROVISIONING_TYPES = ["SCIM_2_0"] as const;
+
+export const integrations = sqliteTable(
+  "integrations",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    provisioningType: text("provisioning_type", { enum: PROVISIONING_TYPES }).notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    serviceAccountId: text("service_account_id")
+      .notNull()
+      .references(() => serviceAccounts.id),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("integrations_tenant_idx").on(t.tenantId, t.id),
+    index("integrations_service_account_idx").on(t.serviceAccountId),
+  ],
+);
+
+export const ACTOR_TYPES = ["ADMIN", "SERVICE_ACCOUNT"] as const;
+
+/** Append-only record of every write (and rejected SCIM write). Never holds a secret. */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    integrationId: text("integration_id"),
+    actorType: text("actor_type", { enum: ACTOR_TYPES }).notNull(),
+    actorId: text("actor_id"),
+    action: text("action").notNull(),
+    resourceType: text("resource_type").notNull(),
+    resourceId: text("resource_id"),
+    outcome: text("outcome", { enum: ["SUCCESS", "FAILURE"] }).notNull(),
+    status: integer("status"),
+    detail: text("detail"),
+    diff: text("diff", { mode: "json" }).$type<Record<string, { before?: unknown; after?: unknown }>>(),
+    requestId: text("request_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("audit_events_tenant_idx").on(t.tenantId, t.id),
+    index("audit_events_resource_idx").on(t.tenantId, t.resourceType, t.resourceId),
+  ],
+);

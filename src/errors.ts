@@ -1,0 +1,67 @@
+/**
+ * The one place every error becomes a response. SCIM paths answer with a SCIM error body,
+ * everything else with problem+json, so a client always gets the format it speaks.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from "./admin/problem";
+import { SCIM_CONTENT_TYPE, ScimError, scimErrorBody, type ScimType } from "./scim/errors";
+
+/** True when the request targets a SCIM endpoint (…/scim/v2/…). */
+export function isScimPath(path: string): boolean {
+  return /\/integrations\/[^/]+\/scim\/v2(?:\/|$)/.test(path);
+}
+
+interface Rendered {
+  status: number;
+  detail: string;
+  scimType?: ScimType;
+  headers: Record<string, string>;
+  extra: Record<string, unknown>;
+}
+
+function classify(err: unknown, requestId: string | undefined): Rendered {
+  if (err instanceof ScimError) {
+    return { status: err.status, detail: err.detail, scimType: err.scimType, headers: err.headers, extra: {} };
+  }
+  if (err instanceof ProblemError) {
+    return { status: err.status, detail: err.detail, headers: {}, extra: err.extra };
+  }
+  if (err instanceof HTTPException) {
+    const headers: Record<string, string> = {};
+    err.res?.headers.forEach((value, key) => {
+      if (key.toLowerCase() !== "content-type" && key.toLowerCase() !== "content-length") headers[key] = value;
+    });
+    const detail = err.message || (err.status === 413 ? "The request body is too large." : "Request failed.");
+    return { status: err.status, detail, headers, extra: {} };
+  }
+  console.error(JSON.stringify({ level: "error", requestId, message: String(err), stack: (err as Error)?.stack }));
+  return {
+    status: 500,
+    detail: `Internal error; quote request id ${requestId ?? "(none)"} when reporting it.`,
+    headers: {},
+    extra: {},
+  };
+}
+
+/** Hono `onError` handler: renders any thrown value in the format of the route it came from. */
+export function renderError(err: unknown, c: Context): Response {
+  const requestId = c.get("requestId") as string | undefined;
+  const r = classify(err, requestId);
+  if (isScimPath(c.req.path)) {
+    return c.body(JSON.stringify(scimErrorBody(r.status, r.detail, r.scimType)), r.status as 400, {
+      ...r.headers,
+      "Content-Type": SCIM_CONTENT_TYPE,
+    });
+  }
+  return c.body(JSON.stringify(problemBody(r.status, r.detail, r.extra)), r.status as 400, {
+    ...r.headers,
+    "Content-Type": PROBLEM_CONTENT_TYPE,
+  });
+}
+
+/** Hono `notFound` handler, in the same two formats. */
+export function renderNotFound(c: Context): Response {
+  const detail = `No route for ${c.req.method} ${c.req.path}.`;
+  return renderError(isScimPath(c.req.path) ? new ScimError(404, detail) : new ProblemError(404, detail), c);
+}

@@ -1,0 +1,294 @@
+/**
+ * Provisioning integrations. Creating one does what Kestra does, in one batch: the tenant's
+ * SCIMProvisioner role (created once, then reused), a service account, its binding to the role
+ * and an API token whose secret is returned once and stored only as a hash.
+ */
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import type { Db, Statement } from "../db/client";
+import { newId } from "../db/ids";
+import {
+  apiTokens,
+  bindings,
+  integrations,
+  rolePermissions,
+  roles,
+  serviceAccounts,
+  PROVISIONING_TYPES,
+} from "../db/schema";
+import { auditStatement, diffOf, type Actor } from "./audit";
+import { permissionPairs, SCIM_PROVISIONER_PERMISSIONS, SCIM_PROVISIONER_ROLE } from "./permissions";
+import { mintTokenFor, serviceAccountStatement } from "./service-accounts";
+import { getTenant } from "./tenants";
+
+export type ProvisioningType = (typeof PROVISIONING_TYPES)[number];
+
+/** An integration as services return it; the admin API adds `endpoint` (it needs the URL). */
+export interface Integration {
+  id: string;
+  tenantId: string;
+  name: string;
+  description: string | null;
+  provisioningType: ProvisioningType;
+  enabled: boolean;
+  serviceAccountId: string;
+  /** The SCIMProvisioner role the service account is bound to (null if that binding was removed). */
+  roleId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Who asked, for the audit log. */
+export interface Context {
+  actor: Actor;
+  requestId?: string;
+}
+
+const provisionerRoleId = sql<string | null>`(
+  select ${bindings.roleId} from ${bindings} join ${roles} on ${roles.id} = ${bindings.roleId}
+  where ${bindings.subjectType} = 'SERVICE_ACCOUNT' and ${bindings.subjectId} = ${integrations.serviceAccountId}
+    and ${roles.name} = ${SCIM_PROVISIONER_ROLE}
+  order by ${bindings.id} limit 1)`;
+
+const integrationColumns = {
+  id: integrations.id,
+  tenantId: integrations.tenantId,
+  name: integrations.name,
+  description: integrations.description,
+  provisioningType: integrations.provisioningType,
+  enabled: integrations.enabled,
+  serviceAccountId: integrations.serviceAccountId,
+  roleId: provisionerRoleId,
+  createdAt: integrations.createdAt,
+  updatedAt: integrations.updatedAt,
+};
+
+export type CreateIntegrationResult =
+  | { kind: "created"; integration: Integration; secretToken: string }
+  | { kind: "tenant_not_found" };
+
+/** Creates an integration with its role, service account, binding and token, in one batch. */
+export async function createIntegration(
+  db: Db,
+  input: {
+    tenantId: string;
+    name: string;
+    description?: string | null;
+    provisioningType: ProvisioningType;
+    enabled: boolean;
+  } & Context,
+  now: number = Date.now(),
+): Promise<CreateIntegrationResult> {
+  if (!(await getTenant(db, input.tenantId))) return { kind: "tenant_not_found" };
+  const id = newId(now);
+  const serviceAccountId = newId(now);
+  const candidateRoleId = newId(now);
+  const token = await mintTokenFor(db, { tenantId: input.tenantId, serviceAccountId }, now);
+  // The role may be created by a concurrent first integration of the tenant: insert it only if
+  // absent, give it permissions only if this batch's row won, and bind by name, not by id.
+  const roleByName = sql`(select ${roles.id} from ${roles} where ${roles.tenantId} = ${input.tenantId} and ${roles.name} = ${SCIM_PROVISIONER_ROLE})`;
+  const statements: Statement[] = [
+    db
+      .insert(roles)
+      .values({
+        id: candidateRoleId,
+        tenantId: input.tenantId,
+        name: SCIM_PROVISIONER_ROLE,
+        description: "Created for SCIM provisioning integrations: manage groups, users and bindings.",
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoNothing(),
+    ...permissionPairs(SCIM_PROVISIONER_PERMISSIONS).map(({ resource, action }) =>
+      db.run(
+        sql`insert or ignore into ${rolePermissions} (role_id, resource, action)
+            select ${candidateRoleId}, ${resource}, ${action}
+            where exists (select 1 from ${roles} where ${roles.id} = ${candidateRoleId})`,
+      ),
+    ),
+    serviceAccountStatement(
+      db,
+      {
+        id: serviceAccountId,
+        tenantId: input.tenantId,
+        name: `scim-${input.name}`.slice(0, 200),
+        description: `Service account of the provisioning integration ${id}.`,
+      },
+      now,
+    ),
+    db.insert(bindings).values({
+      id: newId(now),
+      tenantId: input.tenantId,
+      roleId: roleByName,
+      subjectType: "SERVICE_ACCOUNT",
+      subjectId: serviceAccountId,
+      namespace: null,
+      createdAt: now,
+    }),
+    token.statement,
+    db.insert(integrations).values({
+      id,
+      tenantId: input.tenantId,
+      name: input.name,
+      description: input.description ?? null,
+      provisioningType: input.provisioningType,
+      enabled: input.enabled,
+      serviceAccountId,
+      createdAt: now,
+      updatedAt: now,
+    }),
+    auditStatement(
+      db,
+      {
+        tenantId: input.tenantId,
+        integrationId: id,
+        actor: input.actor,
+        action: "CREATE",
+        resourceType: "INTEGRATION",
+        resourceId: id,
+        diff: diffOf({}, { name: input.name, description: input.description ?? null, enabled: input.enabled }),
+        requestId: input.requestId,
+      },
+      now,
+    ),
+  ];
+  await db.batch(statements as [Statement, ...Statement[]]);
+  const integration = await getIntegration(db, input.tenantId, id);
+  if (!integration) throw new Error(`integration ${id} vanished right after its creation`);
+  return { kind: "created", integration, secretToken: token.secretToken };
+}
+
+/** Returns one integration of a tenant, or undefined. */
+export async function getIntegration(db: Db, tenantId: string, id: string): Promise<Integration | undefined> {
+  return db
+    .select(integrationColumns)
+    .from(integrations)
+    .where(and(eq(integrations.tenantId, tenantId), eq(integrations.id, id)))
+    .get();
+}
+
+/** Lists a tenant's integrations in creation order, `limit` at a time after the `after` id. */
+export async function listIntegrations(
+  db: Db,
+  tenantId: string,
+  page: { limit: number; after?: string },
+): Promise<Integration[]> {
+  return db
+    .select(integrationColumns)
+    .from(integrations)
+    .where(and(eq(integrations.tenantId, tenantId), page.after ? gt(integrations.id, page.after) : undefined))
+    .orderBy(asc(integrations.id))
+    .limit(page.limit);
+}
+
+export interface IntegrationPatch {
+  name?: string;
+  description?: string | null;
+  enabled?: boolean;
+}
+
+export type UpdateIntegrationResult = { kind: "updated"; integration: Integration } | { kind: "not_found" };
+
+/** Changes name, description or enabled flag; audited with a before/after diff. */
+export async function updateIntegration(
+  db: Db,
+  input: { tenantId: string; id: string; patch: IntegrationPatch } & Context,
+  now: number = Date.now(),
+): Promise<UpdateIntegrationResult> {
+  const current = await getIntegration(db, input.tenantId, input.id);
+  if (!current) return { kind: "not_found" };
+  const before = { name: current.name, description: current.description, enabled: current.enabled };
+  const after = { ...before, ...input.patch };
+  const diff = diffOf(before, after);
+  if (Object.keys(diff).length > 0) {
+    await db.batch([
+      db
+        .update(integrations)
+        .set({ ...input.patch, updatedAt: now })
+        .where(and(eq(integrations.tenantId, input.tenantId), eq(integrations.id, input.id))),
+      auditStatement(
+        db,
+        {
+          tenantId: input.tenantId,
+          integrationId: input.id,
+          actor: input.actor,
+          action: "UPDATE",
+          resourceType: "INTEGRATION",
+          resourceId: input.id,
+          diff,
+          requestId: input.requestId,
+        },
+        now,
+      ),
+    ]);
+  }
+  const integration = await getIntegration(db, input.tenantId, input.id);
+  return integration ? { kind: "updated", integration } : { kind: "not_found" };
+}
+
+export type RotateTokenResult = { kind: "rotated"; secretToken: string } | { kind: "not_found" };
+
+/** Replaces the integration's token: the old one stops working with this batch. */
+export async function rotateIntegrationToken(
+  db: Db,
+  input: { tenantId: string; id: string } & Context,
+  now: number = Date.now(),
+): Promise<RotateTokenResult> {
+  const current = await getIntegration(db, input.tenantId, input.id);
+  if (!current) return { kind: "not_found" };
+  const token = await mintTokenFor(db, { tenantId: input.tenantId, serviceAccountId: current.serviceAccountId }, now);
+  await db.batch([
+    db.delete(apiTokens).where(eq(apiTokens.serviceAccountId, current.serviceAccountId)),
+    token.statement,
+    auditStatement(
+      db,
+      {
+        tenantId: input.tenantId,
+        integrationId: input.id,
+        actor: input.actor,
+        action: "ROTATE_TOKEN",
+        resourceType: "INTEGRATION",
+        resourceId: input.id,
+        requestId: input.requestId,
+      },
+      now,
+    ),
+  ]);
+  return { kind: "rotated", secretToken: token.secretToken };
+}
+
+export type DeleteIntegrationResult = { kind: "deleted" } | { kind: "not_found" };
+
+/**
+ * Deletes the integration with its service account, tokens and bindings. Users and groups it
+ * provisioned stay: they belong to the tenant, not to the integration.
+ */
+export async function deleteIntegration(
+  db: Db,
+  input: { tenantId: string; id: string } & Context,
+  now: number = Date.now(),
+): Promise<DeleteIntegrationResult> {
+  const current = await getIntegration(db, input.tenantId, input.id);
+  if (!current) return { kind: "not_found" };
+  const sa = current.serviceAccountId;
+  await db.batch([
+    db.delete(integrations).where(eq(integrations.id, input.id)),
+    db.delete(apiTokens).where(eq(apiTokens.serviceAccountId, sa)),
+    db.delete(bindings).where(and(eq(bindings.subjectType, "SERVICE_ACCOUNT"), eq(bindings.subjectId, sa))),
+    db.delete(serviceAccounts).where(eq(serviceAccounts.id, sa)),
+    auditStatement(
+      db,
+      {
+        tenantId: input.tenantId,
+        integrationId: input.id,
+        actor: input.actor,
+        action: "DELETE",
+        resourceType: "INTEGRATION",
+        resourceId: input.id,
+        diff: diffOf({ name: current.name, enabled: current.enabled }, {}),
+        requestId: input.requestId,
+      },
+      now,
+    ),
+  ]);
+  return { kind: "deleted" };
+}

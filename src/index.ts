@@ -1,0 +1,40 @@
+/** scim-edge: builds the app, mounts the routers, exports the Durable Object class. */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { adminRoutes } from "./admin/routes";
+import type { AppEnv } from "./app-env";
+import { createDb } from "./db/client";
+import { renderError, renderNotFound } from "./errors";
+import { LIMITS } from "./scim/discovery";
+import { scimRoutes } from "./scim/routes";
+
+export { IntegrationWriter } from "./iam/integration-writer";
+
+const app = new Hono<AppEnv>();
+
+app.use(requestId());
+app.use(secureHeaders());
+app.use(
+  bodyLimit({
+    maxSize: LIMITS.maxPayloadSize,
+    onError: () => {
+      throw new HTTPException(413, { message: `The request body is larger than ${LIMITS.maxPayloadSize} bytes.` });
+    },
+  }),
+);
+app.use(async function database(c, next) {
+  c.set("db", createDb(c.env.DB));
+  await next();
+});
+
+// SCIM first: its catch-all answers every path under …/scim/v2 in SCIM's own error format.
+app.route("/api/v1/:tenant/integrations/:integrationId/scim/v2", scimRoutes);
+app.route("/api/v1", adminRoutes);
+
+app.onError(renderError);
+app.notFound(renderNotFound);
+
+export default app;

@@ -1,0 +1,192 @@
+/**
+ * Compiles a filter AST to a parameterized Drizzle SQL condition. The resource (Users, Groups)
+ * supplies a resolver that maps an attribute path to where it lives: an indexed column, a JSON
+ * field of the profile, or a multi-valued attribute stored as rows or as a JSON array.
+ *
+ * Values are always bound parameters; `co`/`sw`/`ew` use instr/substr rather than LIKE so that
+ * `%` and `_` are data. Case sensitivity follows the attribute's `caseExact`.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import { ScimError } from "../errors";
+import type { AttributeType } from "../schemas";
+import type { AttrPath, CompareOp, CompareValue, Filter } from "./parse";
+
+/** A single value somewhere in the store. */
+export interface ScalarTarget {
+  kind: "scalar";
+  /** The SQL expression of the value. */
+  expr: SQL;
+  type: AttributeType;
+  caseExact: boolean;
+  /**
+   * When set, `expr` holds the value already lowercased (a `*_key` column): comparisons lowercase
+   * the filter value in JavaScript (full Unicode) and hit the column's index.
+   */
+  keyColumn?: boolean;
+  /** dateTime columns hold epoch milliseconds. */
+  epochMs?: boolean;
+}
+
+/** A multi-valued complex attribute: a filter on it means "some element matches". */
+export interface MultiTarget {
+  kind: "multi";
+  /** `EXISTS (… element rows … AND cond)`. */
+  exists: (cond: SQL | undefined) => SQL;
+  /** Resolves a sub-attribute of one element. */
+  sub: (name: string) => ScalarTarget | undefined;
+}
+
+/** A singular complex attribute (e.g. `name`): only presence can be tested on the whole. */
+export interface ComplexTarget {
+  kind: "complex";
+  presence: SQL;
+  /** A complex attribute that compares as one of its sub-attributes (enterprise `manager` → `value`). */
+  comparesAs?: ScalarTarget;
+}
+
+export type Target = ScalarTarget | MultiTarget | ComplexTarget;
+
+/** Maps an attribute path to its target, or throws `invalidFilter`. */
+export type Resolver = (path: AttrPath) => Target;
+
+/** Throws the `invalidFilter` error every unknown or unsupported attribute gets. */
+export function filterError(detail: string): never {
+  throw new ScimError(400, `Invalid filter: ${detail}`, "invalidFilter");
+}
+
+function describePath(path: AttrPath): string {
+  return `${path.schema ? `${path.schema}:` : ""}${path.attribute}${path.subAttribute ? `.${path.subAttribute}` : ""}`;
+}
+
+/** Compiles a filter for a resource; the result is a condition for its WHERE clause. */
+export function compileFilter(filter: Filter, resolve: Resolver): SQL {
+  switch (filter.kind) {
+    case "and":
+      return sql`(${sql.join(filter.filters.map((f) => compileFilter(f, resolve)), sql` and `)})`;
+    case "or":
+      return sql`(${sql.join(filter.filters.map((f) => compileFilter(f, resolve)), sql` or `)})`;
+    case "not":
+      return sql`(not coalesce(${compileFilter(filter.filter, resolve)}, 0))`;
+    case "present":
+    case "compare":
+      return attributeExpression(filter, resolve(filter.path));
+    case "valuePath": {
+      const target = resolve(filter.path);
+      if (target.kind !== "multi") {
+        filterError(`'${describePath(filter.path)}' is not multi-valued; '[...]' needs a multi-valued attribute.`);
+      }
+      const inner = compileFilter(filter.filter, (sub) => {
+        if (sub.schema || sub.subAttribute) {
+          filterError(`'${describePath(sub)}' inside '[...]' must be a sub-attribute of '${filter.path.attribute}'.`);
+        }
+        const resolved = target.sub(sub.attribute);
+        if (!resolved) filterError(`'${filter.path.attribute}' has no sub-attribute '${sub.attribute}'.`);
+        return resolved;
+      });
+      return target.exists(inner);
+    }
+  }
+}
+
+function attributeExpression(filter: Extract<Filter, { kind: "compare" | "present" }>, target: Target): SQL {
+  switch (target.kind) {
+    case "scalar":
+      return leaf(filter, target, filter.path);
+    case "multi": {
+      // `emails eq "x"` compares the elements' values; `emails pr` tests for any element.
+      if (filter.kind === "present") return target.exists(undefined);
+      const value = target.sub("value");
+      if (!value) filterError(`'${describePath(filter.path)}' has no value to compare; filter a sub-attribute.`);
+      return target.exists(leaf(filter, value, filter.path));
+    }
+    case "complex":
+      if (filter.kind === "present") return target.presence;
+      if (target.comparesAs) return leaf(filter, target.comparesAs, filter.path);
+      return filterError(`'${describePath(filter.path)}' is complex; compare one of its sub-attributes.`);
+  }
+}
+
+function leaf(filter: Extract<Filter, { kind: "compare" | "present" }>, target: ScalarTarget, path: AttrPath): SQL {
+  if (filter.kind === "present") {
+    return target.type === "string" || target.type === "reference" || target.type === "binary"
+      ? sql`(${target.expr} is not null and ${target.expr} <> '')`
+      : sql`(${target.expr} is not null)`;
+  }
+  if (filter.value === null) {
+    if (filter.op === "eq") return sql`(${target.expr} is null)`;
+    if (filter.op === "ne") return sql`(${target.expr} is not null)`;
+    filterError(`'${filter.op}' cannot compare with null.`);
+  }
+  return compare(target, filter.op, filter.value, describePath(path));
+}
+
+function compare(target: ScalarTarget, op: CompareOp, raw: Exclude<CompareValue, null>, name: string): SQL {
+  switch (target.type) {
+    case "boolean": {
+      const value = typeof raw === "string" ? { true: true, false: false }[raw.toLowerCase()] : raw;
+      if (typeof value !== "boolean") filterError(`'${name}' is a boolean; compare it with true or false.`);
+      if (op !== "eq" && op !== "ne") filterError(`'${op}' does not apply to the boolean '${name}'; use eq or ne.`);
+      // JSON holds true/false, columns 1/0: both compare equal to 1/0 in SQLite.
+      const bit = value ? 1 : 0;
+      return op === "eq" ? sql`(${target.expr} = ${bit})` : sql`(${target.expr} is null or ${target.expr} <> ${bit})`;
+    }
+    case "integer":
+    case "decimal": {
+      if (typeof raw !== "number") filterError(`'${name}' is a number; compare it with a number.`);
+      if (op === "co" || op === "sw" || op === "ew") filterError(`'${op}' does not apply to the number '${name}'.`);
+      return ordered(target.expr, op, raw);
+    }
+    case "dateTime": {
+      if (typeof raw !== "string") filterError(`'${name}' is a dateTime; compare it with a quoted ISO 8601 time.`);
+      const ms = Date.parse(raw);
+      if (Number.isNaN(ms)) filterError(`'${raw}' is not an ISO 8601 dateTime.`);
+      if (op === "co" || op === "sw" || op === "ew") filterError(`'${op}' does not apply to the dateTime '${name}'.`);
+      return ordered(target.expr, op, target.epochMs ? ms : new Date(ms).toISOString());
+    }
+    case "complex":
+      return filterError(`'${name}' is complex; compare one of its sub-attributes.`);
+    case "string":
+    case "reference":
+    case "binary": {
+      if (typeof raw !== "string") filterError(`'${name}' is a string; quote the value.`);
+      if (target.caseExact) return text(target.expr, op, raw);
+      if (target.keyColumn) return text(target.expr, op, raw.toLowerCase());
+      return text(sql`lower(${target.expr})`, op, raw.toLowerCase());
+    }
+  }
+}
+
+function ordered(expr: SQL, op: CompareOp, value: string | number): SQL {
+  switch (op) {
+    case "eq":
+      return sql`(${expr} = ${value})`;
+    case "ne":
+      return sql`(${expr} is null or ${expr} <> ${value})`;
+    case "gt":
+      return sql`(${expr} > ${value})`;
+    case "ge":
+      return sql`(${expr} >= ${value})`;
+    case "lt":
+      return sql`(${expr} < ${value})`;
+    case "le":
+      return sql`(${expr} <= ${value})`;
+    case "co":
+    case "sw":
+    case "ew":
+      return filterError(`'${op}' applies to strings only.`);
+  }
+}
+
+function text(expr: SQL, op: CompareOp, value: string): SQL {
+  switch (op) {
+    case "co":
+      return sql`(instr(${expr}, ${value}) > 0)`;
+    // SQLite counts characters in code points, as the spread does.
+    case "sw":
+      return sql`(substr(${expr}, 1, ${[...value].length}) = ${value})`;
+    case "ew":
+      return value === "" ? sql`(${expr} is not null)` : sql`(substr(${expr}, ${-[...value].length}) = ${value})`;
+    default:
+      return ordered(expr, op, value);
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Where each SCIM attribute lives in D1, for the filter compiler. Types and `caseExact` come from
+ * the schema definition; the hot lookups (id, userName, externalId, displayName, emails.value,
+ * manager, members.value, groups.value) resolve to indexed columns or row tables.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
+import { groupMembers, groups, tenantUsers, userEmails, users } from "../../db/schema";
+import {
+  ENTERPRISE_USER_SCHEMA,
+  enterpriseUserSchema,
+  findAttribute,
+  GROUP_SCHEMA,
+  groupSchema,
+  USER_SCHEMA,
+  userSchema,
+  type AttributeDef,
+  type SchemaDef,
+} from "../schemas";
+import { filterError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
+import type { AttrPath } from "./parse";
+
+const manager = alias(users, "manager");
+const memberUser = alias(users, "member_user");
+
+const scalar = (expr: SQL, def: Pick<AttributeDef, "type" | "caseExact">, extra: Partial<ScalarTarget> = {}): ScalarTarget => ({
+  kind: "scalar",
+  expr,
+  type: def.type,
+  caseExact: def.caseExact,
+  ...extra,
+});
+
+/** JSON path of an attribute inside `users.profile`; extension attributes nest under their URN. */
+export function profilePath(schema: string, ...names: string[]): string {
+  const prefix = schema === USER_SCHEMA ? "$" : `$."${schema}"`;
+  return [prefix, ...names.map((n) => `"${n}"`)].join(".");
+}
+
+/** Common attributes (RFC 7643 §3.1) outside any schema. */
+function commonAttribute(path: AttrPath, columns: { id: SQL; externalId: SQL; created: SQL; lastModified: SQL }, resourceType: string): Target | undefined {
+  if (path.schema) return undefined;
+  const name = path.attribute.toLowerCase();
+  if (name === "id" && !path.subAttribute) return scalar(columns.id, { type: "string", caseExact: true });
+  if (name === "externalid" && !path.subAttribute) return scalar(columns.externalId, { type: "string", caseExact: true });
+  if (name === "meta") {
+    switch (path.subAttribute?.toLowerCase()) {
+      case "created":
+        return scalar(columns.created, { type: "dateTime", caseExact: false }, { epochMs: true });
+      case "lastmodified":
+        return scalar(columns.lastModified, { type: "dateTime", caseExact: false }, { epochMs: true });
+      case "resourcetype":
+        return scalar(sql`${resourceType}`, { type: "string", caseExact: true });
+      case undefined:
+        return { kind: "complex", presence: sql`1` };
+      default:
+        filterError(`'meta.${path.subAttribute}' cannot be filtered; use meta.created, meta.lastModified or meta.resourceType.`);
+    }
+  }
+  return undefined;
+}
+
+/** Finds the schema and attribute definition a path names; the URN must be one of `schemas`. */
+function definitionOf(path: AttrPath, schemas: SchemaDef[]): { schema: SchemaDef; def: AttributeDef } {
+  const candidates = path.schema ? schemas.filter((s) => s.id.toLowerCase() === path.schema!.toLowerCase()) : schemas;
+  if (path.schema && candidates.length === 0) filterError(`'${path.schema}' is not a schema of this resource.`);
+  for (const schema of candidates) {
+    const def = findAttribute(schema.attributes, path.attribute);
+    if (def) return { schema, def };
+  }
+  return filterError(`'${path.attribute}' is not an attribute of this resource.`);
+}
+
+function subDefinition(def: AttributeDef, name: string): AttributeDef | undefined {
+  return findAttribute(def.subAttributes, name);
+}
+
+/** A sub-attribute of a JSON array element (`j.value` of json_each). */
+function jsonElement(def: AttributeDef, element: SQL) {
+  return (name: string): ScalarTarget | undefined => {
+    const sub = subDefinition(def, name);
+    if (!sub) return undefined;
+    return scalar(sql`json_extract(${element}, ${`$."${sub.name}"`})`, sub);
+  };
+}
+
+function jsonArray(json: SQL, jsonPath: string, def: AttributeDef): MultiTarget {
+  return {
+    kind: "multi",
+    exists: (cond) =>
+      sql`exists (select 1 from json_each(${json}, ${jsonPath}) as j ${cond ? sql`where ${cond}` : sql``})`,
+    sub: jsonElement(def, sql.raw("j.value")),
+  };
+}
+
+/** Resolves a path inside the JSON profile for attributes without a dedicated column. */
+function profileTarget(path: AttrPath, schema: SchemaDef, def: AttributeDef): Target {
+  if (def.multiValued) return withSub(jsonArray(sql`${users.profile}`, profilePath(schema.id, def.name), def), path, def);
+  if (def.type === "complex") {
+    if (!path.subAttribute) {
+      return { kind: "complex", presence: sql`(json_type(${users.profile}, ${profilePath(schema.id, def.name)}) = 'object')` };
+    }
+    const sub = subDefinition(def, path.subAttribute);
+    if (!sub) filterError(`'${def.name}' has no sub-attribute '${path.subAttribute}'.`);
+    return scalar(sql`json_extract(${users.profile}, ${profilePath(schema.id, def.name, sub.name)})`, sub);
+  }
+  if (path.subAttribute) filterError(`'${def.name}' has no sub-attributes.`);
+  return scalar(sql`json_extract(${users.profile}, ${profilePath(schema.id, def.name)})`, def);
+}
+
+/** Narrows a multi-valued target to one sub-attribute when the path names it (`emails.value`). */
+function withSub(target: MultiTarget, path: AttrPath, def: AttributeDef): MultiTarget {
+  if (!path.subAttribute) return target;
+  const sub = target.sub(path.subAttribute);
+  if (!sub) filterError(`'${def.name}' has no sub-attribute '${path.subAttribute}'.`);
+  return { kind: "multi", exists: target.exists, sub: (name) => (name.toLowerCase() === "value" ? sub : target.sub(name)) };
+}
+
+/** The resolver of /Users: the query joins `tenant_users` with `users`. */
+export const userResolver: Resolver = (path) => {
+  const common = commonAttribute(
+    path,
+    {
+      id: sql`${users.id}`,
+      externalId: sql`${tenantUsers.externalId}`,
+      created: sql`${tenantUsers.createdAt}`,
+      lastModified: sql`max(${users.updatedAt}, ${tenantUsers.updatedAt})`,
+    },
+    "User",
+  );
+  if (common) return common;
+  const { schema, def } = definitionOf(path, [userSchema, enterpriseUserSchema]);
+  if (schema.id === USER_SCHEMA) {
+    switch (def.name) {
+      case "userName":
+        if (path.subAttribute) filterError("'userName' has no sub-attributes.");
+        return scalar(sql`${users.userNameKey}`, def, { keyColumn: true });
+      case "active":
+        if (path.subAttribute) filterError("'active' has no sub-attributes.");
+        return scalar(sql`${tenantUsers.active}`, def);
+      case "password":
+        return filterError("'password' cannot be filtered.");
+      case "emails": {
+        const target: MultiTarget = {
+          kind: "multi",
+          exists: (cond) =>
+            sql`exists (select 1 from ${userEmails} where ${userEmails.userId} = ${users.id}${cond ? sql` and ${cond}` : sql``})`,
+          sub: (name) => {
+            const sub = subDefinition(def, name);
+            switch (sub?.name) {
+              case "value":
+                return scalar(sql`${userEmails.valueKey}`, sub, { keyColumn: true });
+              case "type":
+                return scalar(sql`${userEmails.type}`, sub);
+              case "display":
+                return scalar(sql`${userEmails.display}`, sub);
+              case "primary":
+                return scalar(sql`${userEmails.primary}`, sub);
+              default:
+                return undefined;
+            }
+          },
+        };
+        return withSub(target, path, def);
+      }
+      case "groups": {
+        const target: MultiTarget = {
+          kind: "multi",
+          exists: (cond) =>
+            sql`exists (select 1 from ${groupMembers} join ${groups} on ${groups.id} = ${groupMembers.groupId}
+              where ${groupMembers.tenantId} = ${tenantUsers.tenantId} and ${groupMembers.userId} = ${users.id}${cond ? sql` and ${cond}` : sql``})`,
+          sub: (name) => {
+            const sub = subDefinition(def, name);
+            switch (sub?.name) {
+              case "value":
+                return scalar(sql`${groupMembers.groupId}`, { type: "string", caseExact: true });
+              case "display":
+                return scalar(sql`${groups.displayNameKey}`, sub, { keyColumn: true });
+              case "type":
+                return scalar(sql`'direct'`, sub);
+              default:
+                return undefined;
+            }
+          },
+        };
+        return withSub(target, path, def);
+      }
+    }
+  }
+  if (schema.id === ENTERPRISE_USER_SCHEMA && def.name === "manager") {
+    const value = scalar(sql`${users.managerId}`, { type: "string", caseExact: true });
+    switch (path.subAttribute?.toLowerCase()) {
+      case undefined:
+        // Entra checks `manager eq "<id>"`: the complex attribute compares as its value.
+        return { kind: "complex", presence: sql`(${users.managerId} is not null)`, comparesAs: value };
+      case "value":
+        return value;
+      case "$ref":
+        return filterError("'manager.$ref' cannot be filtered; filter manager.value.");
+      case "displayname":
+        return scalar(
+          sql`(select json_extract(${manager.profile}, '$.displayName') from ${manager} where ${manager.id} = ${users.managerId})`,
+          { type: "string", caseExact: false },
+        );
+      default:
+        return filterError(`'manager' has no sub-attribute '${path.subAttribute}'.`);
+    }
+  }
+  return profileTarget(path, schema, def);
+};
+
+/** The resolver of /Groups: the query reads `groups`. */
+export const groupResolver: Resolver = (path) => {
+  const common = commonAttribute(
+    path,
+    {
+      id: sql`${groups.id}`,
+      externalId: sql`${groups.externalId}`,
+      created: sql`${groups.createdAt}`,
+      lastModified: sql`${groups.updatedAt}`,
+    },
+    "Group",
+  );
+  if (common) return common;
+  const { schema, def } = definitionOf(path, [groupSchema]);
+  if (schema.id !== GROUP_SCHEMA) filterError(`'${path.attribute}' is not an attribute of Group.`);
+  if (def.name === "displayName") {
+    if (path.subAttribute) filterError("'displayName' has no sub-attributes.");
+    return scalar(sql`${groups.displayNameKey}`, def, { keyColumn: true });
+  }
+  // members
+  const target: MultiTarget = {
+    kind: "multi",
+    exists: (cond) =>
+      sql`exists (select 1 from ${groupMembers} join ${memberUser} on ${memberUser.id} = ${groupMembers.userId}
+        where ${groupMembers.groupId} = ${groups.id}${cond ? sql` and ${cond}` : sql``})`,
+    sub: (name) => {
+      const sub = subDefinition(def, name);
+      switch (sub?.name) {
+        case "value":
+          return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true });
+        case "display":
+          return scalar(sql`coalesce(json_extract(${memberUser.profile}, '$.displayName'), ${memberUser.userName})`, sub);
+        case "type":
+          return scalar(sql`'User'`, sub);
+        default:
+          return undefined;
+      }
+    },
+  };
+  return withSub(target, path, def);
+};

@@ -1,0 +1,81 @@
+/**
+ * List queries (RFC 7644 §3.4.2): filter, sort, paging and projection, from a query string or a
+ * /.search body, compiled for one resource type.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import { LIMITS } from "./discovery";
+import { ScimError } from "./errors";
+import { compileFilter, type Resolver } from "./filter/compile";
+import { parseAttrPath, parseFilter } from "./filter/parse";
+import { parseProjection, type Projection } from "./projection";
+import type { ResourceTypeDef } from "./schemas";
+
+/** The raw parameters, as strings from a query or values from a SearchRequest body. */
+export interface ListParameters {
+  filter?: unknown;
+  startIndex?: unknown;
+  count?: unknown;
+  sortBy?: unknown;
+  sortOrder?: unknown;
+  attributes?: unknown;
+  excludedAttributes?: unknown;
+}
+
+export interface ListQueryPlan {
+  where?: SQL;
+  orderBy: SQL[];
+  /** 1-based, as echoed in the ListResponse. */
+  startIndex: number;
+  count: number;
+  projection: Projection;
+}
+
+function integer(name: string, value: unknown): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const n = typeof value === "number" ? value : Number(String(value).trim());
+  if (!Number.isInteger(n)) throw new ScimError(400, `${name} must be an integer, got ${JSON.stringify(value)}.`, "invalidValue");
+  return n;
+}
+
+function optionalString(name: string, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(",");
+  if (typeof value !== "string") throw new ScimError(400, `${name} must be a string.`, "invalidValue");
+  return value;
+}
+
+/** Turns list parameters into a plan; every invalid parameter is a 400 SCIM error. */
+export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters): ListQueryPlan {
+  const filterText = optionalString("filter", params.filter);
+  const where = filterText === undefined ? undefined : compileFilter(parseFilter(filterText), resolve);
+  // RFC 7644 §3.4.2.4: startIndex below 1 is 1, a negative count is 0, a large one is clamped.
+  const startIndex = Math.max(1, integer("startIndex", params.startIndex) ?? 1);
+  const count = Math.min(LIMITS.maxResults, Math.max(0, integer("count", params.count) ?? LIMITS.maxResults));
+  const orderBy: SQL[] = [];
+  const sortBy = optionalString("sortBy", params.sortBy);
+  const sortOrderText = optionalString("sortOrder", params.sortOrder);
+  const sortOrder = sortOrderText?.toLowerCase();
+  if (sortOrder !== undefined && sortOrder !== "ascending" && sortOrder !== "descending") {
+    throw new ScimError(400, `sortOrder must be 'ascending' or 'descending', got '${sortOrderText}'.`, "invalidValue");
+  }
+  if (sortBy) {
+    let target;
+    try {
+      target = resolve(parseAttrPath(sortBy.trim()));
+    } catch (error) {
+      if (error instanceof ScimError) throw new ScimError(400, `sortBy: ${error.detail.replace(/^Invalid filter: /, "")}`, "invalidValue");
+      throw error;
+    }
+    const scalar = target.kind === "scalar" ? target : target.kind === "complex" ? target.comparesAs : undefined;
+    if (!scalar) throw new ScimError(400, `sortBy: '${sortBy}' is multi-valued or complex and cannot order results.`, "invalidValue");
+    const expr = scalar.caseExact || scalar.keyColumn ? scalar.expr : sql`lower(${scalar.expr})`;
+    // Missing values sort last either way, as RFC 7644 §3.4.2.3 asks.
+    orderBy.push(sql`(${expr} is null)`, sortOrder === "descending" ? sql`${expr} desc` : sql`${expr} asc`);
+  }
+  const projection = parseProjection(
+    type,
+    optionalString("attributes", params.attributes),
+    optionalString("excludedAttributes", params.excludedAttributes),
+  );
+  return { where, orderBy, startIndex, count, projection };
+}

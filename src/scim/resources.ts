@@ -1,0 +1,78 @@
+/** Rendering stored rows as SCIM resources (RFC 7643 §4), with `meta` and absolute locations. */
+import type { Group, Member } from "../iam/groups";
+import type { TenantUser } from "../iam/users";
+import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema } from "./schemas";
+
+/** Base URL of one integration's SCIM endpoint, e.g. https://host/api/v1/acme/integrations/ID/scim/v2. */
+export type ScimBase = string;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Weak ETag of a user in a tenant: the global profile's version and the access row's. */
+export function userVersion(user: Pick<TenantUser, "version" | "accessVersion">): string {
+  return `W/"${user.version}.${user.accessVersion}"`;
+}
+
+/** Weak ETag of a group. */
+export function groupVersion(group: Pick<Group, "version">): string {
+  return `W/"${group.version}"`;
+}
+
+/** Renders a user; `groups` is the tenant's memberships of the user (omitted when not loaded). */
+export function renderUser(
+  user: TenantUser,
+  base: ScimBase,
+  groups?: { id: string; displayName: string }[],
+): Record<string, unknown> {
+  const profile = user.profile;
+  const resource: Record<string, unknown> = { schemas: [USER_SCHEMA], id: user.id };
+  if (user.externalId !== null) resource.externalId = user.externalId;
+  resource.userName = user.userName;
+  // Core attributes in schema order, for a stable, readable document.
+  for (const def of userSchema.attributes) {
+    if (def.name === "userName" || def.name === "active" || def.name === "groups" || def.name === "password") continue;
+    const value = profile[def.name];
+    if (value !== undefined && value !== null) resource[def.name] = value;
+  }
+  resource.active = user.active;
+  if (groups && groups.length > 0) {
+    resource.groups = groups.map((g) => ({ value: g.id, $ref: `${base}/Groups/${g.id}`, display: g.displayName, type: "direct" }));
+  }
+  const enterprise = profile[ENTERPRISE_USER_SCHEMA] as Record<string, unknown> | undefined;
+  if (enterprise && Object.keys(enterprise).length > 0) {
+    const ext: Record<string, unknown> = { ...enterprise };
+    const manager = ext.manager as Record<string, unknown> | undefined;
+    if (manager && typeof manager.value === "string") {
+      // Entra fails to deserialize a string manager: always an object, with a resolvable $ref.
+      ext.manager = { ...manager, $ref: `${base}/Users/${manager.value}` };
+    }
+    resource.schemas = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA];
+    resource[ENTERPRISE_USER_SCHEMA] = ext;
+  }
+  resource.meta = {
+    resourceType: "User",
+    created: iso(user.createdAt),
+    lastModified: iso(user.updatedAt),
+    location: `${base}/Users/${user.id}`,
+    version: userVersion(user),
+  };
+  return resource;
+}
+
+/** Renders a group; `members` is omitted when not loaded (e.g. `excludedAttributes=members`). */
+export function renderGroup(group: Group, base: ScimBase, members?: Member[]): Record<string, unknown> {
+  const resource: Record<string, unknown> = { schemas: [GROUP_SCHEMA], id: group.id };
+  if (group.externalId !== null) resource.externalId = group.externalId;
+  resource.displayName = group.displayName;
+  if (members) {
+    resource.members = members.map((m) => ({ value: m.userId, $ref: `${base}/Users/${m.userId}`, display: m.display, type: "User" }));
+  }
+  resource.meta = {
+    resourceType: "Group",
+    created: iso(group.createdAt),
+    lastModified: iso(group.updatedAt),
+    location: `${base}/Groups/${group.id}`,
+    version: groupVersion(group),
+  };
+  return resource;
+}
