@@ -11,6 +11,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const LOCAL_NODE = join(ROOT, ".node");
 const MIN_MAJOR = 22;
 
+/** @param {string} version */
 function major(version) {
   return Number(String(version).replace(/^v/, "").split(".")[0]);
 }
@@ -43,7 +44,11 @@ function fetchNode() {
   }
 }
 
-/** Returns an environment whose PATH starts with a Node >= 22, fetching one if needed. */
+/**
+ * Returns an environment whose PATH starts with a Node >= 22, fetching one if needed.
+ * @param {NodeJS.ProcessEnv} base
+ * @returns {NodeJS.ProcessEnv}
+ */
 export function envWithNode22(base = process.env) {
   if (major(process.version) >= MIN_MAJOR) return { ...base };
   if (localNodeVersion() < MIN_MAJOR) fetchNode();
@@ -53,6 +58,6 @@ export function envWithNode22(base = process.env) {
 // `node scripts/node22.mjs` prints the bin directory to prepend (used by .ci/run).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const env = envWithNode22();
-  const first = env.PATH.split(delimiter)[0];
+  const first = (env.PATH ?? "").split(delimiter)[0];
   process.stdout.write(`${major(process.version) >= MIN_MAJOR ? dirname(process.execPath) : first}\n`);
 }

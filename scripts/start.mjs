@@ -27,8 +27,9 @@ if (migrate.status !== 0) {
 }
 
 const port = process.env.PORT || "8787";
+/** @type {NodeJS.ProcessEnv} */
 const devEnv = { ...env };
 if (process.env.CI === undefined) delete devEnv.CI; // CI=true only kept wrangler from prompting above
 const dev = spawn(wrangler, ["dev", "--port", port, ...process.argv.slice(2)], { cwd: ROOT, env: devEnv, stdio: "inherit" });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

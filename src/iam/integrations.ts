@@ -43,11 +43,13 @@ export interface Context {
   requestId?: string;
 }
 
+// Written out qualified: Drizzle drops table names from columns in a single-table selection,
+// which would make this correlated subquery ambiguous.
 const provisionerRoleId = sql<string | null>`(
-  select ${bindings.roleId} from ${bindings} join ${roles} on ${roles.id} = ${bindings.roleId}
-  where ${bindings.subjectType} = 'SERVICE_ACCOUNT' and ${bindings.subjectId} = ${integrations.serviceAccountId}
-    and ${roles.name} = ${SCIM_PROVISIONER_ROLE}
-  order by ${bindings.id} limit 1)`;
+  select b.role_id from bindings b join roles r on r.id = b.role_id
+  where b.subject_type = 'SERVICE_ACCOUNT' and b.subject_id = "integrations"."service_account_id"
+    and r.name = ${SCIM_PROVISIONER_ROLE}
+  order by b.id limit 1)`;
 
 const integrationColumns = {
   id: integrations.id,
@@ -99,11 +101,15 @@ export async function createIntegration(
       })
       .onConflictDoNothing(),
     ...permissionPairs(SCIM_PROVISIONER_PERMISSIONS).map(({ resource, action }) =>
-      db.run(
-        sql`insert or ignore into ${rolePermissions} (role_id, resource, action)
-            select ${candidateRoleId}, ${resource}, ${action}
-            where exists (select 1 from ${roles} where ${roles.id} = ${candidateRoleId})`,
-      ),
+      db
+        .insert(rolePermissions)
+        .select(
+          db
+            .select({ roleId: roles.id, resource: sql<string>`${resource}`.as("resource"), action: sql<string>`${action}`.as("action") })
+            .from(roles)
+            .where(eq(roles.id, candidateRoleId)),
+        )
+        .onConflictDoNothing(),
     ),
     serviceAccountStatement(
       db,
