@@ -66,7 +66,8 @@ CREATE TABLE `groups` (
 	`version` integer DEFAULT 1 NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
-	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE cascade
+	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE cascade,
+	CONSTRAINT "groups_version_guard" CHECK("groups"."version" > 0)
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `groups_tenant_display_name_unique` ON `groups` (`tenant_id`,`display_name_key`);--> statement-breakpoint
@@ -126,7 +127,8 @@ CREATE TABLE `tenant_users` (
 	`updated_at` integer NOT NULL,
 	PRIMARY KEY(`tenant_id`, `user_id`),
 	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE cascade,
-	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,
+	CONSTRAINT "tenant_users_version_guard" CHECK("tenant_users"."version" > 0)
 );
 --> statement-breakpoint
 CREATE INDEX `tenant_users_external_id_idx` ON `tenant_users` (`tenant_id`,`external_id`);--> statement-breakpoint
@@ -158,7 +160,8 @@ CREATE TABLE `users` (
 	`manager_id` text,
 	`version` integer DEFAULT 1 NOT NULL,
 	`created_at` integer NOT NULL,
-	`updated_at` integer NOT NULL
+	`updated_at` integer NOT NULL,
+	CONSTRAINT "users_version_guard" CHECK("users"."version" > 0)
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `users_user_name_key_unique` ON `users` (`user_name_key`);--> statement-breakpoint

@@ -8,13 +8,22 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  check,
   index,
   integer,
   primaryKey,
   sqliteTable,
   text,
   uniqueIndex,
+  type AnySQLiteColumn,
 } from "drizzle-orm/sqlite-core";
+
+/**
+ * Versions are positive. A guarded write sets `version` to `CASE WHEN version = <read> THEN
+ * version + 1 ELSE 0 END`: if another writer got there first, the check fails and D1 rolls the
+ * whole batch back. That is the compare-and-set D1's lack of interactive transactions calls for.
+ */
+const versionCheck = (name: string, column: AnySQLiteColumn) => check(name, sql`${column} > 0`);
 
 const createdAt = () => integer("created_at").notNull();
 const updatedAt = () => integer("updated_at").notNull();
@@ -44,6 +53,7 @@ export const users = sqliteTable(
   (t) => [
     uniqueIndex("users_user_name_key_unique").on(t.userNameKey),
     index("users_manager_idx").on(t.managerId),
+    versionCheck("users_version_guard", t.version),
   ],
 );
 
@@ -87,6 +97,7 @@ export const tenantUsers = sqliteTable(
     primaryKey({ columns: [t.tenantId, t.userId] }),
     index("tenant_users_external_id_idx").on(t.tenantId, t.externalId),
     index("tenant_users_user_idx").on(t.userId),
+    versionCheck("tenant_users_version_guard", t.version),
   ],
 );
 
@@ -107,6 +118,7 @@ export const groups = sqliteTable(
   (t) => [
     uniqueIndex("groups_tenant_display_name_unique").on(t.tenantId, t.displayNameKey),
     index("groups_tenant_external_id_idx").on(t.tenantId, t.externalId),
+    versionCheck("groups_version_guard", t.version),
   ],
 );
 

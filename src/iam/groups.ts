@@ -1,9 +1,12 @@
 /** Tenant-scoped groups and their memberships (one row per member). */
-import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { and, asc, count, eq, inArray, sql, type SQL } from "drizzle-orm";
+import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
-import { groupMembers, groups, users } from "../db/schema";
-import type { ListQuery } from "./users";
+import { newId } from "../db/ids";
+import { bindings, groupMembers, groups, tenantUsers, users } from "../db/schema";
+import { auditStatement, diffOf } from "./audit";
+import { etagMatches, type DeleteResult, type ListQuery } from "./users";
+import { commit, failure, guardedVersion, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
 export type Group = typeof groups.$inferSelect;
 
@@ -60,4 +63,238 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
     }
   }
   return result;
+}
+
+// ---- writes ------------------------------------------------------------------------------
+
+export interface GroupFields {
+  displayName: string;
+  externalId: string | null;
+}
+
+/** Member changes, applied in order as row inserts and deletes. */
+export type MemberChange =
+  | { kind: "add"; userIds: string[] }
+  | { kind: "remove"; userIds: string[] }
+  /** Remove the members matching a condition on `group_members` (a compiled value filter). */
+  | { kind: "removeWhere"; where: SQL }
+  | { kind: "removeAll" }
+  | { kind: "replace"; userIds: string[] };
+
+export type GroupWriteResult = { kind: "ok"; group: Group; created: boolean } | WriteFailure;
+
+export const groupEtag = (group: Pick<Group, "version">) => `W/"${group.version}"`;
+
+/**
+ * Returns the ids among `userIds` that are not users of the tenant. Members must be users with
+ * access to the tenant: anything else is refused before anything is written.
+ */
+export async function unknownMembers(db: Db, tenantId: string, userIds: string[]): Promise<string[]> {
+  const wanted = [...new Set(userIds)];
+  const found = new Set<string>();
+  for (const ids of chunk(wanted, MAX_BOUND_PARAMETERS - 1)) {
+    const rows = await db
+      .select({ id: tenantUsers.userId })
+      .from(tenantUsers)
+      .where(and(eq(tenantUsers.tenantId, tenantId), inArray(tenantUsers.userId, ids)));
+    for (const row of rows) found.add(row.id);
+  }
+  return wanted.filter((id) => !found.has(id));
+}
+
+function memberInserts(db: Db, tenantId: string, groupId: string, userIds: string[], now: number): Statement[] {
+  const rows = [...new Set(userIds)].map((userId) => ({ groupId, userId, tenantId, createdAt: now }));
+  // 4 bound values a row: 25 rows a statement stay under D1's 100 parameters.
+  return chunk(rows, Math.floor(MAX_BOUND_PARAMETERS / 4)).map((part) => db.insert(groupMembers).values(part).onConflictDoNothing());
+}
+
+function memberStatements(db: Db, tenantId: string, groupId: string, change: MemberChange, now: number): Statement[] {
+  const ofGroup = eq(groupMembers.groupId, groupId);
+  switch (change.kind) {
+    case "add":
+      return memberInserts(db, tenantId, groupId, change.userIds, now);
+    case "remove":
+      return chunk([...new Set(change.userIds)], MAX_BOUND_PARAMETERS - 1).map((ids) =>
+        db.delete(groupMembers).where(and(ofGroup, inArray(groupMembers.userId, ids))),
+      );
+    case "removeWhere":
+      return [db.delete(groupMembers).where(and(ofGroup, change.where))];
+    case "removeAll":
+      return [db.delete(groupMembers).where(ofGroup)];
+    case "replace":
+      return [db.delete(groupMembers).where(ofGroup), ...memberInserts(db, tenantId, groupId, change.userIds, now)];
+  }
+}
+
+function addedIds(changes: MemberChange[]): string[] {
+  return changes.flatMap((c) => (c.kind === "add" || c.kind === "replace" ? c.userIds : []));
+}
+
+async function checkMembers(db: Db, tenantId: string, changes: MemberChange[]): Promise<WriteFailure | undefined> {
+  const unknown = await unknownMembers(db, tenantId, addedIds(changes));
+  if (unknown.length === 0) return undefined;
+  const shown = unknown.slice(0, 10).map((id) => `'${id}'`).join(", ");
+  return failure(
+    400,
+    `members must be users of this tenant; not found: ${shown}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ""}. Nothing was changed.`,
+    "invalidValue",
+  );
+}
+
+function memberAudit(changes: MemberChange[]) {
+  const diff: Record<string, { before?: unknown; after?: unknown }> = {};
+  const added = addedIds(changes);
+  const removed = changes.flatMap((c) => (c.kind === "remove" ? c.userIds : []));
+  if (added.length) diff["members.added"] = { after: added.length > 100 ? `${added.length} members` : added };
+  if (removed.length) diff["members.removed"] = { before: removed.length > 100 ? `${removed.length} members` : removed };
+  if (changes.some((c) => c.kind === "removeAll" || c.kind === "replace")) diff["members.cleared"] = { before: "all", after: "none" };
+  if (changes.some((c) => c.kind === "removeWhere")) diff["members.removedByFilter"] = { before: "matching", after: "none" };
+  return diff;
+}
+
+async function displayNameTaken(db: Db, tenantId: string, displayName: string, except?: string): Promise<boolean> {
+  const found = await db
+    .select({ id: groups.id })
+    .from(groups)
+    .where(and(eq(groups.tenantId, tenantId), eq(groups.displayNameKey, displayName.toLowerCase())))
+    .get();
+  return found !== undefined && found.id !== except;
+}
+
+/** Creates a group with its initial members, in one batch. */
+export async function createGroup(
+  db: Db,
+  ctx: WriteContext,
+  input: GroupFields & { memberIds: string[] },
+  now = Date.now(),
+): Promise<GroupWriteResult> {
+  const change: MemberChange = { kind: "add", userIds: input.memberIds };
+  const problem = await checkMembers(db, ctx.tenantId, [change]);
+  if (problem) return problem;
+  const conflict = () => failure(409, `A group with displayName '${input.displayName}' already exists in this tenant.`, "uniqueness");
+  if (await displayNameTaken(db, ctx.tenantId, input.displayName)) return conflict();
+  const id = newId(now);
+  try {
+    await commit(db, [
+      db.insert(groups).values({
+        id,
+        tenantId: ctx.tenantId,
+        displayName: input.displayName,
+        displayNameKey: input.displayName.toLowerCase(),
+        externalId: input.externalId,
+        createdAt: now,
+        updatedAt: now,
+      }),
+      ...memberStatements(db, ctx.tenantId, id, change, now),
+      auditStatement(
+        db,
+        {
+          ...ctx,
+          action: "CREATE",
+          resourceType: "GROUP",
+          resourceId: id,
+          diff: { ...diffOf({}, { displayName: input.displayName, externalId: input.externalId }), ...memberAudit([change]) },
+        },
+        now,
+      ),
+    ]);
+  } catch (error) {
+    // Another integration created the same displayName between our check and our batch.
+    if (/UNIQUE constraint failed/.test(String((error as Error)?.message) + String((error as { cause?: Error }).cause?.message))) {
+      return conflict();
+    }
+    throw error;
+  }
+  const group = await getGroup(db, ctx.tenantId, id);
+  if (!group) return failure(404, `Group '${id}' not found.`);
+  return { kind: "ok", group, created: true };
+}
+
+/**
+ * Updates a group: `compute` gives the new attributes from the current ones, `members` the
+ * membership changes. Members are rows, so a change costs the same in any group size; attribute
+ * changes are guarded by the group's version against a concurrent writer.
+ */
+export async function updateGroup(
+  db: Db,
+  ctx: WriteContext,
+  input: { id: string; ifMatch?: string; compute: (current: Group) => GroupFields; members: MemberChange[] },
+  now = Date.now(),
+): Promise<GroupWriteResult> {
+  return withRetry(async () => {
+    const current = await getGroup(db, ctx.tenantId, input.id);
+    if (!current) return failure(404, `Group '${input.id}' not found.`);
+    if (!etagMatches(input.ifMatch, groupEtag(current))) {
+      return failure(412, `If-Match ${input.ifMatch} does not match the current version ${groupEtag(current)}.`);
+    }
+    const next = input.compute(current);
+    const attributeDiff = diffOf(
+      { displayName: current.displayName, externalId: current.externalId },
+      { displayName: next.displayName, externalId: next.externalId },
+    );
+    const problem = await checkMembers(db, ctx.tenantId, input.members);
+    if (problem) return problem;
+    if (Object.keys(attributeDiff).length === 0 && input.members.length === 0) {
+      return { kind: "ok", group: current, created: false } as const;
+    }
+    if (next.displayName.toLowerCase() !== current.displayNameKey && (await displayNameTaken(db, ctx.tenantId, next.displayName, current.id))) {
+      return failure(409, `A group with displayName '${next.displayName}' already exists in this tenant.`, "uniqueness");
+    }
+    const statements: Statement[] = [
+      db
+        .update(groups)
+        .set({
+          displayName: next.displayName,
+          displayNameKey: next.displayName.toLowerCase(),
+          externalId: next.externalId,
+          // Attribute changes need the version read; member changes commute and just bump it.
+          version: Object.keys(attributeDiff).length > 0 ? guardedVersion(groups.version, current.version) : sql`${groups.version} + 1`,
+          updatedAt: now,
+        })
+        .where(eq(groups.id, current.id)),
+      ...input.members.flatMap((change) => memberStatements(db, ctx.tenantId, current.id, change, now)),
+      auditStatement(
+        db,
+        { ...ctx, action: "UPDATE", resourceType: "GROUP", resourceId: current.id, diff: { ...attributeDiff, ...memberAudit(input.members) } },
+        now,
+      ),
+    ];
+    await commit(db, statements);
+    const group = await getGroup(db, ctx.tenantId, current.id);
+    if (!group) return failure(404, `Group '${input.id}' not found.`);
+    return { kind: "ok", group, created: false } as const;
+  });
+}
+
+/** Deletes a group with its memberships and bindings. */
+export async function deleteGroup(
+  db: Db,
+  ctx: WriteContext,
+  input: { id: string; ifMatch?: string },
+  now = Date.now(),
+): Promise<DeleteResult> {
+  const current = await getGroup(db, ctx.tenantId, input.id);
+  if (!current) return failure(404, `Group '${input.id}' not found.`);
+  if (!etagMatches(input.ifMatch, groupEtag(current))) {
+    return failure(412, `If-Match ${input.ifMatch} does not match the current version ${groupEtag(current)}.`);
+  }
+  await commit(db, [
+    db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
+    db
+      .delete(bindings)
+      .where(and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "GROUP"), eq(bindings.subjectId, current.id))),
+    db.delete(groups).where(eq(groups.id, current.id)),
+    auditStatement(
+      db,
+      {
+        ...ctx,
+        action: "DELETE",
+        resourceType: "GROUP",
+        resourceId: current.id,
+        diff: diffOf({ displayName: current.displayName, externalId: current.externalId }, {}),
+      },
+      now,
+    ),
+  ]);
+  return { kind: "deleted" };
 }

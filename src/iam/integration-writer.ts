@@ -1,10 +1,20 @@
 /**
  * One Durable Object per provisioning integration (`idFromName(integrationId)`): the single
- * writer of that integration's changes. Its RPC methods are the protocol; each runs through the
- * queue below, one at a time, and commits as one D1 batch.
+ * writer of that integration's changes. Its public RPC methods are the protocol; each runs
+ * through the queue, one at a time, reads what it needs, and commits as one D1 batch. Reads of
+ * the SCIM API do not come here: they go straight from the Worker to D1.
+ *
+ * Results are plain tagged unions (`kind`), since class instances do not survive RPC.
  */
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
+import { ScimError } from "../scim/errors";
+import { memberCondition } from "../scim/filter/targets";
+import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "../scim/patch";
+import { groupDoc, userDoc, userFields } from "../scim/resources";
+import { RESOURCE_TYPES } from "../scim/schemas";
+import { validateResource } from "../scim/validate";
+import { createGroup, deleteGroup, updateGroup, type GroupWriteResult, type MemberChange } from "./groups";
 import {
   deleteIntegration,
   rotateIntegrationToken,
@@ -16,33 +26,154 @@ import {
   type UpdateIntegrationResult,
 } from "./integrations";
 import { SerialQueue } from "./serial-queue";
+import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "./users";
+import { failure, type WriteContext, type WriteFailure } from "./writes";
+
+const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
+const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
+
+/** A SCIM write: the request context, the target and the raw body (validated again in here). */
+export interface ScimWrite extends WriteContext {
+  id?: string;
+  body?: unknown;
+  ifMatch?: string;
+}
+
+function toMemberChange(op: MemberOperation): MemberChange {
+  switch (op.kind) {
+    case "add":
+      return { kind: "add", userIds: op.ids };
+    case "remove":
+      return { kind: "remove", userIds: op.ids };
+    case "replace":
+      return { kind: "replace", userIds: op.ids };
+    case "removeAll":
+      return { kind: "removeAll" };
+    case "removeWhere":
+      return { kind: "removeWhere", where: memberCondition(op.filter) };
+  }
+}
+
+/** The member ids of a POST/PUT group body. */
+function memberIdsOf(body: unknown): string[] {
+  const members = Object.entries((body ?? {}) as Record<string, unknown>).find(([k]) => k.toLowerCase() === "members")?.[1];
+  return memberIds(members, "members");
+}
 
 export class IntegrationWriter extends DurableObject<Env> {
-  // Input gates do not cover D1 calls: without this chain, a second request would interleave
+  // Input gates do not cover D1 calls: without this queue a second request would interleave
   // while the first awaits its reads, and both would plan from the same stale state.
-  // A promise chain (SerialQueue) serializes them.
   #queue = new SerialQueue();
   #db: Db = createDb(this.env.DB);
+
+  /** Creates a user, or gives an existing global user access to the tenant. */
+  async createUser(write: ScimWrite): Promise<UserWriteResult> {
+    return this.#run(() => {
+      const { doc, externalId } = validateResource(USER_TYPE, write.body);
+      return createUser(this.#db, write, userFields(doc, externalId));
+    });
+  }
+
+  /** PUT: replaces the user's attributes with the body's. */
+  async replaceUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
+    return this.#run(() => {
+      const { doc, externalId } = validateResource(USER_TYPE, write.body);
+      return updateUser(this.#db, write, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId) });
+    });
+  }
+
+  /** PATCH: applies the operations to the user as it is when the write's turn comes. */
+  async patchUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
+    return this.#run(() => {
+      const ops = normalizePatch(USER_TYPE, write.body);
+      return updateUser(this.#db, write, {
+        id: write.id,
+        ifMatch: write.ifMatch,
+        compute: (current) => {
+          const next = applyPatch(USER_TYPE, userDoc(current), ops);
+          return userFields(next, (next.externalId as string | undefined) ?? null);
+        },
+      });
+    });
+  }
+
+  /** DELETE: revokes the user's access to the tenant (the global user stays). */
+  async deleteUser(write: ScimWrite & { id: string }): Promise<DeleteResult> {
+    return this.#run(() => revokeUserAccess(this.#db, write, { id: write.id, ifMatch: write.ifMatch }));
+  }
+
+  /** Creates a group with its members. */
+  async createGroup(write: ScimWrite): Promise<GroupWriteResult> {
+    return this.#run(() => {
+      const { doc, externalId } = validateResource(GROUP_TYPE, write.body);
+      return createGroup(this.#db, write, { displayName: doc.displayName as string, externalId, memberIds: memberIdsOf(write.body) });
+    });
+  }
+
+  /** PUT: replaces the group's attributes and its whole member list. */
+  async replaceGroup(write: ScimWrite & { id: string }): Promise<GroupWriteResult> {
+    return this.#run(() => {
+      const { doc, externalId } = validateResource(GROUP_TYPE, write.body);
+      return updateGroup(this.#db, write, {
+        id: write.id,
+        ifMatch: write.ifMatch,
+        compute: () => ({ displayName: doc.displayName as string, externalId }),
+        members: [{ kind: "replace", userIds: memberIdsOf(write.body) }],
+      });
+    });
+  }
+
+  /** PATCH: attribute operations in memory, member operations as row changes. */
+  async patchGroup(write: ScimWrite & { id: string }): Promise<GroupWriteResult> {
+    return this.#run(() => {
+      const { attributes, members } = splitMemberOperations(normalizePatch(GROUP_TYPE, write.body));
+      return updateGroup(this.#db, write, {
+        id: write.id,
+        ifMatch: write.ifMatch,
+        compute: (current) => {
+          if (attributes.length === 0) return { displayName: current.displayName, externalId: current.externalId };
+          const next = applyPatch(GROUP_TYPE, groupDoc(current), attributes);
+          return { displayName: next.displayName as string, externalId: (next.externalId as string | undefined) ?? null };
+        },
+        members: members.map(toMemberChange),
+      });
+    });
+  }
+
+  /** Deletes a group with its memberships and bindings. */
+  async deleteGroup(write: ScimWrite & { id: string }): Promise<DeleteResult> {
+    return this.#run(() => deleteGroup(this.#db, write, { id: write.id, ifMatch: write.ifMatch }));
+  }
 
   /** Changes the integration's name, description or enabled flag. */
   async updateIntegration(
     input: { tenantId: string; id: string; patch: IntegrationPatch } & Context,
   ): Promise<UpdateIntegrationResult> {
-    return this.#serialize(() => updateIntegration(this.#db, input));
+    return this.#queue.run(() => updateIntegration(this.#db, input));
   }
 
   /** Replaces the integration's API token and returns the new secret. */
   async rotateToken(input: { tenantId: string; id: string } & Context): Promise<RotateTokenResult> {
-    return this.#serialize(() => rotateIntegrationToken(this.#db, input));
+    return this.#queue.run(() => rotateIntegrationToken(this.#db, input));
   }
 
   /** Deletes the integration with its service account, tokens and bindings. */
   async deleteIntegration(input: { tenantId: string; id: string } & Context): Promise<DeleteIntegrationResult> {
-    return this.#serialize(() => deleteIntegration(this.#db, input));
+    return this.#queue.run(() => deleteIntegration(this.#db, input));
   }
 
-  #serialize<T>(task: () => Promise<T>): Promise<T> {
-    return this.#queue.run(task);
+  /** Queues a SCIM write; a validation error inside it becomes a failure result. */
+  #run<T>(task: () => Promise<T>): Promise<T | WriteFailure> {
+    return this.#queue.run(async () => {
+      try {
+        return await task();
+      } catch (error) {
+        if (error instanceof ScimError && error.status < 500) {
+          return failure(error.status as WriteFailure["status"], error.detail, error.scimType as WriteFailure["scimType"]);
+        }
+        throw error;
+      }
+    });
   }
 }
 

@@ -4,9 +4,12 @@
  * so a tenant never sees a user it has no access to.
  */
 import { and, asc, count, eq, inArray, sql, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client";
+import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
-import { groupMembers, groups, tenantUsers, users } from "../db/schema";
+import { newId } from "../db/ids";
+import { bindings, groupMembers, groups, tenantUsers, userEmails, users } from "../db/schema";
+import { auditStatement, diffOf } from "./audit";
+import { commit, failure, guardedVersion, withRetry, WriteConflict, type WriteContext, type WriteFailure } from "./writes";
 
 /** A user as seen from one tenant. */
 export interface TenantUser {
@@ -96,4 +99,240 @@ export async function groupsOfUsers(
     }
   }
   return result;
+}
+
+// ---- writes ------------------------------------------------------------------------------
+
+/** Everything a write sets on a user, split into global profile and this tenant's access. */
+export interface UserFields {
+  userName: string;
+  /** Global profile attributes (core except userName/active, and the enterprise extension). */
+  profile: Record<string, unknown>;
+  emails: { value: string; type?: string | null; display?: string | null; primary?: boolean }[];
+  managerId: string | null;
+  /** Per tenant. */
+  externalId: string | null;
+  /** Per tenant. */
+  active: boolean;
+}
+
+export type UserWriteResult = { kind: "ok"; user: TenantUser; created: boolean } | WriteFailure;
+
+/** The key case-insensitive values are stored and looked up under (full Unicode lowercase). */
+export const caseKey = (value: string) => value.toLowerCase();
+
+function userAuditFields(user: Pick<UserFields, "userName" | "profile" | "externalId" | "active" | "managerId">) {
+  return { userName: user.userName, ...user.profile, externalId: user.externalId, active: user.active, manager: user.managerId };
+}
+
+function emailStatements(db: Db, userId: string, emails: UserFields["emails"]): Statement[] {
+  const rows = emails.map((e, position) => ({
+    userId,
+    position,
+    value: e.value,
+    valueKey: caseKey(e.value),
+    type: e.type ?? null,
+    display: e.display ?? null,
+    primary: e.primary === true,
+  }));
+  // 7 bound values a row: 14 rows stay under D1's 100 parameters.
+  return [
+    db.delete(userEmails).where(eq(userEmails.userId, userId)),
+    ...chunk(rows, Math.floor(MAX_BOUND_PARAMETERS / 7)).map((part) => db.insert(userEmails).values(part)),
+  ];
+}
+
+async function checkManager(db: Db, tenantId: string, userId: string | null, managerId: string | null): Promise<WriteFailure | undefined> {
+  if (managerId === null) return undefined;
+  if (managerId === userId) return failure(400, "A user cannot be their own manager.", "invalidValue");
+  const found = await db
+    .select({ id: tenantUsers.userId })
+    .from(tenantUsers)
+    .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, managerId)))
+    .get();
+  return found ? undefined : failure(400, `manager '${managerId}' is not a user of this tenant.`, "invalidValue");
+}
+
+/**
+ * Creates a user in a tenant. A userName that exists globally (any case) without access here
+ * gets access and keeps its id (Kestra: users are global); with access already, 409.
+ */
+export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, now = Date.now()): Promise<UserWriteResult> {
+  const managerProblem = await checkManager(db, ctx.tenantId, null, fields.managerId);
+  if (managerProblem) return managerProblem;
+  return withRetry(async () => {
+    const existing = await db.select().from(users).where(eq(users.userNameKey, caseKey(fields.userName))).get();
+    const statements: Statement[] = [];
+    let id: string;
+    if (existing) {
+      id = existing.id;
+      const access = await getTenantUser(db, ctx.tenantId, id);
+      if (access) return failure(409, `A user with userName '${existing.userName}' already exists in this tenant.`, "uniqueness");
+      statements.push(
+        db
+          .update(users)
+          .set({
+            userName: fields.userName,
+            profile: fields.profile,
+            managerId: fields.managerId,
+            version: guardedVersion(users.version, existing.version),
+            updatedAt: now,
+          })
+          .where(eq(users.id, id)),
+        ...emailStatements(db, id, fields.emails),
+      );
+    } else {
+      id = newId(now);
+      statements.push(
+        db.insert(users).values({
+          id,
+          userName: fields.userName,
+          userNameKey: caseKey(fields.userName),
+          profile: fields.profile,
+          managerId: fields.managerId,
+          createdAt: now,
+          updatedAt: now,
+        }),
+        ...emailStatements(db, id, fields.emails),
+      );
+    }
+    statements.push(
+      db.insert(tenantUsers).values({
+        tenantId: ctx.tenantId,
+        userId: id,
+        externalId: fields.externalId,
+        active: fields.active,
+        createdAt: now,
+        updatedAt: now,
+      }),
+      auditStatement(db, { ...ctx, action: "CREATE", resourceType: "USER", resourceId: id, diff: diffOf({}, userAuditFields(fields)) }, now),
+    );
+    await commit(db, statements);
+    const user = await getTenantUser(db, ctx.tenantId, id);
+    if (!user) throw new WriteConflict(`user ${id} lost its access right after being created`);
+    return { kind: "ok", user, created: true } as const;
+  });
+}
+
+/** Weak ETag comparison for If-Match: `*` matches anything that exists. */
+export function etagMatches(ifMatch: string | undefined, current: string): boolean {
+  if (ifMatch === undefined) return true;
+  return ifMatch.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t.replace(/^W\//, "") === current.replace(/^W\//, "");
+  });
+}
+
+/** The ETag the SCIM layer shows for a user (kept here so If-Match is checked inside the queue). */
+export const userEtag = (user: Pick<TenantUser, "version" | "accessVersion">) => `W/"${user.version}.${user.accessVersion}"`;
+
+/**
+ * Updates a user through `compute`, which turns the current user into the fields to store (PUT
+ * builds them from the body, PATCH by applying operations). Unchanged parts are not written.
+ */
+export async function updateUser(
+  db: Db,
+  ctx: WriteContext,
+  input: { id: string; ifMatch?: string; compute: (current: TenantUser) => UserFields },
+  now = Date.now(),
+): Promise<UserWriteResult> {
+  return withRetry(async () => {
+    const current = await getTenantUser(db, ctx.tenantId, input.id);
+    if (!current) return failure(404, `User '${input.id}' not found.`);
+    if (!etagMatches(input.ifMatch, userEtag(current))) {
+      return failure(412, `If-Match ${input.ifMatch} does not match the current version ${userEtag(current)}.`);
+    }
+    const next = input.compute(current);
+    if (next.managerId !== current.managerId) {
+      const problem = await checkManager(db, ctx.tenantId, current.id, next.managerId);
+      if (problem) return problem;
+    }
+    const before = userAuditFields({ ...current, managerId: current.managerId });
+    const diff = diffOf(before, userAuditFields(next));
+    if (Object.keys(diff).length === 0) return { kind: "ok", user: current, created: false } as const;
+
+    const statements: Statement[] = [];
+    const globalChanged =
+      next.userName !== current.userName ||
+      next.managerId !== current.managerId ||
+      JSON.stringify(next.profile) !== JSON.stringify(current.profile);
+    if (globalChanged) {
+      if (caseKey(next.userName) !== caseKey(current.userName)) {
+        const taken = await db.select({ id: users.id }).from(users).where(eq(users.userNameKey, caseKey(next.userName))).get();
+        if (taken && taken.id !== current.id) return failure(409, `userName '${next.userName}' is already taken.`, "uniqueness");
+      }
+      statements.push(
+        db
+          .update(users)
+          .set({
+            userName: next.userName,
+            userNameKey: caseKey(next.userName),
+            profile: next.profile,
+            managerId: next.managerId,
+            version: guardedVersion(users.version, current.version),
+            updatedAt: now,
+          })
+          .where(eq(users.id, current.id)),
+      );
+      if (JSON.stringify(next.profile.emails ?? null) !== JSON.stringify(current.profile.emails ?? null)) {
+        statements.push(...emailStatements(db, current.id, next.emails));
+      }
+    }
+    if (next.externalId !== current.externalId || next.active !== current.active) {
+      statements.push(
+        db
+          .update(tenantUsers)
+          .set({
+            externalId: next.externalId,
+            active: next.active,
+            version: guardedVersion(tenantUsers.version, current.accessVersion),
+            updatedAt: now,
+          })
+          .where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
+      );
+    }
+    statements.push(auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "USER", resourceId: current.id, diff }, now));
+    await commit(db, statements);
+    const user = await getTenantUser(db, ctx.tenantId, current.id);
+    if (!user) return failure(404, `User '${input.id}' not found.`);
+    return { kind: "ok", user, created: false } as const;
+  });
+}
+
+export type DeleteResult = { kind: "deleted" } | WriteFailure;
+
+/**
+ * Revokes a user's access to the tenant, with its memberships and bindings there. The global
+ * user stays (Kestra: SCIM provisioning is per tenant, users are global).
+ */
+export async function revokeUserAccess(
+  db: Db,
+  ctx: WriteContext,
+  input: { id: string; ifMatch?: string },
+  now = Date.now(),
+): Promise<DeleteResult> {
+  const current = await getTenantUser(db, ctx.tenantId, input.id);
+  if (!current) return failure(404, `User '${input.id}' not found.`);
+  if (!etagMatches(input.ifMatch, userEtag(current))) {
+    return failure(412, `If-Match ${input.ifMatch} does not match the current version ${userEtag(current)}.`);
+  }
+  const inTenant = and(eq(groupMembers.tenantId, ctx.tenantId), eq(groupMembers.userId, current.id));
+  await commit(db, [
+    // The groups lose a member: their meta.version and lastModified move.
+    db
+      .update(groups)
+      .set({ version: sql`${groups.version} + 1`, updatedAt: now })
+      .where(inArray(groups.id, db.select({ id: groupMembers.groupId }).from(groupMembers).where(inTenant))),
+    db.delete(groupMembers).where(inTenant),
+    db
+      .delete(bindings)
+      .where(and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "USER"), eq(bindings.subjectId, current.id))),
+    db.delete(tenantUsers).where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
+    auditStatement(
+      db,
+      { ...ctx, action: "DELETE", resourceType: "USER", resourceId: current.id, diff: diffOf(userAuditFields(current), {}) },
+      now,
+    ),
+  ]);
+  return { kind: "deleted" };
 }

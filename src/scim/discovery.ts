@@ -12,9 +12,9 @@ export const LIMITS = {
 
 /** What is implemented; flip a capability here when its behaviour lands. */
 export const CAPABILITIES = {
-  patch: false,
+  patch: true,
   sort: true,
-  etag: false,
+  etag: true,
   changePassword: false,
   bulk: false,
 } as const;

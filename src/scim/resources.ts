@@ -1,6 +1,7 @@
 /** Rendering stored rows as SCIM resources (RFC 7643 §4), with `meta` and absolute locations. */
 import type { Group, Member } from "../iam/groups";
-import type { TenantUser } from "../iam/users";
+import type { TenantUser, UserFields } from "../iam/users";
+import type { Doc } from "./validate";
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema } from "./schemas";
 
 /** Base URL of one integration's SCIM endpoint, e.g. https://host/api/v1/acme/integrations/ID/scim/v2. */
@@ -75,4 +76,52 @@ export function renderGroup(group: Group, base: ScimBase, members?: Member[]): R
     version: groupVersion(group),
   };
   return resource;
+}
+
+// ---- documents ↔ rows ----------------------------------------------------------------------
+
+/** A user as a canonical document (what PATCH operates on). */
+export function userDoc(user: TenantUser): Doc {
+  return {
+    ...(user.externalId !== null ? { externalId: user.externalId } : {}),
+    userName: user.userName,
+    ...user.profile,
+    active: user.active,
+  };
+}
+
+/** Splits a canonical user document into the fields the store keeps. */
+export function userFields(doc: Doc, externalId: string | null): UserFields {
+  const { userName, active, externalId: _ignored, ...profile } = doc;
+  const enterprise = profile[ENTERPRISE_USER_SCHEMA] as Doc | undefined;
+  const managerValue = (enterprise?.manager as Doc | undefined)?.value;
+  const managerId = typeof managerValue === "string" && managerValue !== "" ? managerValue : null;
+  if (enterprise) {
+    // The manager is stored as its id; $ref is built on the way out, displayName is read-only.
+    const { manager: _manager, ...rest } = enterprise;
+    if (managerId) profile[ENTERPRISE_USER_SCHEMA] = { ...rest, manager: { value: managerId } };
+    else if (Object.keys(rest).length > 0) profile[ENTERPRISE_USER_SCHEMA] = rest;
+    else delete profile[ENTERPRISE_USER_SCHEMA];
+  }
+  const emails = ((profile.emails as Doc[] | undefined) ?? [])
+    .filter((e) => typeof e.value === "string")
+    .map((e) => ({
+      value: e.value as string,
+      type: (e.type as string | undefined) ?? null,
+      display: (e.display as string | undefined) ?? null,
+      primary: e.primary === true,
+    }));
+  return {
+    userName: userName as string,
+    profile,
+    emails,
+    managerId,
+    externalId,
+    active: active === undefined ? true : (active as boolean),
+  };
+}
+
+/** A group's attributes as a canonical document (members are rows, never in here). */
+export function groupDoc(group: Group): Doc {
+  return { ...(group.externalId !== null ? { externalId: group.externalId } : {}), displayName: group.displayName };
 }

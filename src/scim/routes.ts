@@ -5,15 +5,17 @@
 import { Hono, type Context } from "hono";
 import { scimAuth, type ScimVariables } from "../auth/scim";
 import { publicBaseUrl } from "../config";
-import { membersOfGroups, queryGroups } from "../iam/groups";
-import { groupsOfUsers, queryTenantUsers } from "../iam/users";
+import { getGroup, groupEtag, membersOfGroups, queryGroups, type Group } from "../iam/groups";
+import { integrationWriter, type IntegrationWriter } from "../iam/integration-writer";
+import { etagMatches, getTenantUser, groupsOfUsers, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
+import type { WriteFailure } from "../iam/writes";
 import { resourceType, resourceTypes, schemaDocument, schemaDocuments, serviceProviderConfig } from "./discovery";
 import { SCIM_CONTENT_TYPE, ScimError } from "./errors";
 import { groupResolver, userResolver } from "./filter/targets";
-import { isReturned, project } from "./projection";
+import { isReturned, parseProjection, project } from "./projection";
 import { planList, type ListParameters } from "./query";
 import { renderGroup, renderUser, type ScimBase } from "./resources";
-import { ALL_SCHEMAS, LIST_RESPONSE_SCHEMA, RESOURCE_TYPES, type ResourceTypeDef } from "./schemas";
+import { ALL_SCHEMAS, LIST_RESPONSE_SCHEMA, RESOURCE_TYPES, SEARCH_REQUEST_SCHEMA, type ResourceTypeDef } from "./schemas";
 
 type ScimContext = Context<{ Bindings: Env; Variables: ScimVariables }>;
 
@@ -90,6 +92,131 @@ function findType(id: string): ResourceTypeDef {
   return type;
 }
 
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/** Reads a JSON body: application/scim+json or application/json (any charset), else 415. */
+async function readJson(c: ScimContext): Promise<unknown> {
+  const contentType = c.req.header("Content-Type");
+  if (contentType && !JSON_MEDIA_TYPE.test(contentType.split(";")[0]!.trim())) {
+    throw new ScimError(415, `Send the body as application/scim+json or application/json, not ${contentType}.`);
+  }
+  const text = await c.req.text();
+  if (text.trim() === "") throw new ScimError(400, "The request body is empty; a JSON object is expected.", "invalidSyntax");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ScimError(400, `The request body is not valid JSON: ${(error as Error).message}`, "invalidSyntax");
+  }
+}
+
+/** The write's context: tenant, integration and acting service account, for the audit log. */
+function writeContext(c: ScimContext) {
+  const { tenantId, integrationId, serviceAccountId } = c.var.credential;
+  return {
+    tenantId,
+    integrationId,
+    actor: { type: "SERVICE_ACCOUNT" as const, id: serviceAccountId },
+    requestId: c.var.requestId,
+    ifMatch: c.req.header("If-Match"),
+  };
+}
+
+type ScimWriter = Pick<
+  IntegrationWriter,
+  "createUser" | "replaceUser" | "patchUser" | "deleteUser" | "createGroup" | "replaceGroup" | "patchGroup" | "deleteGroup"
+>;
+
+/** The integration's writer. Typed as the class: RPC's Serializable mapping erases `unknown`-typed JSON. */
+function writer(c: ScimContext): ScimWriter {
+  return integrationWriter(c.env, c.var.credential.integrationId) as unknown as ScimWriter;
+}
+
+/** Turns a refused write into the SCIM error it means. */
+function unwrap<R extends { kind: string }>(result: R): Exclude<R, { kind: "error" }> {
+  if (result.kind === "error") {
+    const f = result as unknown as WriteFailure;
+    throw new ScimError(f.status, f.detail, f.scimType);
+  }
+  return result as Exclude<R, { kind: "error" }>;
+}
+
+function projectionOf(c: ScimContext, type: ResourceTypeDef) {
+  return parseProjection(type, c.req.query("attributes"), c.req.query("excludedAttributes"));
+}
+
+async function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201) {
+  const projection = projectionOf(c, USER_TYPE);
+  const tenantId = c.var.credential.tenantId;
+  const groups = isReturned(projection, USER_TYPE, "groups") ? (await groupsOfUsers(c.var.db, tenantId, [user.id])).get(user.id) : undefined;
+  const resource = renderUser(user, scimBase(c), groups ?? []);
+  const meta = resource.meta as { location: string; version: string };
+  return scimJson(c, project(resource, projection, USER_TYPE), status, {
+    ETag: meta.version,
+    ...(status === 201 ? { Location: meta.location } : {}),
+  });
+}
+
+async function sendGroup(c: ScimContext, group: Group, status: 200 | 201) {
+  const projection = projectionOf(c, GROUP_TYPE);
+  const members = isReturned(projection, GROUP_TYPE, "members") ? ((await membersOfGroups(c.var.db, [group.id])).get(group.id) ?? []) : undefined;
+  const resource = renderGroup(group, scimBase(c), members);
+  const meta = resource.meta as { location: string; version: string };
+  return scimJson(c, project(resource, projection, GROUP_TYPE), status, {
+    ETag: meta.version,
+    ...(status === 201 ? { Location: meta.location } : {}),
+  });
+}
+
+/** If-None-Match on a read: 304 when the client already has this version. */
+function notModified(c: ScimContext, etag: string): Response | undefined {
+  const header = c.req.header("If-None-Match");
+  if (header && etagMatches(header, etag)) return c.body(null, 304, { ETag: etag });
+  return undefined;
+}
+
+/** A /.search body: a SearchRequest (RFC 7644 §3.4.3). */
+async function searchParameters(c: ScimContext): Promise<ListParameters> {
+  const body = await readJson(c);
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw new ScimError(400, "A search body must be a SearchRequest object.", "invalidSyntax");
+  }
+  const params = Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
+  const schemas = params.schemas;
+  if (schemas !== undefined && !(Array.isArray(schemas) && schemas.includes(SEARCH_REQUEST_SCHEMA))) {
+    throw new ScimError(400, `'schemas' must contain ${SEARCH_REQUEST_SCHEMA}.`, "invalidSyntax");
+  }
+  return {
+    filter: params.filter,
+    startIndex: params.startindex,
+    count: params.count,
+    sortBy: params.sortby,
+    sortOrder: params.sortorder,
+    attributes: params.attributes,
+    excludedAttributes: params.excludedattributes,
+  };
+}
+
+/** Root /.search: Users then Groups, paged as one list. */
+async function searchAll(c: ScimContext) {
+  const params = await searchParameters(c);
+  const userPlan = planList(USER_TYPE, userResolver, params);
+  const groupPlan = planList(GROUP_TYPE, groupResolver, params);
+  const tenantId = c.var.credential.tenantId;
+  const offset = userPlan.startIndex - 1;
+  const users = await queryTenantUsers(c.var.db, tenantId, { where: userPlan.where, orderBy: userPlan.orderBy, offset, limit: userPlan.count });
+  const groupOffset = Math.max(0, offset - users.total);
+  const groupLimit = Math.max(0, userPlan.count - users.rows.length);
+  const groups = await queryGroups(c.var.db, tenantId, { where: groupPlan.where, orderBy: groupPlan.orderBy, offset: groupOffset, limit: groupLimit });
+  const base = scimBase(c);
+  const userGroups = isReturned(userPlan.projection, USER_TYPE, "groups") ? await groupsOfUsers(c.var.db, tenantId, users.rows.map((u) => u.id)) : undefined;
+  const members = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await membersOfGroups(c.var.db, groups.rows.map((g) => g.id)) : undefined;
+  const resources = [
+    ...users.rows.map((u) => project(renderUser(u, base, userGroups?.get(u.id) ?? []), userPlan.projection, USER_TYPE)),
+    ...groups.rows.map((g) => project(renderGroup(g, base, members ? (members.get(g.id) ?? []) : undefined), groupPlan.projection, GROUP_TYPE)),
+  ];
+  return scimJson(c, listResponse(userPlan.startIndex, users.total + groups.total, resources));
+}
+
 export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>()
   .use(scimAuth())
   .get("/ServiceProviderConfig", (c) => scimJson(c, serviceProviderConfig(scimBase(c))))
@@ -108,8 +235,60 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     if (!schema) throw new ScimError(404, `No schema '${id}'.`);
     return scimJson(c, schemaDocument(schema, scimBase(c)));
   })
+  .post("/.search", (c) => searchAll(c))
+  .post("/Bulk", () => {
+    throw new ScimError(501, "Bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig).");
+  })
+  // Users
   .get("/Users", (c) => listUsers(c, c.req.query()))
+  .post("/Users/.search", async (c) => listUsers(c, await searchParameters(c)))
+  .post("/Users", async (c) => {
+    const result = unwrap(await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
+    return sendUser(c, result.user, 201);
+  })
+  .get("/Users/:id", async (c) => {
+    const user = await getTenantUser(c.var.db, c.var.credential.tenantId, c.req.param("id"));
+    if (!user) throw new ScimError(404, `User '${c.req.param("id")}' not found.`);
+    return notModified(c, userEtag(user)) ?? sendUser(c, user, 200);
+  })
+  .put("/Users/:id", async (c) => {
+    const result = unwrap(await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    return sendUser(c, result.user, 200);
+  })
+  .patch("/Users/:id", async (c) => {
+    const result = unwrap(await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    return sendUser(c, result.user, 200);
+  })
+  .delete("/Users/:id", async (c) => {
+    unwrap(await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
+    return c.body(null, 204);
+  })
+  // Groups
   .get("/Groups", (c) => listGroups(c, c.req.query()))
+  .post("/Groups/.search", async (c) => listGroups(c, await searchParameters(c)))
+  .post("/Groups", async (c) => {
+    const result = unwrap(await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
+    return sendGroup(c, result.group, 201);
+  })
+  .get("/Groups/:id", async (c) => {
+    const group = await getGroup(c.var.db, c.var.credential.tenantId, c.req.param("id"));
+    if (!group) throw new ScimError(404, `Group '${c.req.param("id")}' not found.`);
+    return notModified(c, groupEtag(group)) ?? sendGroup(c, group, 200);
+  })
+  .put("/Groups/:id", async (c) => {
+    const result = unwrap(await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    return sendGroup(c, result.group, 200);
+  })
+  .patch("/Groups/:id", async (c) => {
+    const result = unwrap(await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    // Entra expects 204: thousands of members are not sent back unless asked for.
+    if (c.req.query("attributes") === undefined) return c.body(null, 204, { ETag: groupEtag(result.group) });
+    return sendGroup(c, result.group, 200);
+  })
+  .delete("/Groups/:id", async (c) => {
+    unwrap(await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));
+    return c.body(null, 204);
+  })
   .all("*", (c) => {
     throw new ScimError(404, `No SCIM endpoint for ${c.req.method} ${c.req.path.replace(/^.*\/scim\/v2/, "") || "/"}.`);
   });

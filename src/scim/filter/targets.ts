@@ -17,11 +17,14 @@ import {
   type AttributeDef,
   type SchemaDef,
 } from "../schemas";
-import { filterError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
-import type { AttrPath } from "./parse";
+import { compileFilter, filterError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
+import type { AttrPath, Filter } from "./parse";
 
 const manager = alias(users, "manager");
 const memberUser = alias(users, "member_user");
+// An alias interpolated into raw SQL renders as its bare name: these spell out the FROM item.
+const managerTable = sql`${users} as ${sql.identifier("manager")}`;
+const memberUserTable = sql`${users} as ${sql.identifier("member_user")}`;
 
 const scalar = (expr: SQL, def: Pick<AttributeDef, "type" | "caseExact">, extra: Partial<ScalarTarget> = {}): ScalarTarget => ({
   kind: "scalar",
@@ -199,7 +202,7 @@ export const userResolver: Resolver = (path) => {
         return filterError("'manager.$ref' cannot be filtered; filter manager.value.");
       case "displayname":
         return scalar(
-          sql`(select json_extract(${manager.profile}, '$.displayName') from ${manager} where ${manager.id} = ${users.managerId})`,
+          sql`(select json_extract(${manager.profile}, '$.displayName') from ${managerTable} where ${manager.id} = ${users.managerId})`,
           { type: "string", caseExact: false },
         );
       default:
@@ -232,7 +235,7 @@ export const groupResolver: Resolver = (path) => {
   const target: MultiTarget = {
     kind: "multi",
     exists: (cond) =>
-      sql`exists (select 1 from ${groupMembers} join ${memberUser} on ${memberUser.id} = ${groupMembers.userId}
+      sql`exists (select 1 from ${groupMembers} join ${memberUserTable} on ${memberUser.id} = ${groupMembers.userId}
         where ${groupMembers.groupId} = ${groups.id}${cond ? sql` and ${cond}` : sql``})`,
     sub: (name) => {
       const sub = subDefinition(def, name);
@@ -250,3 +253,16 @@ export const groupResolver: Resolver = (path) => {
   };
   return withSub(target, path, def);
 };
+
+/**
+ * The condition on a `group_members` row for a value filter on members (`members[display co
+ * "x"]`), for deleting exactly the matching memberships.
+ */
+export function memberCondition(filter: Filter): SQL {
+  const target = groupResolver({ attribute: "members" });
+  if (target.kind !== "multi") throw new Error("members must resolve to a multi-valued target");
+  const cond = compileFilter({ kind: "valuePath", path: { attribute: "members" }, filter }, (path) =>
+    path.attribute.toLowerCase() === "members" ? { ...target, exists: (c) => c ?? sql`1` } : target,
+  );
+  return sql`exists (select 1 from ${memberUserTable} where ${memberUser.id} = ${groupMembers.userId} and ${cond})`;
+}
