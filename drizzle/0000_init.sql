@@ -71,6 +71,7 @@ CREATE TABLE `groups` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `groups_tenant_display_name_unique` ON `groups` (`tenant_id`,`display_name_key`);--> statement-breakpoint
+CREATE INDEX `groups_tenant_id_idx` ON `groups` (`tenant_id`,`id`);--> statement-breakpoint
 CREATE INDEX `groups_tenant_external_id_idx` ON `groups` (`tenant_id`,`external_id`);--> statement-breakpoint
 CREATE TABLE `integrations` (
 	`id` text PRIMARY KEY NOT NULL,

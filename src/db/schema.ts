@@ -117,6 +117,8 @@ export const groups = sqliteTable(
   },
   (t) => [
     uniqueIndex("groups_tenant_display_name_unique").on(t.tenantId, t.displayNameKey),
+    // (tenant, id) lets `groups.id in (…members subquery…)` drive a tenant's query by id.
+    index("groups_tenant_id_idx").on(t.tenantId, t.id),
     index("groups_tenant_external_id_idx").on(t.tenantId, t.externalId),
     versionCheck("groups_version_guard", t.version),
   ],

@@ -44,7 +44,7 @@ function listResponse(startIndex: number, total: number, resources: Record<strin
 }
 
 async function listUsers(c: ScimContext, params: ListParameters) {
-  const plan = planList(USER_TYPE, userResolver, params);
+  const plan = planList(USER_TYPE, userResolver(c.var.credential.tenantId), params);
   const { tenantId } = c.var.credential;
   const { total, rows } = await queryTenantUsers(c.var.db, tenantId, {
     where: plan.where,
@@ -61,7 +61,7 @@ async function listUsers(c: ScimContext, params: ListParameters) {
 }
 
 async function listGroups(c: ScimContext, params: ListParameters) {
-  const plan = planList(GROUP_TYPE, groupResolver, params);
+  const plan = planList(GROUP_TYPE, groupResolver(c.var.credential.tenantId), params);
   const { total, rows } = await queryGroups(c.var.db, c.var.credential.tenantId, {
     where: plan.where,
     orderBy: plan.orderBy,
@@ -199,8 +199,8 @@ async function searchParameters(c: ScimContext): Promise<ListParameters> {
 /** Root /.search: Users then Groups, paged as one list. */
 async function searchAll(c: ScimContext) {
   const params = await searchParameters(c);
-  const userPlan = planList(USER_TYPE, userResolver, params);
-  const groupPlan = planList(GROUP_TYPE, groupResolver, params);
+  const userPlan = planList(USER_TYPE, userResolver(c.var.credential.tenantId), params);
+  const groupPlan = planList(GROUP_TYPE, groupResolver(c.var.credential.tenantId), params);
   const tenantId = c.var.credential.tenantId;
   const offset = userPlan.startIndex - 1;
   const users = await queryTenantUsers(c.var.db, tenantId, { where: userPlan.where, orderBy: userPlan.orderBy, offset, limit: userPlan.count });

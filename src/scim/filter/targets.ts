@@ -24,6 +24,8 @@ const manager = alias(users, "manager");
 const memberUser = alias(users, "member_user");
 // An alias interpolated into raw SQL renders as its bare name: these spell out the FROM item.
 const managerTable = sql`${users} as ${sql.identifier("manager")}`;
+const boss = alias(users, "boss");
+const bossTable = sql`${users} as ${sql.identifier("boss")}`;
 const memberUserTable = sql`${users} as ${sql.identifier("member_user")}`;
 
 const scalar = (expr: SQL, def: Pick<AttributeDef, "type" | "caseExact">, extra: Partial<ScalarTarget> = {}): ScalarTarget => ({
@@ -119,8 +121,8 @@ function withSub(target: MultiTarget, path: AttrPath, def: AttributeDef): MultiT
   return { kind: "multi", exists: target.exists, sub: (name) => (name.toLowerCase() === "value" ? sub : target.sub(name)) };
 }
 
-/** The resolver of /Users: the query joins `tenant_users` with `users`. */
-export const userResolver: Resolver = (path) => {
+/** The resolver of a tenant's /Users: the query joins `tenant_users` with `users`. */
+export const userResolver = (tenantId: string): Resolver => (path) => {
   const common = commonAttribute(
     path,
     {
@@ -146,8 +148,7 @@ export const userResolver: Resolver = (path) => {
       case "emails": {
         const target: MultiTarget = {
           kind: "multi",
-          exists: (cond) =>
-            sql`exists (select 1 from ${userEmails} where ${userEmails.userId} = ${users.id}${cond ? sql` and ${cond}` : sql``})`,
+          exists: (cond) => sql`${users.id} in (select ${userEmails.userId} from ${userEmails}${cond ? sql` where ${cond}` : sql``})`,
           sub: (name) => {
             const sub = subDefinition(def, name);
             switch (sub?.name) {
@@ -170,8 +171,8 @@ export const userResolver: Resolver = (path) => {
         const target: MultiTarget = {
           kind: "multi",
           exists: (cond) =>
-            sql`exists (select 1 from ${groupMembers} join ${groups} on ${groups.id} = ${groupMembers.groupId}
-              where ${groupMembers.tenantId} = ${tenantUsers.tenantId} and ${groupMembers.userId} = ${users.id}${cond ? sql` and ${cond}` : sql``})`,
+            sql`${users.id} in (select ${groupMembers.userId} from ${groupMembers} join ${groups} on ${groups.id} = ${groupMembers.groupId}
+              where ${groupMembers.tenantId} = ${tenantId}${cond ? sql` and ${cond}` : sql``})`,
           sub: (name) => {
             const sub = subDefinition(def, name);
             switch (sub?.name) {
@@ -191,29 +192,35 @@ export const userResolver: Resolver = (path) => {
     }
   }
   if (schema.id === ENTERPRISE_USER_SCHEMA && def.name === "manager") {
-    const value = scalar(sql`${users.managerId}`, { type: "string", caseExact: true });
-    switch (path.subAttribute?.toLowerCase()) {
-      case undefined:
-        // Entra checks `manager eq "<id>"`: the complex attribute compares as its value.
-        return { kind: "complex", presence: sql`(${users.managerId} is not null)`, comparesAs: value };
-      case "value":
-        return value;
-      case "$ref":
-        return filterError("'manager.$ref' cannot be filtered; filter manager.value.");
-      case "displayname":
-        return scalar(
-          sql`(select json_extract(${manager.profile}, '$.displayName') from ${managerTable} where ${manager.id} = ${users.managerId})`,
-          { type: "string", caseExact: false },
-        );
-      default:
-        return filterError(`'manager' has no sub-attribute '${path.subAttribute}'.`);
-    }
+    // As a set of one: `users.id in (select … where manager_id = ?)` drives the query from the
+    // manager index; a plain `users.manager_id = ?` lets SQLite walk the tenant instead.
+    const target: MultiTarget = {
+      kind: "multi",
+      exists: (cond) =>
+        sql`${users.id} in (select ${manager.id} from ${managerTable} where ${manager.managerId} is not null${cond ? sql` and ${cond}` : sql``})`,
+      sub: (name) => {
+        switch (name.toLowerCase()) {
+          case "value":
+            return scalar(sql`${manager.managerId}`, { type: "string", caseExact: true });
+          case "displayname":
+            return scalar(
+              sql`(select json_extract(${boss.profile}, '$.displayName') from ${bossTable} where ${boss.id} = ${manager.managerId})`,
+              { type: "string", caseExact: false },
+            );
+          case "$ref":
+            return filterError("'manager.$ref' cannot be filtered; filter manager.value.");
+          default:
+            return undefined;
+        }
+      },
+    };
+    return withSub(target, path, def);
   }
   return profileTarget(path, schema, def);
 };
 
-/** The resolver of /Groups: the query reads `groups`. */
-export const groupResolver: Resolver = (path) => {
+/** The resolver of a tenant's /Groups: the query reads `groups`. */
+export const groupResolver = (tenantId: string): Resolver => (path) => {
   const common = commonAttribute(
     path,
     {
@@ -235,34 +242,39 @@ export const groupResolver: Resolver = (path) => {
   const target: MultiTarget = {
     kind: "multi",
     exists: (cond) =>
-      sql`exists (select 1 from ${groupMembers} join ${memberUserTable} on ${memberUser.id} = ${groupMembers.userId}
-        where ${groupMembers.groupId} = ${groups.id}${cond ? sql` and ${cond}` : sql``})`,
-    sub: (name) => {
-      const sub = subDefinition(def, name);
-      switch (sub?.name) {
-        case "value":
-          return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true });
-        case "display":
-          return scalar(sql`coalesce(json_extract(${memberUser.profile}, '$.displayName'), ${memberUser.userName})`, sub);
-        case "type":
-          return scalar(sql`'User'`, sub);
-        default:
-          return undefined;
-      }
-    },
+      sql`${groups.id} in (select ${groupMembers.groupId} from ${groupMembers} join ${memberUserTable} on ${memberUser.id} = ${groupMembers.userId}
+        where ${groupMembers.tenantId} = ${tenantId}${cond ? sql` and ${cond}` : sql``})`,
+    sub: (name) => memberSub(def, name),
   };
   return withSub(target, path, def);
 };
+
+/** Sub-attributes of one membership row (`group_members` joined with its user as member_user). */
+function memberSub(def: AttributeDef, name: string): ScalarTarget | undefined {
+  const sub = subDefinition(def, name);
+  switch (sub?.name) {
+    case "value":
+      return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true });
+    case "display":
+      return scalar(sql`coalesce(json_extract(${memberUser.profile}, '$.displayName'), ${memberUser.userName})`, sub);
+    case "type":
+      return scalar(sql`'User'`, sub);
+    default:
+      return undefined;
+  }
+}
 
 /**
  * The condition on a `group_members` row for a value filter on members (`members[display co
  * "x"]`), for deleting exactly the matching memberships.
  */
 export function memberCondition(filter: Filter): SQL {
-  const target = groupResolver({ attribute: "members" });
-  if (target.kind !== "multi") throw new Error("members must resolve to a multi-valued target");
-  const cond = compileFilter({ kind: "valuePath", path: { attribute: "members" }, filter }, (path) =>
-    path.attribute.toLowerCase() === "members" ? { ...target, exists: (c) => c ?? sql`1` } : target,
-  );
+  const def = findAttribute(groupSchema.attributes, "members")!;
+  const cond = compileFilter(filter, (path) => {
+    if (path.schema || path.subAttribute) filterError("Inside members[...] name sub-attributes of members only.");
+    const sub = memberSub(def, path.attribute);
+    if (!sub) filterError(`'members' has no sub-attribute '${path.attribute}'.`);
+    return sub;
+  });
   return sql`exists (select 1 from ${memberUserTable} where ${memberUser.id} = ${groupMembers.userId} and ${cond})`;
 }
