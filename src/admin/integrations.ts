@@ -5,7 +5,6 @@ import type { AdminVariables } from "../auth/admin";
 import { publicBaseUrl, tenantsEnabled } from "../config";
 import { integrationWriter } from "../iam/integration-writer";
 import { createIntegration, getIntegration, listIntegrations, type Integration } from "../iam/integrations";
-import { getTenant } from "../iam/tenants";
 import { ProblemError } from "./problem";
 import { decodeCursor, input, iso, jsonBody, pageOf, pageQuery } from "./validation";
 
@@ -46,13 +45,8 @@ function notFound(id: string, tenantId: string): never {
   throw new ProblemError(404, `Integration '${id}' does not exist in tenant '${tenantId}'.`);
 }
 
+/** /api/v1/{tenant}/integrations; the tenant is checked by the enclosing router. */
 export const integrationRoutes = new Hono<{ Bindings: Env; Variables: Variables }>()
-  .use(async function requireTenant(c, next) {
-    const tenantId = c.req.param("tenant") ?? "";
-    if (!(await getTenant(c.var.db, tenantId))) throw new ProblemError(404, `Tenant '${tenantId}' does not exist.`);
-    c.set("tenantId", tenantId);
-    await next();
-  })
   .post("/", jsonBody(createBody), async (c) => {
     if (!tenantsEnabled(c.env)) {
       throw new ProblemError(

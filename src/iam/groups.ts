@@ -1,5 +1,5 @@
 /** Tenant-scoped groups and their memberships (one row per member). */
-import { and, asc, count, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
 import { newId } from "../db/ids";
@@ -297,4 +297,45 @@ export async function deleteGroup(
     ),
   ]);
   return { kind: "deleted" };
+}
+
+// ---- admin views ---------------------------------------------------------------------------
+
+export type GroupSummary = Group & { memberCount: number };
+
+const memberCount = sql<number>`(select count(*) from group_members gm where gm.group_id = "groups"."id")`.mapWith(Number);
+
+/** A tenant's groups in id order with their member counts. */
+export async function listGroups(db: Db, tenantId: string, page: { limit: number; after?: string }): Promise<GroupSummary[]> {
+  return db
+    .select({ ...getTableColumns(groups), memberCount })
+    .from(groups)
+    .where(and(eq(groups.tenantId, tenantId), page.after ? gt(groups.id, page.after) : undefined))
+    .orderBy(asc(groups.id))
+    .limit(page.limit);
+}
+
+/** One page of a group's members with their names, in user id order. */
+export async function listMembers(
+  db: Db,
+  groupId: string,
+  page: { limit: number; after?: string },
+): Promise<{ id: string; userName: string; displayName: string | null }[]> {
+  return db
+    .select({
+      id: users.id,
+      userName: users.userName,
+      displayName: sql<string | null>`json_extract(${users.profile}, '$.displayName')`,
+    })
+    .from(groupMembers)
+    .innerJoin(users, eq(users.id, groupMembers.userId))
+    .where(and(eq(groupMembers.groupId, groupId), page.after ? gt(groupMembers.userId, page.after) : undefined))
+    .orderBy(asc(groupMembers.userId))
+    .limit(page.limit);
+}
+
+/** The number of members of a group. */
+export async function countMembers(db: Db, groupId: string): Promise<number> {
+  const row = await db.select({ n: count() }).from(groupMembers).where(eq(groupMembers.groupId, groupId)).get();
+  return row?.n ?? 0;
 }

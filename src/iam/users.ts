@@ -3,7 +3,7 @@
  * holding that tenant's `externalId` and `active`. Reads here always go through the access row,
  * so a tenant never sees a user it has no access to.
  */
-import { and, asc, count, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
 import { newId } from "../db/ids";
@@ -335,4 +335,38 @@ export async function revokeUserAccess(
     ),
   ]);
   return { kind: "deleted" };
+}
+
+// ---- admin views ---------------------------------------------------------------------------
+
+/** A tenant's users in id order, `limit` at a time after the `after` id. */
+export async function listTenantUsers(db: Db, tenantId: string, page: { limit: number; after?: string }): Promise<TenantUser[]> {
+  return db
+    .select(tenantUserColumns)
+    .from(tenantUsers)
+    .innerJoin(users, eq(users.id, tenantUsers.userId))
+    .where(and(eq(tenantUsers.tenantId, tenantId), page.after ? gt(tenantUsers.userId, page.after) : undefined))
+    .orderBy(asc(tenantUsers.userId))
+    .limit(page.limit);
+}
+
+export interface GlobalUser {
+  id: string;
+  userName: string;
+  profile: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+  tenants: { tenantId: string; externalId: string | null; active: boolean; createdAt: number }[];
+}
+
+/** A global user with every tenant it can access. */
+export async function getGlobalUser(db: Db, id: string): Promise<GlobalUser | undefined> {
+  const user = await db.select().from(users).where(eq(users.id, id)).get();
+  if (!user) return undefined;
+  const access = await db
+    .select({ tenantId: tenantUsers.tenantId, externalId: tenantUsers.externalId, active: tenantUsers.active, createdAt: tenantUsers.createdAt })
+    .from(tenantUsers)
+    .where(eq(tenantUsers.userId, id))
+    .orderBy(asc(tenantUsers.tenantId));
+  return { id: user.id, userName: user.userName, profile: user.profile, createdAt: user.createdAt, updatedAt: user.updatedAt, tenants: access };
 }
