@@ -1,0 +1,215 @@
+/** RFC 7644 behaviours beyond what the identity providers exercise: paging, sorting, projection, ETags, PUT, search. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, newIntegration, scim, type TestIntegration } from "./helpers";
+
+const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+const q = encodeURIComponent;
+
+let i: TestIntegration;
+const ids: string[] = [];
+
+beforeAll(async () => {
+  i = await newIntegration();
+  for (const [n, family] of [[1, "Zeta"], [2, "alpha"], [3, "Mu"], [4, "Beta"], [5, undefined]] as const) {
+    const res = await scim(i, "POST", "/Users", {
+      userName: `rfc-${n}@example.com`,
+      ...(family ? { name: { familyName: family, givenName: `G${n}` } } : {}),
+      title: n % 2 ? "odd" : "even",
+      password: "hunter2-never-stored",
+      [ENTERPRISE]: { department: `D${n}` },
+    });
+    expect(res.status, res.text).toBe(201);
+    ids.push(res.json.id);
+  }
+});
+
+describe("paging (RFC 7644 §3.4.2.4)", () => {
+  it("pages with a 1-based startIndex and count, in a stable order", async () => {
+    const first = await scim(i, "GET", "/Users?startIndex=1&count=2");
+    expect(first.json).toMatchObject({ totalResults: 5, startIndex: 1, itemsPerPage: 2 });
+    const second = await scim(i, "GET", "/Users?startIndex=3&count=2");
+    const third = await scim(i, "GET", "/Users?startIndex=5&count=2");
+    const seen = [...first.json.Resources, ...second.json.Resources, ...third.json.Resources].map((u: { id: string }) => u.id);
+    expect(seen).toEqual(ids);
+    expect(third.json.itemsPerPage).toBe(1);
+  });
+
+  it("answers count=0 with the total only, and clamps bad values", async () => {
+    expect((await scim(i, "GET", "/Users?count=0")).json).toMatchObject({ totalResults: 5, itemsPerPage: 0, Resources: [] });
+    expect((await scim(i, "GET", "/Users?count=-3")).json.itemsPerPage).toBe(0);
+    expect((await scim(i, "GET", "/Users?startIndex=0&count=1")).json.startIndex).toBe(1);
+    expect((await scim(i, "GET", "/Users?startIndex=-5&count=1")).json.Resources[0].id).toBe(ids[0]);
+    expect((await scim(i, "GET", "/Users?count=100000")).json.itemsPerPage).toBe(5);
+    expect((await scim(i, "GET", "/Users?startIndex=99")).json).toMatchObject({ totalResults: 5, itemsPerPage: 0, Resources: [] });
+    const bad = await scim(i, "GET", "/Users?count=ten");
+    expect(bad.status).toBe(400);
+    expect(bad.json.scimType).toBe("invalidValue");
+  });
+});
+
+describe("sorting (RFC 7644 §3.4.2.3)", () => {
+  it("sorts by an attribute, case-insensitively, missing values last", async () => {
+    const asc = await scim(i, "GET", "/Users?sortBy=name.familyName");
+    expect(asc.json.Resources.map((u: { name?: { familyName: string } }) => u.name?.familyName ?? null)).toEqual(["alpha", "Beta", "Mu", "Zeta", null]);
+    const desc = await scim(i, "GET", "/Users?sortBy=name.familyName&sortOrder=descending");
+    expect(desc.json.Resources.map((u: { name?: { familyName: string } }) => u.name?.familyName ?? null)).toEqual(["Zeta", "Mu", "Beta", "alpha", null]);
+    const byUserName = await scim(i, "GET", "/Users?sortBy=userName&sortOrder=DESCENDING&count=1");
+    expect(byUserName.json.Resources[0].userName).toBe("rfc-5@example.com");
+  });
+
+  it("rejects unknown sort attributes and orders", async () => {
+    expect((await scim(i, "GET", "/Users?sortBy=nope")).status).toBe(400);
+    expect((await scim(i, "GET", "/Users?sortBy=emails")).status).toBe(400);
+    expect((await scim(i, "GET", "/Users?sortBy=userName&sortOrder=sideways")).status).toBe(400);
+  });
+});
+
+describe("projection (RFC 7644 §3.4.2.5)", () => {
+  it("returns only the asked attributes, always with id and schemas", async () => {
+    const res = await scim(i, "GET", `/Users/${ids[0]}?attributes=userName,name.givenName`);
+    expect(res.json).toEqual({
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+      id: ids[0],
+      userName: "rfc-1@example.com",
+      name: { givenName: "G1" },
+    });
+    const ext = await scim(i, "GET", `/Users/${ids[0]}?attributes=${q(`${ENTERPRISE}:department`)}`);
+    expect(ext.json).toEqual({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE], id: ids[0], [ENTERPRISE]: { department: "D1" } });
+    const list = await scim(i, "GET", "/Users?attributes=userName&count=1");
+    expect(Object.keys(list.json.Resources[0]).sort()).toEqual(["id", "schemas", "userName"]);
+  });
+
+  it("drops excluded attributes but never id or schemas", async () => {
+    const res = await scim(i, "GET", `/Users/${ids[0]}?excludedAttributes=name,meta,id,schemas,${q(ENTERPRISE)}`);
+    expect(res.json.id).toBe(ids[0]);
+    expect(res.json.schemas).toEqual(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+    expect(res.json.name).toBeUndefined();
+    expect(res.json.meta).toBeUndefined();
+    expect(res.json[ENTERPRISE]).toBeUndefined();
+    expect(res.json.userName).toBe("rfc-1@example.com");
+  });
+
+  it("applies to write responses too, and never returns a password", async () => {
+    const res = await call("POST", `${i.scimPath}/Users?attributes=userName`, {
+      token: i.token,
+      body: { userName: "projected@example.com", password: "p@ss", title: "x" },
+    });
+    expect(res.status).toBe(201);
+    expect(Object.keys(res.json).sort()).toEqual(["id", "schemas", "userName"]);
+    const full = await scim(i, "GET", `/Users/${ids[0]}?attributes=password`);
+    expect(full.json.password).toBeUndefined();
+    expect(JSON.stringify((await scim(i, "GET", "/Users")).json)).not.toContain("hunter2");
+  });
+
+  it("returns a group's members only when asked, and 200 on PATCH with attributes", async () => {
+    const group = (await scim(i, "POST", "/Groups", { displayName: "Projected", members: [{ value: ids[0] }] })).json;
+    expect((await scim(i, "GET", `/Groups/${group.id}?excludedAttributes=members`)).json.members).toBeUndefined();
+    expect((await scim(i, "GET", `/Groups/${group.id}?attributes=displayName`)).json).toEqual({
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+      id: group.id,
+      displayName: "Projected",
+    });
+    const patched = await scim(i, "PATCH", `/Groups/${group.id}?attributes=members`, {
+      schemas: [PATCH],
+      Operations: [{ op: "add", path: "members", value: [{ value: ids[1] }] }],
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.json.members.map((m: { value: string }) => m.value).sort()).toEqual([ids[0], ids[1]].sort());
+  });
+});
+
+describe("ETags (RFC 7644 §3.14)", () => {
+  it("sends a weak ETag, honours If-None-Match with 304 and If-Match with 412", async () => {
+    const read = await scim(i, "GET", `/Users/${ids[2]}`);
+    const etag = read.headers.get("etag")!;
+    expect(etag).toMatch(/^W\/".+"$/);
+    expect(read.json.meta.version).toBe(etag);
+    expect((await scim(i, "GET", `/Users/${ids[2]}`, undefined, { "If-None-Match": etag })).status).toBe(304);
+    const stale = await scim(i, "PATCH", `/Users/${ids[2]}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "title", value: "x" }] }, { "If-Match": 'W/"0.0"' });
+    expect(stale.status).toBe(412);
+    const fresh = await scim(i, "PATCH", `/Users/${ids[2]}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "title", value: "x" }] }, { "If-Match": etag });
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get("etag")).not.toBe(etag);
+    expect((await scim(i, "GET", `/Users/${ids[2]}`, undefined, { "If-None-Match": etag })).status).toBe(200);
+    expect((await scim(i, "DELETE", `/Users/${ids[2]}`, undefined, { "If-Match": etag })).status).toBe(412);
+  });
+
+  it("does not bump the version when a write changes nothing", async () => {
+    const before = (await scim(i, "GET", `/Users/${ids[3]}`)).json.meta.version;
+    await scim(i, "PATCH", `/Users/${ids[3]}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "title", value: "even" }] });
+    expect((await scim(i, "GET", `/Users/${ids[3]}`)).json.meta.version).toBe(before);
+  });
+});
+
+describe("PUT (RFC 7644 §3.5.1)", () => {
+  it("replaces the resource, ignores read-only values and keeps the id", async () => {
+    const created = (await scim(i, "POST", "/Users", { userName: "put@example.com", title: "old", nickName: "nick" })).json;
+    const res = await scim(i, "PUT", `/Users/${created.id}`, {
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+      id: "something-else",
+      userName: "put@example.com",
+      title: "new",
+      groups: [{ value: "ignored" }],
+      meta: { created: "1999-01-01T00:00:00Z" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.id).toBe(created.id);
+    expect(res.json.title).toBe("new");
+    expect(res.json.nickName).toBeUndefined();
+    expect(res.json.groups).toBeUndefined();
+    expect(res.json.meta.created).toBe(created.meta.created);
+    expect((await scim(i, "PUT", `/Users/${created.id}`, { title: "no userName" })).status).toBe(400);
+  });
+
+  it("replaces a group's members", async () => {
+    const group = (await scim(i, "POST", "/Groups", { displayName: "PutGroup", members: [{ value: ids[0] }] })).json;
+    const res = await scim(i, "PUT", `/Groups/${group.id}`, { displayName: "PutGroup2", members: [{ value: ids[1] }, { value: ids[3] }] });
+    expect(res.status).toBe(200);
+    expect(res.json.displayName).toBe("PutGroup2");
+    expect(res.json.members.map((m: { value: string }) => m.value).sort()).toEqual([ids[1], ids[3]].sort());
+  });
+});
+
+describe("search and bulk", () => {
+  it("searches with POST /.search per resource and at the root", async () => {
+    const users = await scim(i, "POST", "/Users/.search", { schemas: [SEARCH], filter: "name.givenName pr", attributes: ["userName"], sortBy: "userName", count: 2 });
+    expect(users.status).toBe(200);
+    expect(users.json.totalResults).toBe(4);
+    expect(users.json.Resources.map((u: { userName: string }) => u.userName)).toEqual(["rfc-1@example.com", "rfc-2@example.com"]);
+    expect(Object.keys(users.json.Resources[0]).sort()).toEqual(["id", "schemas", "userName"]);
+    const root = await scim(i, "POST", "/.search", { schemas: [SEARCH], filter: "meta.created pr", count: 500 });
+    expect(root.json.Resources.some((r: { schemas: string[] }) => r.schemas[0]!.endsWith(":Group"))).toBe(true);
+    expect(root.json.Resources.some((r: { schemas: string[] }) => r.schemas[0]!.endsWith(":User"))).toBe(true);
+    expect((await scim(i, "POST", "/Users/.search", { schemas: ["urn:nope"] })).status).toBe(400);
+    expect((await scim(i, "POST", "/Groups/.search", { filter: "displayName eq" })).json.scimType).toBe("invalidFilter");
+  });
+
+  it("answers /Bulk with 501", async () => {
+    const res = await scim(i, "POST", "/Bulk", { schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], Operations: [] });
+    expect(res.status).toBe(501);
+    expect(res.json.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+  });
+});
+
+describe("bad input", () => {
+  it("answers malformed and unsupported bodies with SCIM errors", async () => {
+    const notJson = await scim(i, "POST", "/Users", "{oops", { "Content-Type": "application/scim+json" });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json.scimType).toBe("invalidSyntax");
+    expect((await scim(i, "POST", "/Users", "userName=x", { "Content-Type": "application/x-www-form-urlencoded" })).status).toBe(415);
+    expect((await scim(i, "POST", "/Users", [1, 2])).status).toBe(400);
+    expect((await scim(i, "POST", "/Users", { userName: "" })).json.scimType).toBe("invalidValue");
+    expect((await scim(i, "POST", "/Users", { userName: { a: 1 } })).status).toBe(400);
+    expect((await scim(i, "POST", "/Users", { userName: "typed@example.com", active: "sometimes" })).json.detail).toMatch(/active/);
+    expect((await scim(i, "POST", "/Groups", { members: [] })).json.detail).toMatch(/displayName/);
+    expect((await scim(i, "PATCH", `/Users/${ids[0]}`, { Operations: "nope" })).json.scimType).toBe("invalidSyntax");
+  });
+
+  it("refuses oversized bodies with a SCIM 413 before parsing them", async () => {
+    const res = await scim(i, "POST", "/Users", { userName: "big@example.com", title: "x".repeat(1_100_000) });
+    expect(res.status).toBe(413);
+    expect(res.json.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+  });
+});
