@@ -204,6 +204,9 @@ describe("bad input", () => {
     expect((await scim(i, "POST", "/Users", { userName: { a: 1 } })).status).toBe(400);
     expect((await scim(i, "POST", "/Users", { userName: "typed@example.com", active: "sometimes" })).json.detail).toMatch(/active/);
     expect((await scim(i, "POST", "/Groups", { members: [] })).json.detail).toMatch(/displayName/);
+    const notAList = await scim(i, "POST", "/Users", { userName: "list@example.com", emails: "list@example.com" });
+    expect(notAList.status).toBe(400);
+    expect(notAList.json.detail).toMatch(/emails/);
     expect((await scim(i, "PATCH", `/Users/${ids[0]}`, { Operations: "nope" })).json.scimType).toBe("invalidSyntax");
   });
 

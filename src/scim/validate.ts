@@ -58,8 +58,8 @@ function writable(def: AttributeDef): boolean {
 }
 
 function complex(def: AttributeDef, value: unknown, name: string): Doc | undefined {
-  // A bare string for a complex attribute with a `value` (Entra's manager on the URN path).
-  if (typeof value === "string" && findAttribute(def.subAttributes, "value")) {
+  // A bare string for a singular complex attribute with a `value` (Entra's manager on the URN path).
+  if (typeof value === "string" && !def.multiValued && findAttribute(def.subAttributes, "value")) {
     return value === "" ? undefined : { value };
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
