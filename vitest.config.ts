@@ -18,7 +18,8 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
-      setupFiles: ["./test/apply-migrations.ts"],
+      setupFiles: ["./test/support/apply-migrations.ts"],
+      reporters: ["default", "./test/support/summary-reporter.ts"],
     },
   };
 });
