@@ -1,11 +1,12 @@
-// Drives an Entra-like provisioning cycle against a running scim-edge, over HTTP, and checks
-// every answer. Useful after `npm start` (or against a deployment) to see the product work as
-// Entra would use it:
+// Drives an Entra ID provisioning cycle, then Okta's SCIM spec-test steps, against a running
+// scim-edge over HTTP, and checks every answer. Useful after `npm start` (or against a
+// deployment) to see the product work as the identity providers use it:
 //
-//   ADMIN_TOKEN=... node scripts/entra-cycle.mjs [base-url]      (default http://localhost:8787)
+//   ADMIN_TOKEN=... node scripts/idp-cycle.mjs [base-url]      (default http://localhost:8787)
 //
 // It creates a fresh tenant and integration, then runs Test Connection, matching, user and group
-// creation, both PATCH dialects, manager, deprovisioning and deletion, and prints one line a step.
+// creation, both Entra PATCH dialects, manager, deprovisioning and deletion, then Okta's steps
+// (PUT profile updates, path-less replace, group push), and prints one line a step.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 
@@ -129,6 +130,51 @@ check("the global user stays (admin view)", global.status === 200 && global.json
 
 const badFilter = await http("GET", `${scim}/Users?filter=${encodeURIComponent("userName eq")}`, token);
 check("bad filter: 400 invalidFilter", badFilter.status === 400 && badFilter.json.scimType === "invalidFilter");
+
+// ---- Okta: the SCIM 2.0 spec-test steps and group push ----------------------------------------
+const login = `okta.${Date.now().toString(36)}@atko.com`;
+const oktaUser = {
+  schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+  userName: login,
+  name: { givenName: "Okta", familyName: "Tester" },
+  emails: [{ primary: true, value: login, type: "work" }],
+  displayName: "Okta Tester",
+  locale: "en-US",
+  externalId: "00ujl29u0le5T6Aj10h7",
+  groups: [],
+  password: "1mz050nq",
+  active: true,
+};
+const oktaList = await http("GET", `${scim}/Users?count=1&startIndex=1`, token);
+check("okta: list with count and startIndex", oktaList.status === 200 && oktaList.json.itemsPerPage <= 1 && oktaList.json.startIndex === 1);
+const oktaMissing = await http("GET", `${scim}/Users/010101001010101`, token);
+check("okta: unknown id is a 404 SCIM error", oktaMissing.status === 404 && oktaMissing.json.schemas?.[0]?.endsWith(":Error"));
+const oktaCreated = await http("POST", `${scim}/Users`, token, oktaUser);
+check("okta: create", oktaCreated.status === 201 && oktaCreated.json.password === undefined);
+const oktaAgain = await http("POST", `${scim}/Users`, token, oktaUser);
+check("okta: recreate is 409", oktaAgain.status === 409);
+const oktaUpper = await http("GET", `${scim}/Users?filter=${encodeURIComponent(`userName eq "${login.toUpperCase()}"`)}`, token);
+check("okta: userName is case-insensitive", oktaUpper.json.totalResults === 1);
+const oktaPut = await http("PUT", `${scim}/Users/${oktaCreated.json.id}`, token, { ...oktaUser, name: { givenName: "Another", familyName: "Tester" } });
+check("okta: PUT profile update", oktaPut.status === 200 && oktaPut.json.name.givenName === "Another");
+const oktaOff = await http("PATCH", `${scim}/Users/${oktaCreated.json.id}`, token, { schemas: [PATCH], Operations: [{ op: "replace", value: { active: false } }] });
+check("okta: deactivate with path-less replace", oktaOff.status === 200 && oktaOff.json.active === false);
+const oktaGroup = await http("POST", `${scim}/Groups`, token, { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `Okta ${login}`, members: [] });
+const oktaRename = await http("PATCH", `${scim}/Groups/${oktaGroup.json.id}`, token, {
+  schemas: [PATCH],
+  Operations: [{ op: "replace", value: { id: oktaGroup.json.id, displayName: `Okta renamed ${login}` } }],
+});
+const oktaAdd = await http("PATCH", `${scim}/Groups/${oktaGroup.json.id}`, token, {
+  schemas: [PATCH],
+  Operations: [{ op: "add", path: "members", value: [{ value: oktaCreated.json.id, display: login }] }],
+});
+const oktaGroupRead = await http("GET", `${scim}/Groups/${oktaGroup.json.id}`, token);
+check(
+  "okta: group push (create, rename, add member)",
+  oktaGroup.status === 201 && oktaRename.status === 204 && oktaAdd.status === 204 && oktaGroupRead.json.members?.length === 1,
+);
+const oktaGroupDelete = await http("DELETE", `${scim}/Groups/${oktaGroup.json.id}`, token);
+check("okta: delete group", oktaGroupDelete.status === 204);
 
 await http("DELETE", `${base}/api/v1/${tenant}/integrations/${integration.id}`, adminToken);
 const afterDelete = await http("GET", `${scim}/Users`, token);
