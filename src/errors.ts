@@ -25,7 +25,7 @@ function classify(err: unknown, requestId: string | undefined): Rendered {
     return { status: err.status, detail: err.detail, scimType: err.scimType, headers: err.headers, extra: {} };
   }
   if (err instanceof ProblemError) {
-    return { status: err.status, detail: err.detail, headers: {}, extra: err.extra };
+    return { status: err.status, detail: err.detail, headers: err.headers, extra: err.extra };
   }
   if (err instanceof HTTPException) {
     const headers: Record<string, string> = {};

@@ -1,14 +1,14 @@
-/** Admin API: provisioned users and groups (read-only: they are written over SCIM). */
-import { Hono } from "hono";
-import type { AdminVariables } from "../auth/admin";
-import { countMembers, getGroup, listGroups, listMembers, type GroupSummary } from "../iam/groups";
-import { getGlobalUser, listTenantUsers, type TenantUser } from "../iam/users";
+/** Admin API: provisioned users and groups (read-only here: they are written over SCIM). */
+import { createRoute } from "@hono/zod-openapi";
+import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/groups";
+import { getGlobalUser, listTenantUsers, type TenantUser as TenantUserRow } from "../iam/users";
+import { adminOnly, tenantAccess } from "./access";
+import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
-import { decodeCursor, encodeCursor, input, iso, pageOf, pageQuery } from "./validation";
+import { GlobalUser, GroupDetail, GroupSummary, IdParam, page, PageQuery, TenantIdParams, TenantParam, TenantUser } from "./schemas";
+import { decodeCursor, encodeCursor, iso, pageOf } from "./validation";
 
-type TenantVariables = AdminVariables & { tenantId: string };
-
-function renderTenantUser(user: TenantUser) {
+function renderTenantUser(user: TenantUserRow) {
   return {
     id: user.id,
     userName: user.userName,
@@ -20,7 +20,7 @@ function renderTenantUser(user: TenantUser) {
   };
 }
 
-function renderGroup(group: GroupSummary) {
+function renderGroup(group: GroupRow) {
   return {
     id: group.id,
     displayName: group.displayName,
@@ -31,48 +31,104 @@ function renderGroup(group: GroupSummary) {
   };
 }
 
-/** /api/v1/users/{id}: a global user and the tenants it can access. */
-export const globalUserRoutes = new Hono<{ Bindings: Env; Variables: AdminVariables }>().get("/:id", async (c) => {
-  const user = await getGlobalUser(c.var.db, c.req.param("id"));
-  if (!user) throw new ProblemError(404, `User '${c.req.param("id")}' does not exist.`);
-  return c.json({
-    id: user.id,
-    userName: user.userName,
-    displayName: (user.profile.displayName as string | undefined) ?? null,
-    emails: (user.profile.emails as unknown[] | undefined) ?? [],
-    createdAt: iso(user.createdAt),
-    updatedAt: iso(user.updatedAt),
-    tenants: user.tenants.map((t) => ({ tenant: t.tenantId, externalId: t.externalId, active: t.active, since: iso(t.createdAt) })),
-  });
-});
+/** Registers the user and group views. */
+export function registerDirectory(app: AdminApp): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/users/{id}",
+      tags: ["Users"],
+      summary: "Read a global user and the tenants it can access",
+      security: bearer,
+      middleware: [adminOnly()] as const,
+      request: { params: IdParam },
+      responses: { 200: json(GlobalUser, "The user."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const user = await getGlobalUser(c.var.db, id);
+      if (!user) throw new ProblemError(404, `User '${id}' does not exist.`);
+      return c.json(
+        {
+          id: user.id,
+          userName: user.userName,
+          displayName: (user.profile.displayName as string | undefined) ?? null,
+          emails: (user.profile.emails as unknown[] | undefined) ?? [],
+          createdAt: iso(user.createdAt),
+          updatedAt: iso(user.updatedAt),
+          tenants: user.tenants.map((t) => ({ tenant: t.tenantId, externalId: t.externalId, active: t.active, since: iso(t.createdAt) })),
+        },
+        200,
+      );
+    },
+  );
 
-/** /api/v1/{tenant}/users. */
-export const tenantUserRoutes = new Hono<{ Bindings: Env; Variables: TenantVariables }>().get("/", input("query", pageQuery), async (c) => {
-  const { limit, cursor } = c.req.valid("query");
-  const rows = await listTenantUsers(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor) });
-  return c.json(pageOf(rows, limit, renderTenantUser));
-});
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{tenant}/users",
+      tags: ["Users"],
+      summary: "List the users with access to a tenant",
+      security: bearer,
+      middleware: [tenantAccess("USERS", "READ")] as const,
+      request: { params: TenantParam, query: PageQuery },
+      responses: { 200: json(page(TenantUser, "TenantUserPage"), "A page of users."), ...problems(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const rows = await listTenantUsers(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor) });
+      return c.json(pageOf(rows, limit, renderTenantUser), 200);
+    },
+  );
 
-/** /api/v1/{tenant}/groups and /api/v1/{tenant}/groups/{id} (members paged with ?limit&cursor). */
-export const groupRoutes = new Hono<{ Bindings: Env; Variables: TenantVariables }>()
-  .get("/", input("query", pageQuery), async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const rows = await listGroups(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor) });
-    return c.json(pageOf(rows, limit, renderGroup));
-  })
-  .get("/:id", input("query", pageQuery), async (c) => {
-    const group = await getGroup(c.var.db, c.var.tenantId, c.req.param("id"));
-    if (!group) throw new ProblemError(404, `Group '${c.req.param("id")}' does not exist in tenant '${c.var.tenantId}'.`);
-    const { limit, cursor } = c.req.valid("query");
-    const [members, total] = await Promise.all([
-      listMembers(c.var.db, group.id, { limit: limit + 1, after: decodeCursor(cursor) }),
-      countMembers(c.var.db, group.id),
-    ]);
-    const more = members.length > limit;
-    const page = more ? members.slice(0, limit) : members;
-    return c.json({
-      ...renderGroup({ ...group, memberCount: total }),
-      members: page,
-      ...(more ? { nextCursor: encodeCursor(page[page.length - 1]!.id) } : {}),
-    });
-  });
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{tenant}/groups",
+      tags: ["Groups"],
+      summary: "List a tenant's groups with their member counts",
+      security: bearer,
+      middleware: [tenantAccess("GROUPS", "READ")] as const,
+      request: { params: TenantParam, query: PageQuery },
+      responses: { 200: json(page(GroupSummary, "GroupPage"), "A page of groups."), ...problems(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const rows = await listGroups(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor) });
+      return c.json(pageOf(rows, limit, renderGroup), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{tenant}/groups/{id}",
+      tags: ["Groups"],
+      summary: "Read a group with a page of its members",
+      security: bearer,
+      middleware: [tenantAccess("GROUPS", "READ")] as const,
+      request: { params: TenantIdParams, query: PageQuery },
+      responses: { 200: json(GroupDetail, "The group; `nextCursor` pages its members."), ...problems(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const group = await getGroup(c.var.db, c.var.tenantId, id);
+      if (!group) throw new ProblemError(404, `Group '${id}' does not exist in tenant '${c.var.tenantId}'.`);
+      const { limit, cursor } = c.req.valid("query");
+      const [members, total] = await Promise.all([
+        listMembers(c.var.db, group.id, { limit: limit + 1, after: decodeCursor(cursor) }),
+        countMembers(c.var.db, group.id),
+      ]);
+      const more = members.length > limit;
+      const shown = more ? members.slice(0, limit) : members;
+      return c.json(
+        {
+          ...renderGroup({ ...group, memberCount: total }),
+          members: shown,
+          ...(more ? { nextCursor: encodeCursor(shown[shown.length - 1]!.id) } : {}),
+        },
+        200,
+      );
+    },
+  );
+}

@@ -1,31 +1,16 @@
 /** Admin API: /api/v1/{tenant}/integrations (Kestra's Administration → IAM → Provisioning). */
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AdminVariables } from "../auth/admin";
+import { createRoute } from "@hono/zod-openapi";
 import { publicBaseUrl, tenantsEnabled } from "../config";
 import { integrationWriter } from "../iam/integration-writer";
-import { createIntegration, getIntegration, listIntegrations, type Integration } from "../iam/integrations";
+import { createIntegration, getIntegration, listIntegrations, type Integration as IntegrationRow } from "../iam/integrations";
+import { tenantAccess } from "./access";
+import { bearer, body, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
-import { decodeCursor, input, iso, jsonBody, pageOf, pageQuery } from "./validation";
-
-const name = z.string().trim().min(1, "must not be empty").max(200);
-const description = z.string().max(2000).nullable();
-
-const createBody = z.strictObject({
-  name,
-  description: description.optional(),
-  provisioningType: z.literal("SCIM_2_0", { error: "only SCIM_2_0 is supported" }).default("SCIM_2_0"),
-  enabled: z.boolean().default(true),
-});
-
-const patchBody = z
-  .strictObject({ name: name.optional(), description: description.optional(), enabled: z.boolean().optional() })
-  .refine((patch) => Object.keys(patch).length > 0, { message: "give at least one of name, description, enabled" });
-
-type Variables = AdminVariables & { tenantId: string };
+import { CreatedIntegration, CreateIntegration, Integration, page, PageQuery, PatchIntegration, SecretToken, TenantIdParams, TenantParam } from "./schemas";
+import { decodeCursor, iso, pageOf } from "./validation";
 
 /** Renders an integration with its absolute SCIM endpoint (the Tenant URL to paste into Entra). */
-function render(integration: Integration, baseUrl: string) {
+function render(integration: IntegrationRow, baseUrl: string) {
   return {
     id: integration.id,
     tenant: integration.tenantId,
@@ -45,88 +30,162 @@ function notFound(id: string, tenantId: string): never {
   throw new ProblemError(404, `Integration '${id}' does not exist in tenant '${tenantId}'.`);
 }
 
-/** /api/v1/{tenant}/integrations; the tenant is checked by the enclosing router. */
-export const integrationRoutes = new Hono<{ Bindings: Env; Variables: Variables }>()
-  .post("/", jsonBody(createBody), async (c) => {
-    if (!tenantsEnabled(c.env)) {
-      throw new ProblemError(
-        403,
-        "Provisioning integrations need multi-tenancy, which is disabled on this server: set TENANTS_ENABLED to \"true\" (Kestra's kestra.ee.tenants.enabled).",
-      );
-    }
-    const body = c.req.valid("json");
-    const result = await createIntegration(c.var.db, {
-      ...body,
-      tenantId: c.var.tenantId,
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    });
-    switch (result.kind) {
-      case "created": {
-        const view = render(result.integration, publicBaseUrl(c.env, c.req.url));
-        return c.json({ ...view, secretToken: result.secretToken }, 201, {
-          Location: `/api/v1/${view.tenant}/integrations/${view.id}`,
-          "Cache-Control": "no-store",
-        });
+const tags = ["Provisioning integrations"];
+
+/** Registers the integration routes. */
+export function registerIntegrations(app: AdminApp): void {
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{tenant}/integrations",
+      tags,
+      summary: "Create a provisioning integration",
+      description:
+        "Creates, in one batch, the tenant's SCIMProvisioner role (once), a service account, its binding and an API token. The secret token is in this response only.",
+      security: bearer,
+      middleware: [tenantAccess("INTEGRATIONS", "CREATE")] as const,
+      request: { params: TenantParam, ...body(CreateIntegration) },
+      responses: { 201: json(CreatedIntegration, "The integration with its endpoint and secret token."), ...problems(400, 401, 403, 404, 415) },
+    }),
+    async (c) => {
+      if (!tenantsEnabled(c.env)) {
+        throw new ProblemError(
+          403,
+          "Provisioning integrations need multi-tenancy, which is disabled on this server: set TENANTS_ENABLED to \"true\" (Kestra's kestra.ee.tenants.enabled).",
+        );
       }
-      case "tenant_not_found":
-        throw new ProblemError(404, `Tenant '${c.var.tenantId}' does not exist.`);
-    }
-  })
-  .get("/", input("query", pageQuery), async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const rows = await listIntegrations(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor) });
-    const baseUrl = publicBaseUrl(c.env, c.req.url);
-    return c.json(pageOf(rows, limit, (row) => render(row, baseUrl)));
-  })
-  .get("/:id", async (c) => {
-    const integration = await getIntegration(c.var.db, c.var.tenantId, c.req.param("id"));
-    if (!integration) notFound(c.req.param("id"), c.var.tenantId);
-    return c.json(render(integration, publicBaseUrl(c.env, c.req.url)));
-  })
-  .patch("/:id", jsonBody(patchBody), async (c) => {
-    const id = c.req.param("id");
-    const result = await integrationWriter(c.env, id).updateIntegration({
-      tenantId: c.var.tenantId,
-      id,
-      patch: c.req.valid("json"),
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    });
-    switch (result.kind) {
-      case "updated":
-        return c.json(render(result.integration, publicBaseUrl(c.env, c.req.url)));
-      case "not_found":
-        return notFound(id, c.var.tenantId);
-    }
-  })
-  .delete("/:id", async (c) => {
-    const id = c.req.param("id");
-    const result = await integrationWriter(c.env, id).deleteIntegration({
-      tenantId: c.var.tenantId,
-      id,
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    });
-    switch (result.kind) {
-      case "deleted":
-        return c.body(null, 204);
-      case "not_found":
-        return notFound(id, c.var.tenantId);
-    }
-  })
-  .post("/:id/token", async (c) => {
-    const id = c.req.param("id");
-    const result = await integrationWriter(c.env, id).rotateToken({
-      tenantId: c.var.tenantId,
-      id,
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    });
-    switch (result.kind) {
-      case "rotated":
-        return c.json({ secretToken: result.secretToken }, 200, { "Cache-Control": "no-store" });
-      case "not_found":
-        return notFound(id, c.var.tenantId);
-    }
-  });
+      const result = await createIntegration(c.var.db, {
+        ...c.req.valid("json"),
+        tenantId: c.var.tenantId,
+        actor: c.var.actor,
+        requestId: c.var.requestId,
+      });
+      switch (result.kind) {
+        case "created": {
+          const view = render(result.integration, publicBaseUrl(c.env, c.req.url));
+          return c.json({ ...view, secretToken: result.secretToken }, 201, {
+            Location: `/api/v1/${view.tenant}/integrations/${view.id}`,
+            "Cache-Control": "no-store",
+          });
+        }
+        case "tenant_not_found":
+          throw new ProblemError(404, `Tenant '${c.var.tenantId}' does not exist.`);
+      }
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{tenant}/integrations",
+      tags,
+      summary: "List provisioning integrations",
+      security: bearer,
+      middleware: [tenantAccess("INTEGRATIONS", "READ")] as const,
+      request: { params: TenantParam, query: PageQuery },
+      responses: { 200: json(page(Integration, "IntegrationPage"), "A page of integrations."), ...problems(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const rows = await listIntegrations(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor) });
+      const baseUrl = publicBaseUrl(c.env, c.req.url);
+      return c.json(pageOf(rows, limit, (row) => render(row, baseUrl)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{tenant}/integrations/{id}",
+      tags,
+      summary: "Read a provisioning integration",
+      security: bearer,
+      middleware: [tenantAccess("INTEGRATIONS", "READ")] as const,
+      request: { params: TenantIdParams },
+      responses: { 200: json(Integration, "The integration (never its token)."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const integration = await getIntegration(c.var.db, c.var.tenantId, id);
+      if (!integration) notFound(id, c.var.tenantId);
+      return c.json(render(integration, publicBaseUrl(c.env, c.req.url)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/{tenant}/integrations/{id}",
+      tags,
+      summary: "Rename, describe, enable or disable an integration",
+      security: bearer,
+      middleware: [tenantAccess("INTEGRATIONS", "UPDATE")] as const,
+      request: { params: TenantIdParams, ...body(PatchIntegration) },
+      responses: { 200: json(Integration, "The integration."), ...problems(400, 401, 403, 404, 415) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const result = await integrationWriter(c.env, id).updateIntegration({
+        tenantId: c.var.tenantId,
+        id,
+        patch: c.req.valid("json"),
+        actor: c.var.actor,
+        requestId: c.var.requestId,
+      });
+      switch (result.kind) {
+        case "updated":
+          return c.json(render(result.integration, publicBaseUrl(c.env, c.req.url)), 200);
+        case "not_found":
+          return notFound(id, c.var.tenantId);
+      }
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/{tenant}/integrations/{id}",
+      tags,
+      summary: "Delete an integration",
+      description: "Its service account, tokens and bindings go; the users and groups it provisioned stay.",
+      security: bearer,
+      middleware: [tenantAccess("INTEGRATIONS", "DELETE")] as const,
+      request: { params: TenantIdParams },
+      responses: { 204: { description: "Deleted." }, ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const result = await integrationWriter(c.env, id).deleteIntegration({ tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
+      switch (result.kind) {
+        case "deleted":
+          return c.body(null, 204);
+        case "not_found":
+          return notFound(id, c.var.tenantId);
+      }
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{tenant}/integrations/{id}/token",
+      tags,
+      summary: "Rotate an integration's secret token",
+      description: "The old token stops working on the next request. The new secret is in this response only.",
+      security: bearer,
+      middleware: [tenantAccess("INTEGRATIONS", "UPDATE")] as const,
+      request: { params: TenantIdParams },
+      responses: { 200: json(SecretToken, "The new secret token."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const result = await integrationWriter(c.env, id).rotateToken({ tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
+      switch (result.kind) {
+        case "rotated":
+          return c.json({ secretToken: result.secretToken }, 200, { "Cache-Control": "no-store" });
+        case "not_found":
+          return notFound(id, c.var.tenantId);
+      }
+    },
+  );
+}

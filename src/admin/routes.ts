@@ -1,26 +1,39 @@
-/** The admin JSON API under /api/v1, behind the admin token. */
-import { Hono } from "hono";
-import { adminAuth, type AdminVariables } from "../auth/admin";
-import { getTenant } from "../iam/tenants";
-import { globalUserRoutes, groupRoutes, tenantUserRoutes } from "./directory";
-import { integrationRoutes } from "./integrations";
-import { ProblemError } from "./problem";
-import { tenantRoutes } from "./tenants";
+/** The admin JSON API under /api/v1: OpenAPI-described, behind the admin or a service-account token. */
+import { adminAuth } from "../auth/admin";
+import { publicBaseUrl } from "../config";
+import { createAdminApp } from "./app";
+import { registerAudit } from "./audit";
+import { registerBindings } from "./bindings";
+import { registerDirectory } from "./directory";
+import { registerIntegrations } from "./integrations";
+import { registerRoles } from "./roles";
+import { registerServiceAccounts } from "./service-accounts";
+import { registerTenants } from "./tenants";
 
-/** Everything under /api/v1/{tenant}: the tenant must exist. */
-const tenantScoped = new Hono<{ Bindings: Env; Variables: AdminVariables & { tenantId: string } }>()
-  .use(async function requireTenant(c, next) {
-    const tenantId = c.req.param("tenant") ?? "";
-    if (!(await getTenant(c.var.db, tenantId))) throw new ProblemError(404, `Tenant '${tenantId}' does not exist.`);
-    c.set("tenantId", tenantId);
-    await next();
-  })
-  .route("/integrations", integrationRoutes)
-  .route("/users", tenantUserRoutes)
-  .route("/groups", groupRoutes);
+export const adminRoutes = createAdminApp();
 
-export const adminRoutes = new Hono<{ Bindings: Env; Variables: AdminVariables }>()
-  .use(adminAuth())
-  .route("/tenants", tenantRoutes)
-  .route("/users", globalUserRoutes)
-  .route("/:tenant", tenantScoped);
+adminRoutes.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+  type: "http",
+  scheme: "bearer",
+  description: "The ADMIN_TOKEN secret, or a service account's API token (confined to its tenant and permissions).",
+});
+
+// The description of the API is public: it holds no data.
+adminRoutes.doc31("/openapi.json", (c) => ({
+  openapi: "3.1.0",
+  info: {
+    title: "scim-edge admin API",
+    version: "1.0.0",
+    description: "Tenants, provisioning integrations, roles, bindings, service accounts, provisioned users and groups, and the audit log. Errors are application/problem+json.",
+  },
+  servers: [{ url: `${publicBaseUrl(c.env, c.req.url)}/api/v1` }],
+}));
+
+adminRoutes.use(adminAuth());
+registerTenants(adminRoutes);
+registerDirectory(adminRoutes);
+registerIntegrations(adminRoutes);
+registerRoles(adminRoutes);
+registerBindings(adminRoutes);
+registerServiceAccounts(adminRoutes);
+registerAudit(adminRoutes);

@@ -1,44 +1,77 @@
-/** Admin API: /api/v1/tenants. */
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AdminVariables } from "../auth/admin";
-import { createTenant, getTenant, listTenants, RESERVED_TENANT_IDS, type Tenant } from "../iam/tenants";
+/** Admin API: /api/v1/tenants (admin token only). */
+import { createRoute } from "@hono/zod-openapi";
+import { createTenant, getTenant, listTenants, type Tenant as TenantRow } from "../iam/tenants";
+import { adminOnly } from "./access";
+import { bearer, body, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
-import { decodeCursor, input, iso, jsonBody, pageOf, pageQuery } from "./validation";
+import { CreateTenant, IdParam, page, PageQuery, Tenant } from "./schemas";
+import { decodeCursor, iso, pageOf } from "./validation";
 
-/** A tenant id: a lowercase DNS-style slug, so it is safe in URLs and unambiguous. */
-export const tenantId = z
-  .string()
-  .max(63, "at most 63 characters")
-  .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, "a lowercase slug: a-z, 0-9 and inner hyphens")
-  .refine((id) => !RESERVED_TENANT_IDS.includes(id), { message: `reserved (${RESERVED_TENANT_IDS.join(", ")})` });
-
-const createTenantBody = z.strictObject({
-  id: tenantId,
-  name: z.string().trim().min(1).max(200).optional(),
-});
-
-function render(tenant: Tenant) {
+function render(tenant: TenantRow) {
   return { id: tenant.id, name: tenant.name, createdAt: iso(tenant.createdAt) };
 }
 
-export const tenantRoutes = new Hono<{ Bindings: Env; Variables: AdminVariables }>()
-  .post("/", jsonBody(createTenantBody), async (c) => {
-    const result = await createTenant(c.var.db, c.req.valid("json"));
-    switch (result.kind) {
-      case "created":
-        return c.json(render(result.tenant), 201, { Location: `/api/v1/tenants/${result.tenant.id}` });
-      case "exists":
-        throw new ProblemError(409, `Tenant '${c.req.valid("json").id}' already exists.`);
-    }
-  })
-  .get("/", input("query", pageQuery), async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const rows = await listTenants(c.var.db, { limit: limit + 1, after: decodeCursor(cursor) });
-    return c.json(pageOf(rows, limit, render));
-  })
-  .get("/:id", async (c) => {
-    const tenant = await getTenant(c.var.db, c.req.param("id"));
-    if (!tenant) throw new ProblemError(404, `Tenant '${c.req.param("id")}' does not exist.`);
-    return c.json(render(tenant));
-  });
+const tags = ["Tenants"];
+
+/** Registers the tenant routes. */
+export function registerTenants(app: AdminApp): void {
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/tenants",
+      tags,
+      summary: "Create a tenant",
+      security: bearer,
+      middleware: [adminOnly()] as const,
+      request: body(CreateTenant),
+      responses: { 201: json(Tenant, "The tenant."), ...problems(400, 401, 403, 409, 415) },
+    }),
+    async (c) => {
+      const input = c.req.valid("json");
+      const result = await createTenant(c.var.db, input);
+      switch (result.kind) {
+        case "created":
+          return c.json(render(result.tenant), 201, { Location: `/api/v1/tenants/${result.tenant.id}` });
+        case "exists":
+          throw new ProblemError(409, `Tenant '${input.id}' already exists.`);
+      }
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/tenants",
+      tags,
+      summary: "List tenants",
+      security: bearer,
+      middleware: [adminOnly()] as const,
+      request: { query: PageQuery },
+      responses: { 200: json(page(Tenant, "TenantPage"), "A page of tenants."), ...problems(400, 401, 403) },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const rows = await listTenants(c.var.db, { limit: limit + 1, after: decodeCursor(cursor) });
+      return c.json(pageOf(rows, limit, render), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/tenants/{id}",
+      tags,
+      summary: "Read a tenant",
+      security: bearer,
+      middleware: [adminOnly()] as const,
+      request: { params: IdParam },
+      responses: { 200: json(Tenant, "The tenant."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const tenant = await getTenant(c.var.db, id);
+      if (!tenant) throw new ProblemError(404, `Tenant '${id}' does not exist.`);
+      return c.json(render(tenant), 200);
+    },
+  );
+}

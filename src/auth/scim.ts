@@ -4,13 +4,14 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { BaseVariables } from "../app-env";
-import { findScimCredential, LAST_USED_RESOLUTION_MS, touchToken, type ScimCredential } from "../iam/service-accounts";
+import { findCredential, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
+import { type Action, type Resource } from "../iam/permissions";
 import { ScimError } from "../scim/errors";
 import { tenantsEnabled } from "../config";
 import { bearerToken, digestsEqual, sha256Hex } from "./tokens";
 
 /** What the gate tells later handlers: the verified credential (tenant, integration, account). */
-export type ScimVariables = BaseVariables & { credential: ScimCredential };
+export type ScimVariables = BaseVariables & { credential: Credential & { integrationId: string } };
 
 export interface ScimAuthOptions {
   /** Realm named in `WWW-Authenticate`. */
@@ -33,7 +34,7 @@ export function scimAuth(
     const presented = bearerToken(c.req.header("Authorization"));
     if (!presented) throw unauthorized("Send the integration's secret token as 'Authorization: Bearer <token>'.");
     const hash = await sha256Hex(presented);
-    const credential = await findScimCredential(c.var.db, hash);
+    const credential = await findCredential(c.var.db, hash);
     // One answer for unknown tokens and tokens of another integration or tenant: no oracle.
     if (
       !credential ||
@@ -50,7 +51,27 @@ export function scimAuth(
     if (credential.lastUsedAt === null || credential.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
       c.executionCtx.waitUntil(touchToken(c.var.db, credential.tokenId, now).catch(() => undefined));
     }
-    c.set("credential", credential);
+    c.set("credential", { ...credential, integrationId: credential.integrationId });
+    await next();
+  };
+}
+
+/**
+ * Refuses (403, nothing changed) unless the integration's service account holds every listed
+ * permission through its bindings. Permissions come with the token lookup: never cached.
+ */
+export function requirePermission(
+  ...required: [Resource, Action][]
+): MiddlewareHandler<{ Bindings: Env; Variables: ScimVariables }> {
+  return async function requirePermissionMiddleware(c, next) {
+    const granted = new Set(c.var.credential.permissions);
+    const missing = required.map(([resource, action]) => `${resource}:${action}`).filter((p) => !granted.has(p));
+    if (missing.length > 0) {
+      throw new ScimError(
+        403,
+        `This integration's service account lacks ${missing.join(" and ")}; grant it through a role bound to the service account.`,
+      );
+    }
     await next();
   };
 }

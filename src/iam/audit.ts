@@ -1,4 +1,6 @@
 /** The audit log: every write records an event in the same batch as the change. */
+import { and, desc, eq, getTableColumns, gte, lt, sql, type SQL } from "drizzle-orm";
+import type { AnySQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
 import { newId } from "../db/ids";
 import { auditEvents } from "../db/schema";
@@ -24,7 +26,11 @@ export interface AuditInput {
 
 /** Plans the insert of one audit event; the caller adds it to the batch of the change. */
 export function auditStatement(db: Db, event: AuditInput, now: number = Date.now()): Statement {
-  return db.insert(auditEvents).values({
+  return db.insert(auditEvents).values(auditRow(event, now));
+}
+
+function auditRow(event: AuditInput, now: number) {
+  return {
     id: newId(now),
     tenantId: event.tenantId,
     integrationId: event.integrationId ?? null,
@@ -39,7 +45,33 @@ export function auditStatement(db: Db, event: AuditInput, now: number = Date.now
     diff: event.diff ?? null,
     requestId: event.requestId ?? null,
     createdAt: now,
-  });
+  } satisfies typeof auditEvents.$inferInsert;
+}
+
+/**
+ * Plans the insert of one audit event that happens only if `table` has a row matching `where`
+ * when the batch runs: for changes whose own insert is conditional.
+ */
+export function auditStatementIf(
+  db: Db,
+  event: AuditInput,
+  guard: { table: AnySQLiteTable; where: SQL },
+  now: number = Date.now(),
+): Statement {
+  const row: Record<string, unknown> = auditRow(event, now);
+  // INSERT … SELECT lists the table's columns in table order: select the constants in that order.
+  const constants = Object.fromEntries(
+    Object.keys(getTableColumns(auditEvents)).map((key) => {
+      const value = row[key] ?? null;
+      return [key, sql`${value === null || typeof value !== "object" ? value : JSON.stringify(value)}`.as(key)];
+    }),
+  ) as Record<keyof typeof auditEvents.$inferInsert, SQL.Aliased>;
+  return db.insert(auditEvents).select(db.select(constants).from(guard.table).where(guard.where).limit(1));
+}
+
+/** Records one event on its own (a refused request, which has no change to ride with). */
+export async function recordAudit(db: Db, event: AuditInput, now: number = Date.now()): Promise<void> {
+  await db.batch([auditStatement(db, event, now)]);
 }
 
 /** Returns the changed keys of two flat records as a before/after diff. */
@@ -51,4 +83,38 @@ export function diffOf(before: Record<string, unknown>, after: Record<string, un
     }
   }
   return diff;
+}
+
+export type AuditEvent = typeof auditEvents.$inferSelect;
+
+export interface AuditQuery {
+  integrationId?: string;
+  resourceType?: string;
+  resourceId?: string;
+  action?: string;
+  /** Only events at or after this time (epoch ms). */
+  after?: number;
+  /** Cursor: only events older than this id. */
+  before?: string;
+  limit: number;
+}
+
+/** A tenant's audit events, newest first. */
+export async function listAuditEvents(db: Db, tenantId: string, query: AuditQuery): Promise<AuditEvent[]> {
+  return db
+    .select()
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.tenantId, tenantId),
+        query.integrationId ? eq(auditEvents.integrationId, query.integrationId) : undefined,
+        query.resourceType ? eq(auditEvents.resourceType, query.resourceType) : undefined,
+        query.resourceId ? eq(auditEvents.resourceId, query.resourceId) : undefined,
+        query.action ? eq(auditEvents.action, query.action) : undefined,
+        query.after !== undefined ? gte(auditEvents.createdAt, query.after) : undefined,
+        query.before ? lt(auditEvents.id, query.before) : undefined,
+      ),
+    )
+    .orderBy(desc(auditEvents.id))
+    .limit(query.limit);
 }

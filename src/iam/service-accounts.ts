@@ -1,9 +1,11 @@
 /** Service accounts and their API tokens (stored as hashes only). */
-import { and, eq, isNull, lt, or } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { mintToken, sha256Hex } from "../auth/tokens";
 import type { Db, Statement } from "../db/client";
 import { newId } from "../db/ids";
 import { apiTokens, integrations, serviceAccounts } from "../db/schema";
+import { auditStatement } from "./audit";
+import { commit, type WriteContext } from "./writes";
 
 /** A freshly minted token: the secret for the caller, the statement that stores its hash. */
 export interface MintedToken {
@@ -38,20 +40,30 @@ export function serviceAccountStatement(
   return db.insert(serviceAccounts).values({ ...account, description: account.description ?? null, createdAt: now });
 }
 
-/** What the SCIM gate needs to know about a presented token, found by its hash. */
-export interface ScimCredential {
+/** What the gates need to know about a presented token, found by its hash. */
+export interface Credential {
   tokenId: string;
   tokenHash: string;
   lastUsedAt: number | null;
   tenantId: string;
   serviceAccountId: string;
-  integrationId: string;
-  integrationEnabled: boolean;
+  /** The integration the service account serves (null for a service account of its own). */
+  integrationId: string | null;
+  integrationEnabled: boolean | null;
+  /** `RESOURCE:ACTION` pairs granted by the account's tenant-wide bindings, read with the token. */
+  permissions: string[];
 }
 
-/** Looks a token hash up together with the integration its service account serves. */
-export async function findScimCredential(db: Db, tokenHash: string): Promise<ScimCredential | undefined> {
-  return db
+// Read in the same query as the token, so a role or binding change counts on the very next request.
+const grantedPermissions = sql<string>`(
+  select json_group_array(distinct rp.resource || ':' || rp.action)
+  from bindings b join role_permissions rp on rp.role_id = b.role_id
+  where b.tenant_id = "api_tokens"."tenant_id" and b.subject_type = 'SERVICE_ACCOUNT'
+    and b.subject_id = "api_tokens"."service_account_id" and b.namespace is null)`;
+
+/** Looks a token hash up with its tenant, integration and permissions: one indexed query. */
+export async function findCredential(db: Db, tokenHash: string): Promise<Credential | undefined> {
+  const row = await db
     .select({
       tokenId: apiTokens.id,
       tokenHash: apiTokens.tokenHash,
@@ -60,11 +72,14 @@ export async function findScimCredential(db: Db, tokenHash: string): Promise<Sci
       serviceAccountId: apiTokens.serviceAccountId,
       integrationId: integrations.id,
       integrationEnabled: integrations.enabled,
+      permissions: grantedPermissions,
     })
     .from(apiTokens)
-    .innerJoin(integrations, eq(integrations.serviceAccountId, apiTokens.serviceAccountId))
+    .leftJoin(integrations, eq(integrations.serviceAccountId, apiTokens.serviceAccountId))
     .where(eq(apiTokens.tokenHash, tokenHash))
     .get();
+  if (!row) return undefined;
+  return { ...row, permissions: JSON.parse(row.permissions ?? "[]") as string[] };
 }
 
 /** How stale `last_used_at` may get before a request refreshes it (one write a minute at most). */
@@ -81,4 +96,100 @@ export async function touchToken(db: Db, tokenId: string, now: number = Date.now
         or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, now - LAST_USED_RESOLUTION_MS)),
       ),
     );
+}
+
+// ---- admin views and token management ------------------------------------------------------
+
+export interface TokenInfo {
+  id: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  lastFour: string;
+}
+
+export interface ServiceAccount {
+  id: string;
+  tenantId: string;
+  name: string;
+  description: string | null;
+  integrationId: string | null;
+  createdAt: number;
+  tokens: TokenInfo[];
+}
+
+async function withTokens(db: Db, rows: Omit<ServiceAccount, "tokens">[]): Promise<ServiceAccount[]> {
+  if (rows.length === 0) return [];
+  const tokens = await db
+    .select({ id: apiTokens.id, serviceAccountId: apiTokens.serviceAccountId, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, lastFour: apiTokens.lastFour })
+    .from(apiTokens)
+    .where(inArray(apiTokens.serviceAccountId, rows.map((r) => r.id)))
+    .orderBy(asc(apiTokens.id));
+  return rows.map((row) => ({
+    ...row,
+    tokens: tokens.filter((t) => t.serviceAccountId === row.id).map(({ serviceAccountId: _, ...t }) => t),
+  }));
+}
+
+const accountColumns = {
+  id: serviceAccounts.id,
+  tenantId: serviceAccounts.tenantId,
+  name: serviceAccounts.name,
+  description: serviceAccounts.description,
+  integrationId: integrations.id,
+  createdAt: serviceAccounts.createdAt,
+};
+
+/** Lists a tenant's service accounts with their tokens (never a secret or a hash). */
+export async function listServiceAccounts(db: Db, tenantId: string, page: { limit: number; after?: string }): Promise<ServiceAccount[]> {
+  const rows = await db
+    .select(accountColumns)
+    .from(serviceAccounts)
+    .leftJoin(integrations, eq(integrations.serviceAccountId, serviceAccounts.id))
+    .where(and(eq(serviceAccounts.tenantId, tenantId), page.after ? gt(serviceAccounts.id, page.after) : undefined))
+    .orderBy(asc(serviceAccounts.id))
+    .limit(page.limit);
+  return withTokens(db, rows);
+}
+
+/** Returns one service account of a tenant with its tokens, or undefined. */
+export async function getServiceAccount(db: Db, tenantId: string, id: string): Promise<ServiceAccount | undefined> {
+  const row = await db
+    .select(accountColumns)
+    .from(serviceAccounts)
+    .leftJoin(integrations, eq(integrations.serviceAccountId, serviceAccounts.id))
+    .where(and(eq(serviceAccounts.tenantId, tenantId), eq(serviceAccounts.id, id)))
+    .get();
+  return row ? (await withTokens(db, [row]))[0] : undefined;
+}
+
+export type DeleteTokenResult = { kind: "deleted" } | { kind: "not_found" };
+
+/** Revokes one token of a service account; it stops working on the next request. */
+export async function deleteToken(
+  db: Db,
+  ctx: WriteContext,
+  input: { serviceAccountId: string; tokenId: string },
+  now = Date.now(),
+): Promise<DeleteTokenResult> {
+  const token = await db
+    .select({ id: apiTokens.id, lastFour: apiTokens.lastFour })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.tenantId, ctx.tenantId), eq(apiTokens.serviceAccountId, input.serviceAccountId), eq(apiTokens.id, input.tokenId)))
+    .get();
+  if (!token) return { kind: "not_found" };
+  await commit(db, [
+    db.delete(apiTokens).where(eq(apiTokens.id, token.id)),
+    auditStatement(
+      db,
+      {
+        ...ctx,
+        action: "DELETE",
+        resourceType: "API_TOKEN",
+        resourceId: token.id,
+        diff: { token: { before: { serviceAccountId: input.serviceAccountId, lastFour: token.lastFour } } },
+      },
+      now,
+    ),
+  ]);
+  return { kind: "deleted" };
 }

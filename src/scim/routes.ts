@@ -3,8 +3,9 @@
  * /api/v1/{tenant}/integrations/{integrationId}/scim/v2. Everything passes the gate first.
  */
 import { Hono, type Context } from "hono";
-import { scimAuth, type ScimVariables } from "../auth/scim";
+import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/scim";
 import { publicBaseUrl } from "../config";
+import { recordAudit } from "../iam/audit";
 import { getGroup, groupEtag, membersOfGroups, queryGroups, type Group } from "../iam/groups";
 import { integrationWriter, type IntegrationWriter } from "../iam/integration-writer";
 import { etagMatches, getTenantUser, groupsOfUsers, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
@@ -217,8 +218,36 @@ async function searchAll(c: ScimContext) {
   return scimJson(c, listResponse(userPlan.startIndex, users.total + groups.total, resources));
 }
 
+const WRITE_ACTIONS: Record<string, string> = { POST: "CREATE", PUT: "UPDATE", PATCH: "UPDATE", DELETE: "DELETE" };
+
+/**
+ * Records refused SCIM writes (4xx) in the audit log with their error detail, so an admin can
+ * see why Entra reports failures. Successful writes are audited in their own batch.
+ */
+async function auditRejectedWrites(c: ScimContext, next: () => Promise<void>) {
+  await next();
+  const action = WRITE_ACTIONS[c.req.method];
+  const target = /\/(Users|Groups)(?:\/([^/]+))?$/.exec(c.req.path);
+  if (!action || !target || target[2] === ".search" || c.res.status < 400 || c.res.status >= 500) return;
+  const detail = c.error instanceof ScimError ? c.error.detail : `HTTP ${c.res.status}`;
+  const { tenantId, integrationId, serviceAccountId } = c.var.credential;
+  await recordAudit(c.var.db, {
+    tenantId,
+    integrationId,
+    actor: { type: "SERVICE_ACCOUNT", id: serviceAccountId },
+    action,
+    resourceType: target[1] === "Users" ? "USER" : "GROUP",
+    resourceId: target[2] ?? null,
+    outcome: "FAILURE",
+    status: c.res.status,
+    detail,
+    requestId: c.var.requestId,
+  });
+}
+
 export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>()
   .use(scimAuth())
+  .use(auditRejectedWrites)
   .get("/ServiceProviderConfig", (c) => scimJson(c, serviceProviderConfig(scimBase(c))))
   .get("/ResourceTypes", (c) => {
     refuseFilter(c);
@@ -235,57 +264,57 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     if (!schema) throw new ScimError(404, `No schema '${id}'.`);
     return scimJson(c, schemaDocument(schema, scimBase(c)));
   })
-  .post("/.search", (c) => searchAll(c))
+  .post("/.search", can(["USERS", "READ"], ["GROUPS", "READ"]), (c) => searchAll(c))
   .post("/Bulk", () => {
     throw new ScimError(501, "Bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig).");
   })
-  // Users
-  .get("/Users", (c) => listUsers(c, c.req.query()))
-  .post("/Users/.search", async (c) => listUsers(c, await searchParameters(c)))
-  .post("/Users", async (c) => {
+  // Users: DELETE revokes tenant access (and the user's bindings), hence USERS:UPDATE, not USERS:DELETE.
+  .get("/Users", can(["USERS", "READ"]), (c) => listUsers(c, c.req.query()))
+  .post("/Users/.search", can(["USERS", "READ"]), async (c) => listUsers(c, await searchParameters(c)))
+  .post("/Users", can(["USERS", "CREATE"]), async (c) => {
     const result = unwrap(await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
     return sendUser(c, result.user, 201);
   })
-  .get("/Users/:id", async (c) => {
+  .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
     const user = await getTenantUser(c.var.db, c.var.credential.tenantId, c.req.param("id"));
     if (!user) throw new ScimError(404, `User '${c.req.param("id")}' not found.`);
     return notModified(c, userEtag(user)) ?? sendUser(c, user, 200);
   })
-  .put("/Users/:id", async (c) => {
+  .put("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
     const result = unwrap(await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200);
   })
-  .patch("/Users/:id", async (c) => {
+  .patch("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
     const result = unwrap(await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200);
   })
-  .delete("/Users/:id", async (c) => {
+  .delete("/Users/:id", can(["USERS", "UPDATE"], ["BINDINGS", "DELETE"]), async (c) => {
     unwrap(await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   // Groups
-  .get("/Groups", (c) => listGroups(c, c.req.query()))
-  .post("/Groups/.search", async (c) => listGroups(c, await searchParameters(c)))
-  .post("/Groups", async (c) => {
+  .get("/Groups", can(["GROUPS", "READ"]), (c) => listGroups(c, c.req.query()))
+  .post("/Groups/.search", can(["GROUPS", "READ"]), async (c) => listGroups(c, await searchParameters(c)))
+  .post("/Groups", can(["GROUPS", "CREATE"]), async (c) => {
     const result = unwrap(await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
     return sendGroup(c, result.group, 201);
   })
-  .get("/Groups/:id", async (c) => {
+  .get("/Groups/:id", can(["GROUPS", "READ"]), async (c) => {
     const group = await getGroup(c.var.db, c.var.credential.tenantId, c.req.param("id"));
     if (!group) throw new ScimError(404, `Group '${c.req.param("id")}' not found.`);
     return notModified(c, groupEtag(group)) ?? sendGroup(c, group, 200);
   })
-  .put("/Groups/:id", async (c) => {
+  .put("/Groups/:id", can(["GROUPS", "UPDATE"]), async (c) => {
     const result = unwrap(await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendGroup(c, result.group, 200);
   })
-  .patch("/Groups/:id", async (c) => {
+  .patch("/Groups/:id", can(["GROUPS", "UPDATE"]), async (c) => {
     const result = unwrap(await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     // Entra expects 204: thousands of members are not sent back unless asked for.
     if (c.req.query("attributes") === undefined) return c.body(null, 204, { ETag: groupEtag(result.group) });
     return sendGroup(c, result.group, 200);
   })
-  .delete("/Groups/:id", async (c) => {
+  .delete("/Groups/:id", can(["GROUPS", "DELETE"], ["BINDINGS", "DELETE"]), async (c) => {
     unwrap(await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));
     return c.body(null, 204);
   })

@@ -1,0 +1,42 @@
+/** Who may call which admin route: the admin token everywhere, service accounts by permission. */
+import type { MiddlewareHandler } from "hono";
+import type { AdminVariables } from "../auth/admin";
+import type { Action, Resource } from "../iam/permissions";
+import { getTenant } from "../iam/tenants";
+import { ProblemError } from "./problem";
+
+type AdminMiddleware = MiddlewareHandler<{ Bindings: Env; Variables: AdminVariables }>;
+
+/** Routes outside any tenant (tenant management, the global user view): the admin token only. */
+export function adminOnly(): AdminMiddleware {
+  return async function adminOnlyMiddleware(c, next) {
+    if (c.var.principal.kind !== "admin") {
+      throw new ProblemError(403, "Only the admin token can use this route; service-account tokens are confined to their tenant.");
+    }
+    await next();
+  };
+}
+
+/**
+ * Routes under /api/v1/{tenant}: a service account must belong to that tenant and hold
+ * `resource:action` through its bindings (read on every request: no stale grant). Then the
+ * tenant must exist (404). Sets `tenantId`.
+ */
+export function tenantAccess(resource: Resource, action: Action): AdminMiddleware {
+  return async function tenantAccessMiddleware(c, next) {
+    const tenantId = c.req.param("tenant") ?? "";
+    const principal = c.var.principal;
+    if (principal.kind === "service-account") {
+      // Checked before the tenant lookup, so a token cannot probe which tenants exist.
+      if (principal.credential.tenantId !== tenantId) {
+        throw new ProblemError(403, `This token belongs to tenant '${principal.credential.tenantId}' and cannot act on another tenant.`);
+      }
+      if (!principal.credential.permissions.includes(`${resource}:${action}`)) {
+        throw new ProblemError(403, `This service account lacks ${resource}:${action}; grant it through a role binding.`);
+      }
+    }
+    if (!(await getTenant(c.var.db, tenantId))) throw new ProblemError(404, `Tenant '${tenantId}' does not exist.`);
+    c.set("tenantId", tenantId);
+    await next();
+  };
+}

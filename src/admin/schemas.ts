@@ -1,0 +1,244 @@
+/**
+ * The admin API's schemas: they validate input (through @hono/zod-openapi's validators) and
+ * describe every request and response in /api/v1/openapi.json, so the two cannot drift.
+ */
+import { z } from "@hono/zod-openapi";
+import { ACTOR_TYPES, SUBJECT_TYPES } from "../db/schema";
+import { ACTIONS, RESOURCES } from "../iam/permissions";
+import { RESERVED_TENANT_IDS } from "../iam/tenants";
+
+const time = z.string().openapi({ format: "date-time", example: "2026-11-29T08:00:00.000Z" });
+const id = (example = "01a225a4-32dd-7c51-8459-6a6169f0ad2b") => z.string().min(1).max(200).openapi({ example });
+
+export const Problem = z
+  .object({
+    type: z.string().openapi({ example: "about:blank" }),
+    title: z.string().openapi({ example: "Bad Request" }),
+    status: z.number().int().openapi({ example: 400 }),
+    detail: z.string().openapi({ example: "name: must not be empty" }),
+  })
+  .openapi("Problem", { description: "RFC 9457 problem details (application/problem+json)." });
+
+// ---- parameters -------------------------------------------------------------------------------
+
+/** A tenant id: a lowercase DNS-style slug, safe in URLs and unambiguous. */
+export const TenantId = z
+  .string()
+  .max(63, "at most 63 characters")
+  .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, "a lowercase slug: a-z, 0-9 and inner hyphens")
+  .refine((value) => !RESERVED_TENANT_IDS.includes(value), { message: `reserved (${RESERVED_TENANT_IDS.join(", ")})` })
+  .openapi({ example: "acme" });
+
+export const TenantParam = z.object({ tenant: z.string().openapi({ param: { name: "tenant", in: "path" }, example: "acme" }) });
+export const TenantIdParams = TenantParam.extend({ id: id().openapi({ param: { name: "id", in: "path" } }) });
+export const IdParam = z.object({ id: id().openapi({ param: { name: "id", in: "path" } }) });
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ param: { name: "limit", in: "query" }, example: 50 }),
+  cursor: z.string().max(200).optional().openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
+});
+
+/** `{results, nextCursor?}`, the shape of every list. */
+export const page = <T extends z.ZodType>(item: T, name: string) =>
+  z.object({ results: z.array(item), nextCursor: z.string().optional() }).openapi(name);
+
+// ---- tenants ---------------------------------------------------------------------------------
+
+export const Tenant = z.object({ id: z.string(), name: z.string(), createdAt: time }).openapi("Tenant");
+export const CreateTenant = z.strictObject({ id: TenantId, name: z.string().trim().min(1).max(200).optional() }).openapi("CreateTenant");
+
+// ---- integrations ------------------------------------------------------------------------------
+
+const integrationName = z.string().trim().min(1, "must not be empty").max(200).openapi({ example: "Microsoft Entra ID" });
+const description = z.string().max(2000).nullable().openapi({ example: "Production directory" });
+
+export const Integration = z
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    provisioningType: z.literal("SCIM_2_0"),
+    enabled: z.boolean(),
+    endpoint: z.string().openapi({ description: "The Tenant URL to paste into Entra ID.", example: "https://scim.example.com/api/v1/acme/integrations/ID/scim/v2" }),
+    serviceAccountId: z.string(),
+    roleId: z.string().nullable(),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .openapi("Integration");
+
+export const SecretToken = z
+  .object({ secretToken: z.string().openapi({ description: "Shown once: only its hash is stored." }) })
+  .openapi("SecretToken");
+
+export const CreatedIntegration = Integration.extend(SecretToken.shape).openapi("CreatedIntegration");
+
+export const CreateIntegration = z
+  .strictObject({
+    name: integrationName,
+    description: description.optional(),
+    provisioningType: z.literal("SCIM_2_0", { error: "only SCIM_2_0 is supported" }).default("SCIM_2_0"),
+    enabled: z.boolean().default(true),
+  })
+  .openapi("CreateIntegration");
+
+export const PatchIntegration = z
+  .strictObject({ name: integrationName.optional(), description: description.optional(), enabled: z.boolean().optional() })
+  .refine((patch) => Object.keys(patch).length > 0, { message: "give at least one of name, description, enabled" })
+  .openapi("PatchIntegration");
+
+// ---- roles and bindings ------------------------------------------------------------------------
+
+export const Resource = z.enum(RESOURCES).openapi("Resource");
+export const Action = z.enum(ACTIONS).openapi("Action");
+
+export const Permissions = z
+  .partialRecord(Resource, z.array(Action).min(1).max(ACTIONS.length))
+  .openapi("Permissions", { example: { GROUPS: ["READ", "UPDATE"], USERS: ["READ"] } });
+
+export const Role = z
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    permissions: Permissions,
+    createdAt: time,
+    updatedAt: time,
+  })
+  .openapi("Role");
+
+const roleName = z.string().trim().min(1, "must not be empty").max(200).openapi({ example: "GroupAdmins" });
+
+export const CreateRole = z
+  .strictObject({ name: roleName, description: description.optional(), permissions: Permissions })
+  .openapi("CreateRole");
+
+export const PatchRole = z
+  .strictObject({ name: roleName.optional(), description: description.optional(), permissions: Permissions.optional() })
+  .refine((patch) => Object.keys(patch).length > 0, { message: "give at least one of name, description, permissions" })
+  .openapi("PatchRole");
+
+export const SubjectType = z.enum(SUBJECT_TYPES).openapi("SubjectType");
+
+export const Binding = z
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    roleId: z.string(),
+    roleName: z.string(),
+    subjectType: SubjectType,
+    subjectId: z.string(),
+    namespace: z.string().nullable(),
+    createdAt: time,
+  })
+  .openapi("Binding");
+
+export const CreateBinding = z
+  .strictObject({
+    roleId: id(),
+    subjectType: SubjectType,
+    subjectId: id(),
+    namespace: z.string().trim().min(1).max(400).nullable().optional().openapi({ example: "company.team" }),
+  })
+  .openapi("CreateBinding");
+
+export const BindingQuery = PageQuery.extend({
+  roleId: z.string().max(200).optional().openapi({ param: { name: "roleId", in: "query" } }),
+  subjectType: SubjectType.optional().openapi({ param: { name: "subjectType", in: "query" } }),
+  subjectId: z.string().max(200).optional().openapi({ param: { name: "subjectId", in: "query" } }),
+});
+
+// ---- service accounts -----------------------------------------------------------------------------
+
+export const TokenInfo = z
+  .object({ id: z.string(), createdAt: time, lastUsedAt: time.nullable(), lastFour: z.string().openapi({ example: "x9Qa" }) })
+  .openapi("TokenInfo", { description: "A token as the store knows it: never the secret, never its hash." });
+
+export const ServiceAccount = z
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    integrationId: z.string().nullable(),
+    createdAt: time,
+    tokens: z.array(TokenInfo),
+  })
+  .openapi("ServiceAccount");
+
+export const TokenParams = TenantIdParams.extend({ tokenId: id().openapi({ param: { name: "tokenId", in: "path" } }) });
+
+// ---- provisioned users and groups --------------------------------------------------------------------
+
+export const TenantUser = z
+  .object({
+    id: z.string(),
+    userName: z.string(),
+    displayName: z.string().nullable(),
+    externalId: z.string().nullable(),
+    active: z.boolean(),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .openapi("TenantUser");
+
+export const GlobalUser = z
+  .object({
+    id: z.string(),
+    userName: z.string(),
+    displayName: z.string().nullable(),
+    emails: z.array(z.unknown()),
+    createdAt: time,
+    updatedAt: time,
+    tenants: z.array(z.object({ tenant: z.string(), externalId: z.string().nullable(), active: z.boolean(), since: time })),
+  })
+  .openapi("GlobalUser");
+
+export const GroupSummary = z
+  .object({
+    id: z.string(),
+    displayName: z.string(),
+    externalId: z.string().nullable(),
+    memberCount: z.number().int(),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .openapi("GroupSummary");
+
+export const GroupDetail = GroupSummary.extend({
+  members: z.array(z.object({ id: z.string(), userName: z.string(), displayName: z.string().nullable() })),
+  nextCursor: z.string().optional().openapi({ description: "Cursor of the next page of members." }),
+}).openapi("GroupDetail");
+
+// ---- audit log -----------------------------------------------------------------------------------
+
+export const AuditEvent = z
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    integrationId: z.string().nullable(),
+    actor: z.object({ type: z.enum(ACTOR_TYPES), id: z.string().nullable() }),
+    action: z.string().openapi({ example: "UPDATE" }),
+    resourceType: z.string().openapi({ example: "GROUP" }),
+    resourceId: z.string().nullable(),
+    outcome: z.enum(["SUCCESS", "FAILURE"]),
+    status: z.number().int().nullable(),
+    detail: z.string().nullable(),
+    diff: z.record(z.string(), z.object({ before: z.unknown().optional(), after: z.unknown().optional() })).nullable(),
+    requestId: z.string().nullable(),
+    createdAt: time,
+  })
+  .openapi("AuditEvent");
+
+export const AuditQuery = PageQuery.extend({
+  integrationId: z.string().max(200).optional().openapi({ param: { name: "integrationId", in: "query" } }),
+  resourceType: z.string().max(100).optional().openapi({ param: { name: "resourceType", in: "query" }, example: "USER" }),
+  resourceId: z.string().max(200).optional().openapi({ param: { name: "resourceId", in: "query" } }),
+  action: z.string().max(100).optional().openapi({ param: { name: "action", in: "query" }, example: "DELETE" }),
+  after: z.iso
+    .datetime({ offset: true, message: "an ISO 8601 time, e.g. 2026-11-29T08:00:00Z" })
+    .optional()
+    .openapi({ param: { name: "after", in: "query" }, description: "Only events at or after this time." }),
+});
