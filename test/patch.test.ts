@@ -203,3 +203,24 @@ describe("group member operations", () => {
     expect(() => split({ op: "add", path: "members.value", value: "x" })).toThrow(/members/);
   });
 });
+
+describe("member change coalescing", () => {
+  it("merges runs of adds and of removes, keeping order between runs", async () => {
+    const { coalesceMemberChanges } = await import("../src/iam/groups");
+    expect(
+      coalesceMemberChanges([
+        { kind: "add", userIds: ["a"] },
+        { kind: "add", userIds: ["b"] },
+        { kind: "remove", userIds: ["a"] },
+        { kind: "remove", userIds: ["c"] },
+        { kind: "removeAll" },
+        { kind: "add", userIds: ["d"] },
+      ]),
+    ).toEqual([
+      { kind: "add", userIds: ["a", "b"] },
+      { kind: "remove", userIds: ["a", "c"] },
+      { kind: "removeAll" },
+      { kind: "add", userIds: ["d"] },
+    ]);
+  });
+});

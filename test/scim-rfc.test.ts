@@ -216,3 +216,88 @@ describe("bad input", () => {
     expect(res.json.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
   });
 });
+
+describe("hardening", () => {
+  it("refuses filters that would bind more values than D1 takes, with 400 not 500", async () => {
+    const sw = Array.from({ length: 95 }, (_, n) => `title sw "t${n}"`).join(" or ");
+    const res = await scim(i, "GET", `/Users?filter=${q(sw)}`);
+    expect(res.status).toBe(400);
+    expect(res.json.scimType).toBe("invalidFilter");
+    expect(res.json.detail).toMatch(/too many values/);
+    const eqs = Array.from({ length: 60 }, (_, n) => `title eq "T${n}"`).join(" or ");
+    expect((await scim(i, "GET", `/Users?filter=${q(eqs)}`)).status).toBe(200);
+    const group = (await scim(i, "POST", "/Groups", { displayName: "Budget" })).json;
+    const members = Array.from({ length: 95 }, (_, n) => `value eq "u${n}"`).join(" or ");
+    const patch = await scim(i, "PATCH", `/Groups/${group.id}`, { schemas: [PATCH], Operations: [{ op: "remove", path: `members[${members}]` }] });
+    expect(patch.status).toBe(400);
+    expect(patch.json.scimType).toBe("invalidFilter");
+  });
+
+  it("checks the projection before writing, so a bad one changes nothing", async () => {
+    const bad = await call("POST", `${i.scimPath}/Users?attributes=${q('emails[type eq "work"]')}`, {
+      token: i.token,
+      body: { userName: "projection-first@example.com" },
+    });
+    expect(bad.status).toBe(400);
+    expect((await scim(i, "POST", "/Users", { userName: "projection-first@example.com" })).status).toBe(201);
+  });
+
+  it("clamps an enormous startIndex instead of failing", async () => {
+    const res = await scim(i, "GET", "/Users?startIndex=100000000000000000000&count=1");
+    expect(res.status).toBe(200);
+    expect(res.json.Resources).toEqual([]);
+  });
+
+  it("moves primary to the element a PATCH makes primary", async () => {
+    const user = (
+      await scim(i, "POST", "/Users", {
+        userName: "primary@example.com",
+        emails: [
+          { value: "work@example.com", type: "work", primary: true },
+          { value: "home@example.com", type: "home" },
+        ],
+      })
+    ).json;
+    const res = await scim(i, "PATCH", `/Users/${user.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: 'emails[type eq "home"].primary', value: true }] });
+    expect(res.json.emails).toEqual([
+      { value: "work@example.com", type: "work" },
+      { value: "home@example.com", type: "home", primary: true },
+    ]);
+    const added = await scim(i, "PATCH", `/Users/${user.id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: "add", path: "emails", value: [{ value: "new@example.com", type: "other", primary: true }] }],
+    });
+    expect(added.json.emails.filter((e: { primary?: boolean }) => e.primary).map((e: { value: string }) => e.value)).toEqual(["new@example.com"]);
+  });
+
+  it("searches across types with attributes only one type has", async () => {
+    const res = await scim(i, "POST", "/.search", { schemas: [SEARCH], filter: 'userName sw "rfc-1"', sortBy: "userName" });
+    expect(res.status).toBe(200);
+    expect(res.json.Resources.map((r: { userName: string }) => r.userName)).toEqual(["rfc-1@example.com"]);
+    const groups = await scim(i, "POST", "/.search", { schemas: [SEARCH], filter: 'displayName eq "Budget" or userName eq "rfc-2@example.com"' });
+    expect(groups.json.totalResults).toBe(2);
+  });
+
+  it("refuses to remove active, which would read as active", async () => {
+    const res = await scim(i, "PATCH", `/Users/${ids[4]}`, { schemas: [PATCH], Operations: [{ op: "remove", path: "active" }] });
+    expect(res.status).toBe(400);
+    expect(res.json.detail).toMatch(/active/);
+  });
+
+  it("merges many one-member operations into few statements", async () => {
+    const created = await Promise.all(Array.from({ length: 30 }, (_, n) => scim(i, "POST", "/Users", { userName: `many-${n}@example.com` })));
+    const group = (await scim(i, "POST", "/Groups", { displayName: "Many" })).json;
+    const res = await scim(i, "PATCH", `/Groups/${group.id}`, {
+      schemas: [PATCH],
+      Operations: created.map((u) => ({ op: "Add", path: "members", value: [{ value: u.json.id }] })),
+    });
+    expect(res.status).toBe(204);
+    expect((await scim(i, "GET", `/Groups/${group.id}`)).json.members).toHaveLength(30);
+  });
+
+  it("never echoes a malformed body back (it may hold a password)", async () => {
+    const res = await scim(i, "POST", "/Users", '{"userName":"x","password":"s3cret-Pa55", oops}', { "Content-Type": "application/scim+json" });
+    expect(res.status).toBe(400);
+    expect(res.text).not.toContain("s3cret");
+  });
+});

@@ -24,15 +24,25 @@ describe("users are global, access is per tenant", () => {
     const b = await newIntegration();
     const inA = await scim(a, "POST", "/Users", user("ada@example.com", { externalId: "a-1", active: true }));
     expect(inA.status).toBe(201);
-    const inB = await scim(b, "POST", "/Users", user("ADA@example.com", { externalId: "b-1", active: false }));
+    const inB = await scim(
+      b,
+      "POST",
+      "/Users",
+      user("ADA@example.com", { externalId: "b-1", active: false, name: { givenName: "Augusta" }, title: "Countess" }),
+    );
     expect(inB.status).toBe(201);
     expect(inB.json.id).toBe(inA.json.id);
     expect(inB.json.externalId).toBe("b-1");
     expect(inB.json.active).toBe(false);
     const readA = await scim(a, "GET", `/Users/${inA.json.id}`);
     expect(readA.json).toMatchObject({ externalId: "a-1", active: true });
-    // The profile is global: B's create updated the userName's spelling for both.
-    expect(readA.json.userName).toBe("ADA@example.com");
+    // Joining grants access: B's body fills what the global profile lacks, never overwrites it.
+    expect(readA.json.userName).toBe("ada@example.com");
+    expect(readA.json.name).toEqual({ givenName: "Ada", familyName: "Lovelace" });
+    expect(readA.json.title).toBe("Countess");
+    // Afterwards the profile is global: a change through B shows in A.
+    await scim(b, "PATCH", `/Users/${inA.json.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "nickName", value: "Ada L." }] });
+    expect((await scim(a, "GET", `/Users/${inA.json.id}`)).json.nickName).toBe("Ada L.");
     expect((await scim(a, "GET", `/Users?filter=${q('externalId eq "b-1"')}`)).json.totalResults).toBe(0);
     expect((await scim(b, "GET", `/Users?filter=${q('externalId eq "b-1"')}`)).json.totalResults).toBe(1);
   });

@@ -1,7 +1,7 @@
 /** Who may call which admin route: the admin token everywhere, service accounts by permission. */
 import type { MiddlewareHandler } from "hono";
-import type { AdminVariables } from "../auth/admin";
-import type { Action, Resource } from "../iam/permissions";
+import type { AdminVariables, Principal } from "../auth/admin";
+import { permissionPairs, type Action, type Permissions, type Resource } from "../iam/permissions";
 import { getTenant } from "../iam/tenants";
 import { ProblemError } from "./problem";
 
@@ -39,4 +39,20 @@ export function tenantAccess(resource: Resource, action: Action): AdminMiddlewar
     c.set("tenantId", tenantId);
     await next();
   };
+}
+
+/**
+ * A service account may hand out only what it holds itself: a role it creates or edits, or binds
+ * to anyone, must not carry a permission the caller lacks. Otherwise a provisioning token with
+ * BINDINGS:CREATE could bind itself to any role. The admin token is not limited.
+ */
+export function assertWithinCallerGrants(principal: Principal, permissions: Permissions, what: string): void {
+  if (principal.kind !== "service-account") return;
+  const held = new Set(principal.credential.permissions);
+  const excess = permissionPairs(permissions)
+    .map(({ resource, action }) => `${resource}:${action}`)
+    .filter((p) => !held.has(p));
+  if (excess.length > 0) {
+    throw new ProblemError(403, `${what} would grant ${excess.join(", ")}, which this service account does not hold itself.`);
+  }
 }

@@ -1,7 +1,8 @@
 /** Admin API: /api/v1/{tenant}/bindings (immutable: delete and create to change one). */
 import { createRoute } from "@hono/zod-openapi";
 import { createBinding, deleteBinding, getBinding, listBindings, type Binding as BindingRow } from "../iam/bindings";
-import { tenantAccess } from "./access";
+import { getRole } from "../iam/roles";
+import { assertWithinCallerGrants, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { Binding, BindingQuery, CreateBinding, page, TenantIdParams, TenantParam } from "./schemas";
@@ -55,6 +56,9 @@ export function registerBindings(app: AdminApp): void {
     }),
     async (c) => {
       const input = c.req.valid("json");
+      const role = await getRole(c.var.db, c.var.tenantId, input.roleId);
+      if (!role) throw new ProblemError(404, `Role '${input.roleId}' does not exist in tenant '${c.var.tenantId}'.`);
+      assertWithinCallerGrants(c.var.principal, role.permissions, `Binding role '${role.name}'`);
       const ctx = { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId };
       const result = await createBinding(c.var.db, ctx, input);
       switch (result.kind) {

@@ -1,7 +1,7 @@
 /** Admin API: /api/v1/{tenant}/roles. */
 import { createRoute } from "@hono/zod-openapi";
 import { createRole, deleteRole, getRole, listRoles, updateRole, type Role as RoleRow } from "../iam/roles";
-import { tenantAccess } from "./access";
+import { assertWithinCallerGrants, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { CreateRole, page, PageQuery, PatchRole, Role, TenantIdParams, TenantParam } from "./schemas";
@@ -57,6 +57,7 @@ export function registerRoles(app: AdminApp): void {
     }),
     async (c) => {
       const input = c.req.valid("json");
+      assertWithinCallerGrants(c.var.principal, input.permissions, "This role");
       const result = await createRole(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, input);
       switch (result.kind) {
         case "created":
@@ -101,6 +102,7 @@ export function registerRoles(app: AdminApp): void {
     async (c) => {
       const { id } = c.req.valid("param");
       const input = c.req.valid("json");
+      if (input.permissions) assertWithinCallerGrants(c.var.principal, input.permissions, "This role");
       const result = await updateRole(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, { id, ...input });
       switch (result.kind) {
         case "updated":

@@ -81,6 +81,23 @@ export type MemberChange =
   | { kind: "removeAll" }
   | { kind: "replace"; userIds: string[] };
 
+/**
+ * Merges runs of adds and runs of removes (a PATCH of 1,000 one-member adds is one add of 1,000),
+ * keeping the order between runs, so a batch stays within D1's statement limits.
+ */
+export function coalesceMemberChanges(changes: MemberChange[]): MemberChange[] {
+  const out: MemberChange[] = [];
+  for (const change of changes) {
+    const last = out[out.length - 1];
+    if (last && (last.kind === "add" || last.kind === "remove") && last.kind === change.kind) {
+      out[out.length - 1] = { kind: last.kind, userIds: [...last.userIds, ...(change as typeof last).userIds] };
+    } else {
+      out.push(change);
+    }
+  }
+  return out;
+}
+
 export type GroupWriteResult = { kind: "ok"; group: Group; created: boolean } | WriteFailure;
 
 export const groupEtag = (group: Pick<Group, "version">) => `W/"${group.version}"`;

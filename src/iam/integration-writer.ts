@@ -14,7 +14,7 @@ import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type Memb
 import { groupDoc, userDoc, userFields } from "../scim/resources";
 import { RESOURCE_TYPES } from "../scim/schemas";
 import { validateResource } from "../scim/validate";
-import { createGroup, deleteGroup, updateGroup, type GroupWriteResult, type MemberChange } from "./groups";
+import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupWriteResult, type MemberChange } from "./groups";
 import {
   deleteIntegration,
   rotateIntegrationToken,
@@ -86,6 +86,10 @@ export class IntegrationWriter extends DurableObject<Env> {
   async patchUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
     return this.#run(() => {
       const ops = normalizePatch(USER_TYPE, write.body);
+      if (ops.some((o) => o.op === "remove" && o.path?.schema === USER_TYPE.schema && o.path.def?.name === "active")) {
+        // Unassigned would read as active: deprovisioning is `active` set to false.
+        throw new ScimError(400, "'active' cannot be removed; set it to false to deactivate the user.", "invalidValue");
+      }
       return updateUser(this.#db, write, {
         id: write.id,
         ifMatch: write.ifMatch,
@@ -135,7 +139,7 @@ export class IntegrationWriter extends DurableObject<Env> {
           const next = applyPatch(GROUP_TYPE, groupDoc(current), attributes);
           return { displayName: next.displayName as string, externalId: (next.externalId as string | undefined) ?? null };
         },
-        members: members.map(toMemberChange),
+        members: coalesceMemberChanges(members.map(toMemberChange)),
       });
     });
   }

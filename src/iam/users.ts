@@ -168,19 +168,23 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       id = existing.id;
       const access = await getTenantUser(db, ctx.tenantId, id);
       if (access) return failure(409, `A user with userName '${existing.userName}' already exists in this tenant.`, "uniqueness");
-      statements.push(
-        db
-          .update(users)
-          .set({
-            userName: fields.userName,
-            profile: fields.profile,
-            managerId: fields.managerId,
-            version: guardedVersion(users.version, existing.version),
-            updatedAt: now,
-          })
-          .where(eq(users.id, id)),
-        ...emailStatements(db, id, fields.emails),
-      );
+      // Joining an existing global user grants access; the posted profile only fills gaps, it never
+      // overwrites what the user's other tenants provisioned (nor the userName's spelling).
+      const joined = fillProfile(existing.profile, fields.profile);
+      if (JSON.stringify(joined) !== JSON.stringify(existing.profile) || (existing.managerId === null && fields.managerId !== null)) {
+        statements.push(
+          db
+            .update(users)
+            .set({
+              profile: joined,
+              managerId: existing.managerId ?? fields.managerId,
+              version: guardedVersion(users.version, existing.version),
+              updatedAt: now,
+            })
+            .where(eq(users.id, id)),
+        );
+        if (existing.profile.emails === undefined && fields.emails.length > 0) statements.push(...emailStatements(db, id, fields.emails));
+      }
     } else {
       id = newId(now);
       statements.push(
@@ -212,6 +216,19 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
     if (!user) throw new WriteConflict(`user ${id} lost its access right after being created`);
     return { kind: "ok", user, created: true } as const;
   });
+}
+
+/** `existing` with the attributes it lacks taken from `offered` (extension objects one level deep). */
+function fillProfile(existing: Record<string, unknown>, offered: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...existing };
+  for (const [key, value] of Object.entries(offered)) {
+    const mine = existing[key];
+    if (mine === undefined) out[key] = value;
+    else if (key.startsWith("urn:") && typeof mine === "object" && value && typeof value === "object") {
+      out[key] = { ...(mine as object), ...Object.fromEntries(Object.entries(value).filter(([k]) => !(k in (mine as object)))) };
+    }
+  }
+  return out;
 }
 
 /** Weak ETag comparison for If-Match: `*` matches anything that exists. */

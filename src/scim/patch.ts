@@ -307,6 +307,20 @@ function sameElement(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * When an operation makes an element primary, the others stop being so (RFC 7643 §2.4: at most
+ * one primary), whatever their order.
+ */
+function preferPrimary(elements: unknown[], touched: Set<unknown>): unknown[] {
+  const claims = [...touched].some((e) => e && typeof e === "object" && (e as Doc).primary === true);
+  if (!claims) return elements;
+  return elements.map((e) => {
+    if (touched.has(e) || !e || typeof e !== "object" || (e as Doc).primary !== true) return e;
+    const { primary: _dropped, ...rest } = e as Doc;
+    return rest;
+  });
+}
+
 function containerFor(doc: Doc, path: PatchPath, type: ResourceTypeDef, create: boolean): Doc | undefined {
   if (path.schema === type.schema) return doc;
   const existing = doc[path.schema.id];
@@ -371,20 +385,22 @@ function applyOne(doc: Doc, op: PatchOperation, type: ResourceTypeDef): void {
   if (path.filter) {
     const elements = Array.isArray(current) ? [...current] : [];
     const value = path.sub ? attributeValue(path.sub, op.value, label) : attributeValue({ ...def, multiValued: false }, op.value, label);
-    let matched = false;
+    const touched = new Set<unknown>();
     const next = elements.map((e) => {
       if (!elementMatches(path.filter!, e, def)) return e;
-      matched = true;
-      if (path.sub) return { ...(e as Doc), [path.sub.name]: value };
-      return op.op === "replace" ? value : { ...(e as Doc), ...(value as Doc) };
+      const changed = path.sub ? { ...(e as Doc), [path.sub.name]: value } : op.op === "replace" ? value : { ...(e as Doc), ...(value as Doc) };
+      touched.add(changed);
+      return changed;
     });
-    if (!matched) {
+    if (touched.size === 0) {
       // Entra: a filtered path that matches nothing creates the element it describes.
       const seed = equalities(path.filter, def);
       if (!seed) throw new ScimError(400, `'${label}' matches no value, and its filter does not describe one to create.`, "noTarget");
-      next.push(path.sub ? { ...seed, [path.sub.name]: value } : { ...seed, ...(value as Doc) });
+      const created = path.sub ? { ...seed, [path.sub.name]: value } : { ...seed, ...(value as Doc) };
+      touched.add(created);
+      next.push(created);
     }
-    container[def.name] = attributeValue(def, next, def.name);
+    container[def.name] = attributeValue(def, preferPrimary(next, touched), def.name);
     return;
   }
   if (path.sub) {
@@ -411,12 +427,15 @@ function applyOne(doc: Doc, op: PatchOperation, type: ResourceTypeDef): void {
     } else {
       const existing = Array.isArray(current) ? current : [];
       const merged = [...existing];
+      const touched = new Set<unknown>();
       for (const item of items) {
         const at = merged.findIndex((e) => sameElement(e, item));
-        if (at >= 0) merged[at] = { ...(merged[at] as Doc), ...(item as Doc) };
-        else merged.push(item);
+        const next = at >= 0 ? { ...(merged[at] as Doc), ...(item as Doc) } : item;
+        if (at >= 0) merged[at] = next;
+        else merged.push(next);
+        touched.add(next);
       }
-      container[def.name] = merged;
+      container[def.name] = preferPrimary(merged, touched);
     }
   } else if (def.type === "complex" && current && typeof current === "object") {
     // add and replace of a singular complex attribute both merge sub-attributes (RFC 7644 §3.5.2).

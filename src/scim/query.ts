@@ -5,10 +5,12 @@
 import { sql, type SQL } from "drizzle-orm";
 import { LIMITS } from "./discovery";
 import { ScimError } from "./errors";
-import { compileFilter, type Resolver } from "./filter/compile";
+import { checkParameterBudget, compileFilter, MAX_FILTER_PARAMETERS, type Resolver } from "./filter/compile";
 import { parseAttrPath, parseFilter } from "./filter/parse";
 import { parseProjection, type Projection } from "./projection";
 import type { ResourceTypeDef } from "./schemas";
+
+const MAX_START_INDEX = 2 ** 31 - 1;
 
 /** The raw parameters, as strings from a query or values from a SearchRequest body. */
 export interface ListParameters {
@@ -48,8 +50,10 @@ function optionalString(name: string, value: unknown): string | undefined {
 export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters): ListQueryPlan {
   const filterText = optionalString("filter", params.filter);
   const where = filterText === undefined ? undefined : compileFilter(parseFilter(filterText), resolve);
+  if (where) checkParameterBudget(where, MAX_FILTER_PARAMETERS);
   // RFC 7644 §3.4.2.4: startIndex below 1 is 1, a negative count is 0, a large one is clamped.
-  const startIndex = Math.max(1, integer("startIndex", params.startIndex) ?? 1);
+  // Past 2^31 an offset stops being an integer SQLite takes; no tenant is that large anyway.
+  const startIndex = Math.min(MAX_START_INDEX, Math.max(1, integer("startIndex", params.startIndex) ?? 1));
   const count = Math.min(LIMITS.maxResults, Math.max(0, integer("count", params.count) ?? LIMITS.maxResults));
   const orderBy: SQL[] = [];
   const sortBy = optionalString("sortBy", params.sortBy);

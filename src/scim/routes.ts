@@ -12,6 +12,7 @@ import { etagMatches, getTenantUser, groupsOfUsers, queryTenantUsers, userEtag, 
 import type { WriteFailure } from "../iam/writes";
 import { resourceType, resourceTypes, schemaDocument, schemaDocuments, serviceProviderConfig } from "./discovery";
 import { SCIM_CONTENT_TYPE, ScimError } from "./errors";
+import { unassignedWhenUnknown } from "./filter/compile";
 import { groupResolver, userResolver } from "./filter/targets";
 import { isReturned, parseProjection, project } from "./projection";
 import { planList, type ListParameters } from "./query";
@@ -106,7 +107,9 @@ async function readJson(c: ScimContext): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ScimError(400, `The request body is not valid JSON: ${(error as Error).message}`, "invalidSyntax");
+    // Only the position: the parser's message can quote the body, and bodies can hold passwords.
+    const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
+    throw new ScimError(400, `The request body is not valid JSON${position ? ` (at character ${position})` : ""}.`, "invalidSyntax");
   }
 }
 
@@ -145,8 +148,8 @@ function projectionOf(c: ScimContext, type: ResourceTypeDef) {
   return parseProjection(type, c.req.query("attributes"), c.req.query("excludedAttributes"));
 }
 
-async function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201) {
-  const projection = projectionOf(c, USER_TYPE);
+/** Sends a user. Writes parse the projection before committing, so a bad one changes nothing. */
+async function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, projection = projectionOf(c, USER_TYPE)) {
   const tenantId = c.var.credential.tenantId;
   const groups = isReturned(projection, USER_TYPE, "groups") ? (await groupsOfUsers(c.var.db, tenantId, [user.id])).get(user.id) : undefined;
   const resource = renderUser(user, scimBase(c), groups ?? []);
@@ -157,8 +160,7 @@ async function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201) {
   });
 }
 
-async function sendGroup(c: ScimContext, group: Group, status: 200 | 201) {
-  const projection = projectionOf(c, GROUP_TYPE);
+async function sendGroup(c: ScimContext, group: Group, status: 200 | 201, projection = projectionOf(c, GROUP_TYPE)) {
   const members = isReturned(projection, GROUP_TYPE, "members") ? ((await membersOfGroups(c.var.db, [group.id])).get(group.id) ?? []) : undefined;
   const resource = renderGroup(group, scimBase(c), members);
   const meta = resource.meta as { location: string; version: string };
@@ -200,8 +202,8 @@ async function searchParameters(c: ScimContext): Promise<ListParameters> {
 /** Root /.search: Users then Groups, paged as one list. */
 async function searchAll(c: ScimContext) {
   const params = await searchParameters(c);
-  const userPlan = planList(USER_TYPE, userResolver(c.var.credential.tenantId), params);
-  const groupPlan = planList(GROUP_TYPE, groupResolver(c.var.credential.tenantId), params);
+  const userPlan = planList(USER_TYPE, unassignedWhenUnknown(userResolver(c.var.credential.tenantId)), params);
+  const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.credential.tenantId)), params);
   const tenantId = c.var.credential.tenantId;
   const offset = userPlan.startIndex - 1;
   const users = await queryTenantUsers(c.var.db, tenantId, { where: userPlan.where, orderBy: userPlan.orderBy, offset, limit: userPlan.count });
@@ -272,8 +274,9 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .get("/Users", can(["USERS", "READ"]), (c) => listUsers(c, c.req.query()))
   .post("/Users/.search", can(["USERS", "READ"]), async (c) => listUsers(c, await searchParameters(c)))
   .post("/Users", can(["USERS", "CREATE"]), async (c) => {
+    const projection = projectionOf(c, USER_TYPE);
     const result = unwrap(await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
-    return sendUser(c, result.user, 201);
+    return sendUser(c, result.user, 201, projection);
   })
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
     const user = await getTenantUser(c.var.db, c.var.credential.tenantId, c.req.param("id"));
@@ -281,12 +284,14 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     return notModified(c, userEtag(user)) ?? sendUser(c, user, 200);
   })
   .put("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
+    const projection = projectionOf(c, USER_TYPE);
     const result = unwrap(await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
-    return sendUser(c, result.user, 200);
+    return sendUser(c, result.user, 200, projection);
   })
   .patch("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
+    const projection = projectionOf(c, USER_TYPE);
     const result = unwrap(await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
-    return sendUser(c, result.user, 200);
+    return sendUser(c, result.user, 200, projection);
   })
   .delete("/Users/:id", can(["USERS", "UPDATE"], ["BINDINGS", "DELETE"]), async (c) => {
     unwrap(await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
@@ -296,8 +301,9 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .get("/Groups", can(["GROUPS", "READ"]), (c) => listGroups(c, c.req.query()))
   .post("/Groups/.search", can(["GROUPS", "READ"]), async (c) => listGroups(c, await searchParameters(c)))
   .post("/Groups", can(["GROUPS", "CREATE"]), async (c) => {
+    const projection = projectionOf(c, GROUP_TYPE);
     const result = unwrap(await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
-    return sendGroup(c, result.group, 201);
+    return sendGroup(c, result.group, 201, projection);
   })
   .get("/Groups/:id", can(["GROUPS", "READ"]), async (c) => {
     const group = await getGroup(c.var.db, c.var.credential.tenantId, c.req.param("id"));
@@ -305,14 +311,16 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     return notModified(c, groupEtag(group)) ?? sendGroup(c, group, 200);
   })
   .put("/Groups/:id", can(["GROUPS", "UPDATE"]), async (c) => {
+    const projection = projectionOf(c, GROUP_TYPE);
     const result = unwrap(await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
-    return sendGroup(c, result.group, 200);
+    return sendGroup(c, result.group, 200, projection);
   })
   .patch("/Groups/:id", can(["GROUPS", "UPDATE"]), async (c) => {
+    const projection = projectionOf(c, GROUP_TYPE);
     const result = unwrap(await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     // Entra expects 204: thousands of members are not sent back unless asked for.
     if (c.req.query("attributes") === undefined) return c.body(null, 204, { ETag: groupEtag(result.group) });
-    return sendGroup(c, result.group, 200);
+    return sendGroup(c, result.group, 200, projection);
   })
   .delete("/Groups/:id", can(["GROUPS", "DELETE"], ["BINDINGS", "DELETE"]), async (c) => {
     unwrap(await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));

@@ -7,6 +7,7 @@
  * `%` and `_` are data. Case sensitivity follows the attribute's `caseExact`.
  */
 import { sql, type SQL } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { ScimError } from "../errors";
 import type { AttributeType } from "../schemas";
 import type { AttrPath, CompareOp, CompareValue, Filter } from "./parse";
@@ -48,6 +49,44 @@ export type Target = ScalarTarget | MultiTarget | ComplexTarget;
 
 /** Maps an attribute path to its target, or throws `invalidFilter`. */
 export type Resolver = (path: AttrPath) => Target;
+
+/**
+ * D1 binds at most 100 parameters a statement; a list query needs a few of its own (tenant,
+ * limit, offset), so a compiled filter may bind at most this many.
+ */
+export const MAX_FILTER_PARAMETERS = 90;
+
+const dialect = new SQLiteSyncDialect();
+
+/** Refuses (400) a compiled condition that binds more parameters than D1 takes. */
+export function checkParameterBudget(condition: SQL, budget: number): void {
+  const count = dialect.sqlToQuery(condition).params.length;
+  if (count > budget) {
+    filterError(`the filter compares too many values (${count}; at most ${budget}): split it into several requests.`);
+  }
+}
+
+/** An attribute the resource does not have: root searches treat it as unassigned instead. */
+export class UnknownAttributeError extends ScimError {
+  constructor(detail: string) {
+    super(400, `Invalid filter: ${detail}`, "invalidFilter");
+  }
+}
+
+/**
+ * For a search across resource types: an attribute this type does not have is unassigned (NULL)
+ * rather than an error, so `userName eq "x"` finds users and no groups.
+ */
+export function unassignedWhenUnknown(resolve: Resolver): Resolver {
+  return (path) => {
+    try {
+      return resolve(path);
+    } catch (error) {
+      if (error instanceof UnknownAttributeError) return { kind: "scalar", expr: sql`null`, type: "string", caseExact: true };
+      throw error;
+    }
+  };
+}
 
 /** Throws the `invalidFilter` error every unknown or unsupported attribute gets. */
 export function filterError(detail: string): never {
@@ -181,11 +220,12 @@ function text(expr: SQL, op: CompareOp, value: string): SQL {
   switch (op) {
     case "co":
       return sql`(instr(${expr}, ${value}) > 0)`;
-    // SQLite counts characters in code points, as the spread does.
+    // SQLite counts characters in code points, as the spread does. Lengths are inlined integers,
+    // not parameters, to leave D1's 100 bound parameters to the values.
     case "sw":
-      return sql`(substr(${expr}, 1, ${[...value].length}) = ${value})`;
+      return sql`(substr(${expr}, 1, ${sql.raw(String([...value].length))}) = ${value})`;
     case "ew":
-      return value === "" ? sql`(${expr} is not null)` : sql`(substr(${expr}, ${-[...value].length}) = ${value})`;
+      return value === "" ? sql`(${expr} is not null)` : sql`(substr(${expr}, ${sql.raw(String(-[...value].length))}) = ${value})`;
     default:
       return ordered(expr, op, value);
   }

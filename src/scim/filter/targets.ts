@@ -17,7 +17,7 @@ import {
   type AttributeDef,
   type SchemaDef,
 } from "../schemas";
-import { compileFilter, filterError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
+import { checkParameterBudget, compileFilter, filterError, MAX_FILTER_PARAMETERS, UnknownAttributeError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
 import type { AttrPath, Filter } from "./parse";
 
 const manager = alias(users, "manager");
@@ -40,6 +40,14 @@ const scalar = (expr: SQL, def: Pick<AttributeDef, "type" | "caseExact">, extra:
 export function profilePath(schema: string, ...names: string[]): string {
   const prefix = schema === USER_SCHEMA ? "$" : `$."${schema}"`;
   return [prefix, ...names.map((n) => `"${n}"`)].join(".");
+}
+
+/**
+ * A JSON path as an SQL string literal. Paths come from the schema definition, never from the
+ * client, so they need no parameter: that keeps filters under D1's 100 bound parameters.
+ */
+function pathLiteral(path: string): SQL {
+  return sql.raw(`'${path.replaceAll("'", "''")}'`);
 }
 
 /** Common attributes (RFC 7643 §3.1) outside any schema. */
@@ -68,12 +76,12 @@ function commonAttribute(path: AttrPath, columns: { id: SQL; externalId: SQL; cr
 /** Finds the schema and attribute definition a path names; the URN must be one of `schemas`. */
 function definitionOf(path: AttrPath, schemas: SchemaDef[]): { schema: SchemaDef; def: AttributeDef } {
   const candidates = path.schema ? schemas.filter((s) => s.id.toLowerCase() === path.schema!.toLowerCase()) : schemas;
-  if (path.schema && candidates.length === 0) filterError(`'${path.schema}' is not a schema of this resource.`);
+  if (path.schema && candidates.length === 0) throw new UnknownAttributeError(`'${path.schema}' is not a schema of this resource.`);
   for (const schema of candidates) {
     const def = findAttribute(schema.attributes, path.attribute);
     if (def) return { schema, def };
   }
-  return filterError(`'${path.attribute}' is not an attribute of this resource.`);
+  throw new UnknownAttributeError(`'${path.attribute}' is not an attribute of this resource.`);
 }
 
 function subDefinition(def: AttributeDef, name: string): AttributeDef | undefined {
@@ -85,7 +93,7 @@ function jsonElement(def: AttributeDef, element: SQL) {
   return (name: string): ScalarTarget | undefined => {
     const sub = subDefinition(def, name);
     if (!sub) return undefined;
-    return scalar(sql`json_extract(${element}, ${`$."${sub.name}"`})`, sub);
+    return scalar(sql`json_extract(${element}, ${pathLiteral(`$."${sub.name}"`)})`, sub);
   };
 }
 
@@ -93,7 +101,7 @@ function jsonArray(json: SQL, jsonPath: string, def: AttributeDef): MultiTarget 
   return {
     kind: "multi",
     exists: (cond) =>
-      sql`exists (select 1 from json_each(${json}, ${jsonPath}) as j ${cond ? sql`where ${cond}` : sql``})`,
+      sql`exists (select 1 from json_each(${json}, ${pathLiteral(jsonPath)}) as j ${cond ? sql`where ${cond}` : sql``})`,
     sub: jsonElement(def, sql.raw("j.value")),
   };
 }
@@ -103,14 +111,14 @@ function profileTarget(path: AttrPath, schema: SchemaDef, def: AttributeDef): Ta
   if (def.multiValued) return withSub(jsonArray(sql`${users.profile}`, profilePath(schema.id, def.name), def), path, def);
   if (def.type === "complex") {
     if (!path.subAttribute) {
-      return { kind: "complex", presence: sql`(json_type(${users.profile}, ${profilePath(schema.id, def.name)}) = 'object')` };
+      return { kind: "complex", presence: sql`(json_type(${users.profile}, ${pathLiteral(profilePath(schema.id, def.name))}) = 'object')` };
     }
     const sub = subDefinition(def, path.subAttribute);
     if (!sub) filterError(`'${def.name}' has no sub-attribute '${path.subAttribute}'.`);
-    return scalar(sql`json_extract(${users.profile}, ${profilePath(schema.id, def.name, sub.name)})`, sub);
+    return scalar(sql`json_extract(${users.profile}, ${pathLiteral(profilePath(schema.id, def.name, sub.name))})`, sub);
   }
   if (path.subAttribute) filterError(`'${def.name}' has no sub-attributes.`);
-  return scalar(sql`json_extract(${users.profile}, ${profilePath(schema.id, def.name)})`, def);
+  return scalar(sql`json_extract(${users.profile}, ${pathLiteral(profilePath(schema.id, def.name))})`, def);
 }
 
 /** Narrows a multi-valued target to one sub-attribute when the path names it (`emails.value`). */
@@ -203,8 +211,11 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
           case "value":
             return scalar(sql`${manager.managerId}`, { type: "string", caseExact: true });
           case "displayname":
+            // Only a manager who is a user of this tenant is visible from it.
             return scalar(
-              sql`(select json_extract(${boss.profile}, '$.displayName') from ${bossTable} where ${boss.id} = ${manager.managerId})`,
+              sql`(select json_extract(${boss.profile}, '$.displayName') from ${bossTable}
+                join ${tenantUsers} on ${tenantUsers.userId} = ${boss.id} and ${tenantUsers.tenantId} = ${tenantId}
+                where ${boss.id} = ${manager.managerId})`,
               { type: "string", caseExact: false },
             );
           case "$ref":
@@ -276,5 +287,6 @@ export function memberCondition(filter: Filter): SQL {
     if (!sub) filterError(`'members' has no sub-attribute '${path.attribute}'.`);
     return sub;
   });
+  checkParameterBudget(cond, MAX_FILTER_PARAMETERS);
   return sql`exists (select 1 from ${memberUserTable} where ${memberUser.id} = ${groupMembers.userId} and ${cond})`;
 }
