@@ -33,3 +33,14 @@ describe("tokens", () => {
     expect(bearerToken(undefined)).toBeNull();
   });
 });
+
+describe("ids", () => {
+  it("are UUIDv7 and strictly increasing, even within one millisecond", async () => {
+    const { newId } = await import("../src/db/ids");
+    const now = Date.now();
+    const ids = Array.from({ length: 5000 }, () => newId(now));
+    expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
