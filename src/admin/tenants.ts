@@ -28,7 +28,7 @@ export function registerTenants(app: AdminApp): void {
     }),
     async (c) => {
       const input = c.req.valid("json");
-      const result = await createTenant(c.var.db, input);
+      const result = await createTenant(c.var.db, { ...input, actor: c.var.actor, requestId: c.var.requestId });
       switch (result.kind) {
         case "created":
           return c.json(render(result.tenant), 201, { Location: `/api/v1/tenants/${result.tenant.id}` });

@@ -2,6 +2,7 @@
 import { asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { tenants } from "../db/schema";
+import { auditStatement, diffOf, type Actor } from "./audit";
 
 export type Tenant = typeof tenants.$inferSelect;
 
@@ -10,19 +11,37 @@ export const RESERVED_TENANT_IDS = ["tenants", "users", "openapi", "ui", "health
 
 export type CreateTenantResult = { kind: "created"; tenant: Tenant } | { kind: "exists" };
 
-/** Creates a tenant; `exists` when the id is taken (also under a concurrent create). */
+/** Creates a tenant, audited in the same batch; `exists` when the id is taken. */
 export async function createTenant(
   db: Db,
-  input: { id: string; name?: string },
+  input: { id: string; name?: string; actor?: Actor; requestId?: string },
   now: number = Date.now(),
 ): Promise<CreateTenantResult> {
-  const rows = await db
-    .insert(tenants)
-    .values({ id: input.id, name: input.name ?? input.id, createdAt: now })
-    .onConflictDoNothing()
-    .returning();
-  const tenant = rows[0];
-  return tenant ? { kind: "created", tenant } : { kind: "exists" };
+  const name = input.name ?? input.id;
+  try {
+    await db.batch([
+      db.insert(tenants).values({ id: input.id, name, createdAt: now }),
+      auditStatement(
+        db,
+        {
+          tenantId: input.id,
+          actor: input.actor ?? { type: "ADMIN" },
+          action: "CREATE",
+          resourceType: "TENANT",
+          resourceId: input.id,
+          diff: diffOf({}, { name }),
+          requestId: input.requestId,
+        },
+        now,
+      ),
+    ]);
+  } catch (error) {
+    if (/UNIQUE constraint failed|PRIMARY KEY/.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message))) {
+      return { kind: "exists" };
+    }
+    throw error;
+  }
+  return { kind: "created", tenant: { id: input.id, name, createdAt: now } };
 }
 
 /** Returns one tenant, or undefined. */
