@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from "./admin/problem";
+import { isTransientStoreError, RETRY_AFTER_SECONDS } from "./db/transient";
 import { SCIM_CONTENT_TYPE, ScimError, scimErrorBody, type ScimType } from "./scim/errors";
 
 /** True when the request targets a SCIM endpoint (…/scim/v2/…). */
@@ -34,6 +35,15 @@ function classify(err: unknown, requestId: string | undefined): Rendered {
     });
     const detail = err.message || (err.status === 413 ? "The request body is too large." : "Request failed.");
     return { status: err.status, detail, headers, extra: {} };
+  }
+  if (isTransientStoreError(err)) {
+    console.error(JSON.stringify({ level: "warn", requestId, message: "transient failure", error: String(err) }));
+    return {
+      status: 503,
+      detail: `A transient storage failure; retry after ${RETRY_AFTER_SECONDS} s (request id ${requestId ?? "(none)"}).`,
+      headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },
+      extra: {},
+    };
   }
   console.error(JSON.stringify({ level: "error", requestId, message: String(err), stack: (err as Error)?.stack }));
   return {

@@ -290,30 +290,32 @@ export async function deleteGroup(
   input: { id: string; ifMatch?: string },
   now = Date.now(),
 ): Promise<DeleteResult> {
-  const current = await getGroup(db, ctx.tenantId, input.id);
-  if (!current) return failure(404, `Group '${input.id}' not found.`);
-  if (!etagMatches(input.ifMatch, groupEtag(current))) {
-    return failure(412, `If-Match ${input.ifMatch} does not match the current version ${groupEtag(current)}.`);
-  }
-  await commit(db, [
-    db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
-    db
-      .delete(bindings)
-      .where(and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "GROUP"), eq(bindings.subjectId, current.id))),
-    db.delete(groups).where(eq(groups.id, current.id)),
-    auditStatement(
-      db,
-      {
-        ...ctx,
-        action: "DELETE",
-        resourceType: "GROUP",
-        resourceId: current.id,
-        diff: diffOf({ displayName: current.displayName, externalId: current.externalId }, {}),
-      },
-      now,
-    ),
-  ]);
-  return { kind: "deleted" };
+  return withRetry(async () => {
+    const current = await getGroup(db, ctx.tenantId, input.id);
+    if (!current) return failure(404, `Group '${input.id}' not found.`);
+    if (!etagMatches(input.ifMatch, groupEtag(current))) {
+      return failure(412, `If-Match ${input.ifMatch} does not match the current version ${groupEtag(current)}.`);
+    }
+    await commit(db, [
+      db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
+      db
+        .delete(bindings)
+        .where(and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "GROUP"), eq(bindings.subjectId, current.id))),
+      db.delete(groups).where(eq(groups.id, current.id)),
+      auditStatement(
+        db,
+        {
+          ...ctx,
+          action: "DELETE",
+          resourceType: "GROUP",
+          resourceId: current.id,
+          diff: diffOf({ displayName: current.displayName, externalId: current.externalId }, {}),
+        },
+        now,
+      ),
+    ]);
+    return { kind: "deleted" } as const;
+  });
 }
 
 // ---- admin views ---------------------------------------------------------------------------

@@ -27,7 +27,8 @@ import {
 } from "./integrations";
 import { SerialQueue } from "./serial-queue";
 import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "./users";
-import { failure, type WriteContext, type WriteFailure } from "./writes";
+import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../db/transient";
+import { failure, TransientWriteError, type WriteContext, type WriteFailure } from "./writes";
 
 const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
@@ -59,6 +60,9 @@ function memberIdsOf(body: unknown): string[] {
   const members = Object.entries((body ?? {}) as Record<string, unknown>).find(([k]) => k.toLowerCase() === "members")?.[1];
   return memberIds(members, "members");
 }
+
+/** Writes one integration may have queued before new ones are refused with 429. */
+export const MAX_PENDING_WRITES = 64;
 
 export class IntegrationWriter extends DurableObject<Env> {
   // Input gates do not cover D1 calls: without this queue a second request would interleave
@@ -166,14 +170,31 @@ export class IntegrationWriter extends DurableObject<Env> {
     return this.#queue.run(() => deleteIntegration(this.#db, input));
   }
 
-  /** Queues a SCIM write; a validation error inside it becomes a failure result. */
+  /**
+   * Queues a SCIM write. Past MAX_PENDING_WRITES the write is refused at once with 429 (Entra
+   * backs off and retries) rather than left to time out; validation errors and transient store
+   * failures become failure results.
+   */
   #run<T>(task: () => Promise<T>): Promise<T | WriteFailure> {
+    if (this.#queue.size >= MAX_PENDING_WRITES) {
+      return Promise.resolve({
+        ...failure(429, `Too many writes are queued for this integration (${this.#queue.size}); retry after ${RETRY_AFTER_SECONDS} s.`),
+        retryAfter: RETRY_AFTER_SECONDS,
+      });
+    }
     return this.#queue.run(async () => {
       try {
         return await task();
       } catch (error) {
         if (error instanceof ScimError && error.status < 500) {
           return failure(error.status as WriteFailure["status"], error.detail, error.scimType as WriteFailure["scimType"]);
+        }
+        if (error instanceof TransientWriteError || isTransientStoreError(error)) {
+          console.error(JSON.stringify({ level: "warn", component: "integration-writer", message: "transient store failure", error: String(error) }));
+          return {
+            ...failure(503, `The store failed transiently; nothing was changed unless a retry finds it done. Retry after ${RETRY_AFTER_SECONDS} s.`),
+            retryAfter: RETRY_AFTER_SECONDS,
+          };
         }
         throw error;
       }

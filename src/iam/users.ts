@@ -215,7 +215,7 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
     const user = await getTenantUser(db, ctx.tenantId, id);
     if (!user) throw new WriteConflict(`user ${id} lost its access right after being created`);
     return { kind: "ok", user, created: true } as const;
-  });
+  }, { idempotent: false });
 }
 
 /** `existing` with the attributes it lacks taken from `offered` (extension objects one level deep). */
@@ -328,30 +328,32 @@ export async function revokeUserAccess(
   input: { id: string; ifMatch?: string },
   now = Date.now(),
 ): Promise<DeleteResult> {
-  const current = await getTenantUser(db, ctx.tenantId, input.id);
-  if (!current) return failure(404, `User '${input.id}' not found.`);
-  if (!etagMatches(input.ifMatch, userEtag(current))) {
-    return failure(412, `If-Match ${input.ifMatch} does not match the current version ${userEtag(current)}.`);
-  }
-  const inTenant = and(eq(groupMembers.tenantId, ctx.tenantId), eq(groupMembers.userId, current.id));
-  await commit(db, [
-    // The groups lose a member: their meta.version and lastModified move.
-    db
-      .update(groups)
-      .set({ version: sql`${groups.version} + 1`, updatedAt: now })
-      .where(inArray(groups.id, db.select({ id: groupMembers.groupId }).from(groupMembers).where(inTenant))),
-    db.delete(groupMembers).where(inTenant),
-    db
-      .delete(bindings)
-      .where(and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "USER"), eq(bindings.subjectId, current.id))),
-    db.delete(tenantUsers).where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
-    auditStatement(
-      db,
-      { ...ctx, action: "DELETE", resourceType: "USER", resourceId: current.id, diff: diffOf(userAuditFields(current), {}) },
-      now,
-    ),
-  ]);
-  return { kind: "deleted" };
+  return withRetry(async () => {
+    const current = await getTenantUser(db, ctx.tenantId, input.id);
+    if (!current) return failure(404, `User '${input.id}' not found.`);
+    if (!etagMatches(input.ifMatch, userEtag(current))) {
+      return failure(412, `If-Match ${input.ifMatch} does not match the current version ${userEtag(current)}.`);
+    }
+    const inTenant = and(eq(groupMembers.tenantId, ctx.tenantId), eq(groupMembers.userId, current.id));
+    await commit(db, [
+      // The groups lose a member: their meta.version and lastModified move.
+      db
+        .update(groups)
+        .set({ version: sql`${groups.version} + 1`, updatedAt: now })
+        .where(inArray(groups.id, db.select({ id: groupMembers.groupId }).from(groupMembers).where(inTenant))),
+      db.delete(groupMembers).where(inTenant),
+      db
+        .delete(bindings)
+        .where(and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "USER"), eq(bindings.subjectId, current.id))),
+      db.delete(tenantUsers).where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
+      auditStatement(
+        db,
+        { ...ctx, action: "DELETE", resourceType: "USER", resourceId: current.id, diff: diffOf(userAuditFields(current), {}) },
+        now,
+      ),
+    ]);
+    return { kind: "deleted" } as const;
+  });
 }
 
 // ---- admin views ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
+import { isTransientStoreError } from "../db/transient";
 import type { Actor } from "./audit";
 
 /** Who writes, on whose behalf: recorded in the audit log. */
@@ -18,9 +19,11 @@ export interface WriteContext {
 /** A refused write. `scimType` follows RFC 7644 §3.12. Plain data, so it crosses RPC. */
 export interface WriteFailure {
   kind: "error";
-  status: 400 | 404 | 409 | 412;
+  status: 400 | 404 | 409 | 412 | 429 | 503;
   scimType?: "uniqueness" | "invalidValue" | "mutability" | "noTarget" | "invalidPath" | "invalidSyntax" | "invalidFilter";
   detail: string;
+  /** For 429 and 503: when to try again, in seconds. */
+  retryAfter?: number;
 }
 
 export const failure = (status: WriteFailure["status"], detail: string, scimType?: WriteFailure["scimType"]): WriteFailure => ({
@@ -29,6 +32,17 @@ export const failure = (status: WriteFailure["status"], detail: string, scimType
   detail,
   ...(scimType ? { scimType } : {}),
 });
+
+/**
+ * Thrown when the store failed transiently and the write could not be retried safely (a create:
+ * whether the first attempt committed is unknown, and a retry could turn its success into a 409).
+ */
+export class TransientWriteError extends Error {
+  constructor(readonly original: unknown) {
+    super(`The store failed transiently: ${String((original as Error)?.message ?? original)}`);
+    this.name = "TransientWriteError";
+  }
+}
 
 /** Thrown by a plan when the store moved under it; the loop plans again from fresh reads. */
 export class WriteConflict extends Error {
@@ -46,7 +60,7 @@ export function guardedVersion(column: AnySQLiteColumn, expected: number): SQL {
   return sql`case when ${column} = ${expected} then ${column} + 1 else 0 end`;
 }
 
-function isRetryable(error: unknown): boolean {
+function lostRace(error: unknown): boolean {
   const message = String((error as Error)?.message ?? error) + String((error as { cause?: Error })?.cause?.message ?? "");
   return error instanceof WriteConflict || /(UNIQUE|CHECK) constraint failed/.test(message);
 }
@@ -57,14 +71,20 @@ export const MAX_WRITE_ATTEMPTS = 5;
 /**
  * Runs `attempt` (read, plan, batch) until it commits or stops losing races. A constraint
  * failure means another writer (another integration's object) changed the rows read: reading
- * again gives either a plan that commits or a clean refusal (409, 404).
+ * again gives either a plan that commits or a clean refusal (409, 404). A transient store
+ * failure is retried the same way when the write is idempotent (it re-reads and re-plans, so a
+ * batch that did commit is simply found applied); otherwise it becomes a TransientWriteError.
  */
-export async function withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+export async function withRetry<T>(attempt: () => Promise<T>, options: { idempotent?: boolean } = {}): Promise<T> {
+  const idempotent = options.idempotent ?? true;
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (error) {
-      if (i >= MAX_WRITE_ATTEMPTS || !isRetryable(error)) throw error;
+      const transient = isTransientStoreError(error);
+      if (transient && (!idempotent || i >= MAX_WRITE_ATTEMPTS)) throw new TransientWriteError(error);
+      if (i >= MAX_WRITE_ATTEMPTS || !(transient || lostRace(error))) throw error;
+      if (transient) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** i));
     }
   }
 }

@@ -139,7 +139,7 @@ function writer(c: ScimContext): ScimWriter {
 function unwrap<R extends { kind: string }>(result: R): Exclude<R, { kind: "error" }> {
   if (result.kind === "error") {
     const f = result as unknown as WriteFailure;
-    throw new ScimError(f.status, f.detail, f.scimType);
+    throw new ScimError(f.status, f.detail, f.scimType, f.retryAfter ? { "Retry-After": String(f.retryAfter) } : {});
   }
   return result as Exclude<R, { kind: "error" }>;
 }
