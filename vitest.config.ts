@@ -20,6 +20,8 @@ export default defineConfig(async () => {
     test: {
       setupFiles: ["./test/support/apply-migrations.ts"],
       reporters: ["default", "./test/support/summary-reporter.ts"],
+      // The service logs one JSON line per request; tests check it, the run output needn't show it.
+      onConsoleLog: (log: string) => !log.startsWith('{"level":"info"'),
     },
   };
 });

@@ -1,8 +1,12 @@
 import type { RequestIdVariables } from "hono/request-id";
 import type { Db } from "./db/client";
+import type { D1Stats } from "./db/metered";
 
-/** Variables every route can read: the request id (hono/request-id) and the Drizzle handle. */
-export type BaseVariables = RequestIdVariables & { db: Db };
+/**
+ * Variables every route can read: the request id (hono/request-id), the Drizzle handle, and the
+ * request's D1 counters (writes done by the Durable Object are added to them when they return).
+ */
+export type BaseVariables = RequestIdVariables & { db: Db; d1Stats: D1Stats };
 
 /** The Hono environment of the app: Worker bindings plus the base variables. */
 export interface AppEnv {

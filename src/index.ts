@@ -6,8 +6,8 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { adminRoutes } from "./admin/routes";
 import type { AppEnv } from "./app-env";
-import { createDb } from "./db/client";
 import { renderError, renderNotFound } from "./errors";
+import { requestLog } from "./observability";
 import { LIMITS } from "./scim/discovery";
 import { scimRoutes } from "./scim/routes";
 
@@ -16,6 +16,7 @@ export { IntegrationWriter } from "./iam/integration-writer";
 const app = new Hono<AppEnv>();
 
 app.use(requestId());
+app.use(requestLog());
 app.use(secureHeaders());
 app.use(
   bodyLimit({
@@ -25,10 +26,6 @@ app.use(
     },
   }),
 );
-app.use(async function database(c, next) {
-  c.set("db", createDb(c.env.DB));
-  await next();
-});
 
 // SCIM first: its catch-all answers every path under …/scim/v2 in SCIM's own error format.
 app.route("/api/v1/:tenant/integrations/:integrationId/scim/v2", scimRoutes);

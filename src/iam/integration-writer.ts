@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
+import { emptyStats, metered, type D1Stats } from "../db/metered";
 import { ScimError } from "../scim/errors";
 import { memberCondition } from "../scim/filter/targets";
 import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "../scim/patch";
@@ -68,7 +69,9 @@ export class IntegrationWriter extends DurableObject<Env> {
   // Input gates do not cover D1 calls: without this queue a second request would interleave
   // while the first awaits its reads, and both would plan from the same stale state.
   #queue = new SerialQueue();
-  #db: Db = createDb(this.env.DB);
+  // Tasks run one at a time, so one set of counters, reset per task, measures each write.
+  #stats: D1Stats = emptyStats();
+  #db: Db = createDb(metered(this.env.DB, this.#stats));
 
   /** Creates a user, or gives an existing global user access to the tenant. */
   async createUser(write: ScimWrite): Promise<UserWriteResult> {
@@ -183,8 +186,10 @@ export class IntegrationWriter extends DurableObject<Env> {
       });
     }
     return this.#queue.run(async () => {
+      Object.assign(this.#stats, emptyStats());
       try {
-        return await task();
+        const result = await task();
+        return result && typeof result === "object" ? { ...result, d1: { ...this.#stats } } : result;
       } catch (error) {
         if (error instanceof ScimError && error.status < 500) {
           return failure(error.status as WriteFailure["status"], error.detail, error.scimType as WriteFailure["scimType"]);

@@ -5,6 +5,7 @@
 import { Hono, type Context } from "hono";
 import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/scim";
 import { publicBaseUrl } from "../config";
+import { addStats, type D1Stats } from "../db/metered";
 import { recordAudit } from "../iam/audit";
 import { getGroup, groupEtag, membersOfGroups, queryGroups, type Group } from "../iam/groups";
 import { integrationWriter, type IntegrationWriter } from "../iam/integration-writer";
@@ -136,7 +137,9 @@ function writer(c: ScimContext): ScimWriter {
 }
 
 /** Turns a refused write into the SCIM error it means. */
-function unwrap<R extends { kind: string }>(result: R): Exclude<R, { kind: "error" }> {
+function unwrap<R extends { kind: string }>(c: ScimContext, result: R): Exclude<R, { kind: "error" }> {
+  // The object's D1 work belongs to this request's log line.
+  addStats(c.var.d1Stats, (result as { d1?: D1Stats }).d1);
   if (result.kind === "error") {
     const f = result as unknown as WriteFailure;
     throw new ScimError(f.status, f.detail, f.scimType, f.retryAfter ? { "Retry-After": String(f.retryAfter) } : {});
@@ -275,7 +278,7 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Users/.search", can(["USERS", "READ"]), async (c) => listUsers(c, await searchParameters(c)))
   .post("/Users", can(["USERS", "CREATE"]), async (c) => {
     const projection = projectionOf(c, USER_TYPE);
-    const result = unwrap(await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
     return sendUser(c, result.user, 201, projection);
   })
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
@@ -285,16 +288,16 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   })
   .put("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
     const projection = projectionOf(c, USER_TYPE);
-    const result = unwrap(await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, projection);
   })
   .patch("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
     const projection = projectionOf(c, USER_TYPE);
-    const result = unwrap(await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, projection);
   })
   .delete("/Users/:id", can(["USERS", "UPDATE"], ["BINDINGS", "DELETE"]), async (c) => {
-    unwrap(await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
+    unwrap(c, await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   // Groups
@@ -302,7 +305,7 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Groups/.search", can(["GROUPS", "READ"]), async (c) => listGroups(c, await searchParameters(c)))
   .post("/Groups", can(["GROUPS", "CREATE"]), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
     return sendGroup(c, result.group, 201, projection);
   })
   .get("/Groups/:id", can(["GROUPS", "READ"]), async (c) => {
@@ -312,18 +315,18 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   })
   .put("/Groups/:id", can(["GROUPS", "UPDATE"]), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendGroup(c, result.group, 200, projection);
   })
   .patch("/Groups/:id", can(["GROUPS", "UPDATE"]), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     // Entra expects 204: thousands of members are not sent back unless asked for.
     if (c.req.query("attributes") === undefined) return c.body(null, 204, { ETag: groupEtag(result.group) });
     return sendGroup(c, result.group, 200, projection);
   })
   .delete("/Groups/:id", can(["GROUPS", "DELETE"], ["BINDINGS", "DELETE"]), async (c) => {
-    unwrap(await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));
+    unwrap(c, await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   .all("*", (c) => {
