@@ -9,7 +9,7 @@ import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantUsers, userEmails, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
-import { commit, failure, guardedVersion, withRetry, WriteConflict, type WriteContext, type WriteFailure } from "./writes";
+import { commit, failure, guardedVersion, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
 /** A user as seen from one tenant. */
 export interface TenantUser {
@@ -48,24 +48,42 @@ export interface ListQuery {
 }
 
 /** Counts and pages the users of a tenant matching `query.where`. */
+// The tenant's groups of the row's user, as JSON, read in the same query as the user.
+const groupsOfRow = sql<string>`(
+  select json_group_array(json_object('id', g.id, 'displayName', g.display_name))
+  from (select gg.id, gg.display_name from group_members gm join groups gg on gg.id = gm.group_id
+        where gm.tenant_id = "tenant_users"."tenant_id" and gm.user_id = "users"."id"
+        order by gg.display_name_key) as g)`;
+
+/**
+ * Counts and pages the users of a tenant matching `query.where`; with `withGroups`, each row
+ * carries its groups in this tenant (read in the same query, not after it).
+ */
 export async function queryTenantUsers(
   db: Db,
   tenantId: string,
-  query: ListQuery,
-): Promise<{ total: number; rows: TenantUser[] }> {
+  query: ListQuery & { withGroups?: boolean },
+): Promise<{ total: number; rows: (TenantUser & { groups?: { id: string; displayName: string }[] })[] }> {
   const where = and(eq(tenantUsers.tenantId, tenantId), query.where);
-  const from = () => db.select(tenantUserColumns).from(tenantUsers).innerJoin(users, eq(users.id, tenantUsers.userId));
-  const [totals, rows] = await Promise.all([
-    db.select({ total: count() }).from(tenantUsers).innerJoin(users, eq(users.id, tenantUsers.userId)).where(where),
-    query.limit > 0
-      ? from()
-          .where(where)
-          .orderBy(...(query.orderBy ?? []), asc(users.id))
-          .limit(query.limit)
-          .offset(query.offset)
-      : Promise.resolve([]),
-  ]);
-  return { total: totals[0]?.total ?? 0, rows };
+  const totalQuery = db.select({ total: count() }).from(tenantUsers).innerJoin(users, eq(users.id, tenantUsers.userId)).where(where);
+  if (query.limit <= 0) return { total: (await totalQuery)[0]?.total ?? 0, rows: [] };
+  const pageQuery = db
+    .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null` })
+    .from(tenantUsers)
+    .innerJoin(users, eq(users.id, tenantUsers.userId))
+    .where(where)
+    .orderBy(...(query.orderBy ?? []), asc(users.id))
+    .limit(query.limit)
+    .offset(query.offset);
+  // Not db.batch: batched results come back keyed by column name, and this join has duplicates.
+  const [totals, rows] = await Promise.all([totalQuery, pageQuery]);
+  return {
+    total: totals[0]?.total ?? 0,
+    rows: rows.map(({ groups, ...row }) => ({
+      ...row,
+      ...(groups == null ? {} : { groups: JSON.parse(groups) as { id: string; displayName: string }[] }),
+    })),
+  };
 }
 
 /** Returns a user as seen from a tenant, or undefined when it has no access there. */
@@ -164,14 +182,18 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
     const existing = await db.select().from(users).where(eq(users.userNameKey, caseKey(fields.userName))).get();
     const statements: Statement[] = [];
     let id: string;
+    // What the batch writes, known without reading it back (one round trip fewer per create).
+    let written: Pick<TenantUser, "userName" | "profile" | "managerId" | "version">;
     if (existing) {
       id = existing.id;
+      written = existing;
       const access = await getTenantUser(db, ctx.tenantId, id);
       if (access) return failure(409, `A user with userName '${existing.userName}' already exists in this tenant.`, "uniqueness");
       // Joining an existing global user grants access; the posted profile only fills gaps, it never
       // overwrites what the user's other tenants provisioned (nor the userName's spelling).
       const joined = fillProfile(existing.profile, fields.profile);
       if (JSON.stringify(joined) !== JSON.stringify(existing.profile) || (existing.managerId === null && fields.managerId !== null)) {
+        written = { ...existing, profile: joined, managerId: existing.managerId ?? fields.managerId, version: existing.version + 1 };
         statements.push(
           db
             .update(users)
@@ -187,6 +209,7 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       }
     } else {
       id = newId(now);
+      written = { userName: fields.userName, profile: fields.profile, managerId: fields.managerId, version: 1 };
       statements.push(
         db.insert(users).values({
           id,
@@ -212,8 +235,18 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       auditStatement(db, { ...ctx, action: "CREATE", resourceType: "USER", resourceId: id, diff: diffOf({}, userAuditFields(fields)) }, now),
     );
     await commit(db, statements);
-    const user = await getTenantUser(db, ctx.tenantId, id);
-    if (!user) throw new WriteConflict(`user ${id} lost its access right after being created`);
+    const user: TenantUser = {
+      id,
+      userName: written.userName,
+      profile: written.profile,
+      managerId: written.managerId,
+      version: written.version,
+      externalId: fields.externalId,
+      active: fields.active,
+      accessVersion: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
     return { kind: "ok", user, created: true } as const;
   }, { idempotent: false });
 }

@@ -48,18 +48,15 @@ function listResponse(startIndex: number, total: number, resources: Record<strin
 
 async function listUsers(c: ScimContext, params: ListParameters) {
   const plan = planList(USER_TYPE, userResolver(c.var.credential.tenantId), params);
-  const { tenantId } = c.var.credential;
-  const { total, rows } = await queryTenantUsers(c.var.db, tenantId, {
+  const { total, rows } = await queryTenantUsers(c.var.db, c.var.credential.tenantId, {
     where: plan.where,
     orderBy: plan.orderBy,
     offset: plan.startIndex - 1,
     limit: plan.count,
+    withGroups: isReturned(plan.projection, USER_TYPE, "groups"),
   });
-  const groups = isReturned(plan.projection, USER_TYPE, "groups")
-    ? await groupsOfUsers(c.var.db, tenantId, rows.map((r) => r.id))
-    : undefined;
   const base = scimBase(c);
-  const resources = rows.map((row) => project(renderUser(row, base, groups?.get(row.id) ?? []), plan.projection, USER_TYPE));
+  const resources = rows.map((row) => project(renderUser(row, base, row.groups ?? []), plan.projection, USER_TYPE));
   return scimJson(c, listResponse(plan.startIndex, total, resources));
 }
 
@@ -154,7 +151,9 @@ function projectionOf(c: ScimContext, type: ResourceTypeDef) {
 /** Sends a user. Writes parse the projection before committing, so a bad one changes nothing. */
 async function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, projection = projectionOf(c, USER_TYPE)) {
   const tenantId = c.var.credential.tenantId;
-  const groups = isReturned(projection, USER_TYPE, "groups") ? (await groupsOfUsers(c.var.db, tenantId, [user.id])).get(user.id) : undefined;
+  // A user that has just been given access to the tenant has no groups in it yet.
+  const groups =
+    status !== 201 && isReturned(projection, USER_TYPE, "groups") ? (await groupsOfUsers(c.var.db, tenantId, [user.id])).get(user.id) : undefined;
   const resource = renderUser(user, scimBase(c), groups ?? []);
   const meta = resource.meta as { location: string; version: string };
   return scimJson(c, project(resource, projection, USER_TYPE), status, {
@@ -209,15 +208,20 @@ async function searchAll(c: ScimContext) {
   const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.credential.tenantId)), params);
   const tenantId = c.var.credential.tenantId;
   const offset = userPlan.startIndex - 1;
-  const users = await queryTenantUsers(c.var.db, tenantId, { where: userPlan.where, orderBy: userPlan.orderBy, offset, limit: userPlan.count });
+  const users = await queryTenantUsers(c.var.db, tenantId, {
+    where: userPlan.where,
+    orderBy: userPlan.orderBy,
+    offset,
+    limit: userPlan.count,
+    withGroups: isReturned(userPlan.projection, USER_TYPE, "groups"),
+  });
   const groupOffset = Math.max(0, offset - users.total);
   const groupLimit = Math.max(0, userPlan.count - users.rows.length);
   const groups = await queryGroups(c.var.db, tenantId, { where: groupPlan.where, orderBy: groupPlan.orderBy, offset: groupOffset, limit: groupLimit });
   const base = scimBase(c);
-  const userGroups = isReturned(userPlan.projection, USER_TYPE, "groups") ? await groupsOfUsers(c.var.db, tenantId, users.rows.map((u) => u.id)) : undefined;
   const members = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await membersOfGroups(c.var.db, groups.rows.map((g) => g.id)) : undefined;
   const resources = [
-    ...users.rows.map((u) => project(renderUser(u, base, userGroups?.get(u.id) ?? []), userPlan.projection, USER_TYPE)),
+    ...users.rows.map((u) => project(renderUser(u, base, u.groups ?? []), userPlan.projection, USER_TYPE)),
     ...groups.rows.map((g) => project(renderGroup(g, base, members ? (members.get(g.id) ?? []) : undefined), groupPlan.projection, GROUP_TYPE)),
   ];
   return scimJson(c, listResponse(userPlan.startIndex, users.total + groups.total, resources));
