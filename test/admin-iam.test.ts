@@ -93,6 +93,34 @@ describe("bindings", () => {
   });
 });
 
+describe("limits and races", () => {
+  it("lists 200 roles at once without passing D1's parameter limit", async () => {
+    const tenant = await newTenant();
+    for (let n = 0; n < 130; n++) await admin("POST", `/${tenant}/roles`, { name: `R${n}`, permissions: { FLOWS: ["READ"] } });
+    const res = await admin("GET", `/${tenant}/roles?limit=200`);
+    expect(res.status).toBe(200);
+    expect(res.json.results).toHaveLength(130);
+    expect(res.json.results.every((r: { permissions: unknown }) => JSON.stringify(r.permissions) === '{"FLOWS":["READ"]}')).toBe(true);
+  });
+
+  it("creates one binding when identical creates race", async () => {
+    const i = await newIntegration();
+    const group = (await scim(i, "POST", "/Groups", { displayName: "Racy" })).json;
+    const body = { roleId: i.roleId, subjectType: "GROUP", subjectId: group.id };
+    const results = await Promise.all(Array.from({ length: 6 }, () => admin("POST", `/${i.tenant}/bindings`, body)));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    expect((await admin("GET", `/${i.tenant}/bindings?subjectId=${group.id}`)).json.results).toHaveLength(1);
+  });
+
+  it("does not audit a role update that changes nothing", async () => {
+    const tenant = await newTenant();
+    const role = (await admin("POST", `/${tenant}/roles`, { name: "Same", permissions: { USERS: ["READ"], FLOWS: ["UPDATE", "READ"] } })).json;
+    await admin("PATCH", `/${tenant}/roles/${role.id}`, { permissions: { FLOWS: ["READ", "UPDATE"], USERS: ["READ"] } });
+    const events = await admin("GET", `/${tenant}/audit-logs?resourceType=ROLE`);
+    expect(events.json.results.map((e: { action: string }) => e.action)).toEqual(["CREATE"]);
+  });
+});
+
 describe("cascades", () => {
   it("deleting a group removes its memberships and bindings; revoking a user removes theirs", async () => {
     const i = await newIntegration();
@@ -157,6 +185,10 @@ describe("audit log", () => {
       "GROUP:CREATE:SUCCESS",
       "USER:UPDATE:SUCCESS",
       "USER:CREATE:SUCCESS",
+      // Creating the integration: its token, binding, service account and itself, one batch.
+      "API_TOKEN:CREATE:SUCCESS",
+      "BINDING:CREATE:SUCCESS",
+      "SERVICE_ACCOUNT:CREATE:SUCCESS",
       "INTEGRATION:CREATE:SUCCESS",
     ]);
     const update = all.json.results[3];
@@ -218,6 +250,54 @@ describe("service-account tokens on the admin API", () => {
     expect(ok.status).toBe(201);
     const events = await admin("GET", `/${i.tenant}/audit-logs?resourceType=BINDING`);
     expect(events.json.results[0]).toMatchObject({ action: "CREATE", actor: { type: "SERVICE_ACCOUNT", id: i.serviceAccountId } });
+  });
+
+  it("cannot act on anything stronger than themselves, nor on their own integration", async () => {
+    const i = await newIntegration();
+    const tenant = i.tenant;
+    // Give the provisioning token a wide but bounded set of admin permissions.
+    const wide = {
+      GROUPS: ["CREATE", "READ", "UPDATE", "DELETE"],
+      USERS: ["CREATE", "READ", "UPDATE"],
+      BINDINGS: ["CREATE", "READ", "UPDATE", "DELETE"],
+      ROLES: ["CREATE", "READ", "UPDATE", "DELETE"],
+      INTEGRATIONS: ["CREATE", "READ", "UPDATE", "DELETE"],
+      SERVICE_ACCOUNTS: ["READ", "DELETE"],
+    };
+    await admin("PATCH", `/${tenant}/roles/${i.roleId}`, { permissions: wide });
+    const strong = (await admin("POST", `/${tenant}/roles`, { name: "TenantAdmin", permissions: { ...wide, AUDIT_LOGS: ["READ"], SECRETS: ["READ"] } })).json;
+    const other = await newIntegration(tenant);
+    const group = (await scim(i, "POST", "/Groups", { displayName: "Admins" })).json;
+    const strongBinding = (await admin("POST", `/${tenant}/bindings`, { roleId: strong.id, subjectType: "GROUP", subjectId: group.id })).json;
+
+    // Renaming to or from SCIMProvisioner would move every integration's grants.
+    expect((await as(i.token, "PATCH", `/${tenant}/roles/${i.roleId}`, { name: "old" })).status).toBe(409);
+    expect((await admin("PATCH", `/${tenant}/roles/${strong.id}`, { name: "SCIMProvisioner" })).status).toBe(409);
+    // A stronger role can be neither edited, deleted nor unbound.
+    expect((await as(i.token, "PATCH", `/${tenant}/roles/${strong.id}`, { description: "mine now" })).status).toBe(403);
+    expect((await as(i.token, "DELETE", `/${tenant}/roles/${strong.id}`)).status).toBe(403);
+    expect((await as(i.token, "DELETE", `/${tenant}/bindings/${strongBinding.id}`)).status).toBe(403);
+    // Its own integration cannot be rotated, changed or deleted with its own token.
+    expect((await as(i.token, "POST", `/${tenant}/integrations/${i.id}/token`)).status).toBe(403);
+    expect((await as(i.token, "PATCH", `/${tenant}/integrations/${i.id}`, { enabled: false })).status).toBe(403);
+    expect((await as(i.token, "DELETE", `/${tenant}/integrations/${i.id}`)).status).toBe(403);
+    // Another integration as strong as itself can be rotated; a stronger one cannot.
+    expect((await as(i.token, "POST", `/${tenant}/integrations/${other.id}/token`)).status).toBe(200);
+    await admin("POST", `/${tenant}/bindings`, { roleId: strong.id, subjectType: "SERVICE_ACCOUNT", subjectId: other.serviceAccountId });
+    const stronger = await as(i.token, "POST", `/${tenant}/integrations/${other.id}/token`);
+    expect(stronger.status).toBe(403);
+    expect(stronger.json.detail).toMatch(/AUDIT_LOGS:READ/);
+    expect((await as(i.token, "DELETE", `/${tenant}/service-accounts/${other.serviceAccountId}/tokens/x`)).status).toBe(403);
+    // Creating an integration hands out SCIMProvisioner: allowed only to a caller that holds all of it.
+    expect((await as(i.token, "POST", `/${tenant}/integrations`, { name: "minted" })).status).toBe(201);
+    const creator = (await admin("POST", `/${tenant}/roles`, { name: "Creator", permissions: { INTEGRATIONS: ["CREATE"] } })).json;
+    const weak = await newIntegration(tenant);
+    const weakBinding = (await admin("GET", `/${tenant}/bindings?subjectId=${weak.serviceAccountId}`)).json.results[0];
+    await admin("DELETE", `/${tenant}/bindings/${weakBinding.id}`);
+    await admin("POST", `/${tenant}/bindings`, { roleId: creator.id, subjectType: "SERVICE_ACCOUNT", subjectId: weak.serviceAccountId });
+    const minted = await as(weak.token, "POST", `/${tenant}/integrations`, { name: "minted2" });
+    expect(minted.status).toBe(403);
+    expect(minted.json.detail).toMatch(/SCIMProvisioner/);
   });
 
   it("stop working when the integration is disabled", async () => {

@@ -42,17 +42,27 @@ export function tenantAccess(resource: Resource, action: Action): AdminMiddlewar
 }
 
 /**
- * A service account may hand out only what it holds itself: a role it creates or edits, or binds
- * to anyone, must not carry a permission the caller lacks. Otherwise a provisioning token with
- * BINDINGS:CREATE could bind itself to any role. The admin token is not limited.
+ * A service account may act only on what is no stronger than itself. It may not create, edit,
+ * bind or unbind a role carrying a permission it lacks, nor create, rotate, change or delete an
+ * integration (or revoke a token) of an account stronger than itself. Otherwise a provisioning
+ * token with BINDINGS:CREATE could bind itself to any role, or one with INTEGRATIONS:UPDATE
+ * could mint the token of a stronger integration. The admin token is not limited.
+ *
+ * @param permissions what the target grants, as a map or as `RESOURCE:ACTION` strings.
  */
-export function assertWithinCallerGrants(principal: Principal, permissions: Permissions, what: string): void {
+export function assertWithinCallerGrants(principal: Principal, permissions: Permissions | string[], what: string): void {
   if (principal.kind !== "service-account") return;
   const held = new Set(principal.credential.permissions);
-  const excess = permissionPairs(permissions)
-    .map(({ resource, action }) => `${resource}:${action}`)
-    .filter((p) => !held.has(p));
+  const wanted = Array.isArray(permissions) ? permissions : permissionPairs(permissions).map(({ resource, action }) => `${resource}:${action}`);
+  const excess = [...new Set(wanted)].filter((p) => !held.has(p)).sort();
   if (excess.length > 0) {
-    throw new ProblemError(403, `${what} would grant ${excess.join(", ")}, which this service account does not hold itself.`);
+    throw new ProblemError(403, `${what} carries ${excess.join(", ")}, which this service account does not hold itself.`);
+  }
+}
+
+/** A service account may not rotate, change or delete the integration it authenticates as. */
+export function assertNotSelf(principal: Principal, serviceAccountId: string, what: string): void {
+  if (principal.kind === "service-account" && principal.credential.serviceAccountId === serviceAccountId) {
+    throw new ProblemError(403, `A token cannot ${what} its own integration; use the admin token.`);
   }
 }

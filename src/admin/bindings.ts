@@ -106,6 +106,11 @@ export function registerBindings(app: AdminApp): void {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
+      const binding = await getBinding(c.var.db, c.var.tenantId, id);
+      if (binding) {
+        const role = await getRole(c.var.db, c.var.tenantId, binding.roleId);
+        if (role) assertWithinCallerGrants(c.var.principal, role.permissions, `The binding of role '${role.name}'`);
+      }
       const result = await deleteBinding(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, id);
       switch (result.kind) {
         case "deleted":

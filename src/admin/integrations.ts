@@ -3,8 +3,12 @@ import { createRoute } from "@hono/zod-openapi";
 import { publicBaseUrl, tenantsEnabled } from "../config";
 import { integrationWriter } from "../iam/integration-writer";
 import { createIntegration, getIntegration, listIntegrations, type Integration as IntegrationRow } from "../iam/integrations";
-import { tenantAccess } from "./access";
-import { bearer, body, json, problems, type AdminApp } from "./app";
+import type { Context } from "hono";
+import { SCIM_PROVISIONER_PERMISSIONS, SCIM_PROVISIONER_ROLE } from "../iam/permissions";
+import { getRoleByName } from "../iam/roles";
+import { permissionsOf } from "../iam/service-accounts";
+import { assertNotSelf, assertWithinCallerGrants, tenantAccess } from "./access";
+import { bearer, body, json, problems, type AdminApp, type AdminEnv } from "./app";
 import { ProblemError } from "./problem";
 import { CreatedIntegration, CreateIntegration, Integration, page, PageQuery, PatchIntegration, SecretToken, TenantIdParams, TenantParam } from "./schemas";
 import { decodeCursor, iso, pageOf } from "./validation";
@@ -24,6 +28,18 @@ function render(integration: IntegrationRow, baseUrl: string) {
     createdAt: iso(integration.createdAt),
     updatedAt: iso(integration.updatedAt),
   };
+}
+
+/**
+ * For a service account acting on an integration: not its own, and not one whose account holds
+ * more than the caller (rotating it would hand the caller a stronger token).
+ */
+async function guardTarget(c: Context<AdminEnv>, id: string, what: string): Promise<void> {
+  if (c.var.principal.kind !== "service-account") return;
+  const target = await getIntegration(c.var.db, c.var.tenantId, id);
+  if (!target) notFound(id, c.var.tenantId);
+  assertNotSelf(c.var.principal, target.serviceAccountId, what);
+  assertWithinCallerGrants(c.var.principal, await permissionsOf(c.var.db, c.var.tenantId, target.serviceAccountId), `Integration '${target.name}'`);
 }
 
 function notFound(id: string, tenantId: string): never {
@@ -48,6 +64,12 @@ export function registerIntegrations(app: AdminApp): void {
       responses: { 201: json(CreatedIntegration, "The integration with its endpoint and secret token."), ...problems(400, 401, 403, 404, 415) },
     }),
     async (c) => {
+      if (c.var.principal.kind === "service-account") {
+        // The new integration's token gets SCIMProvisioner: the caller must hold all of it.
+        const provisioner = await getRoleByName(c.var.db, c.var.tenantId, SCIM_PROVISIONER_ROLE);
+        const grants = provisioner?.permissions ?? SCIM_PROVISIONER_PERMISSIONS;
+        assertWithinCallerGrants(c.var.principal, grants, `A new integration's ${SCIM_PROVISIONER_ROLE} role`);
+      }
       if (!tenantsEnabled(c.env)) {
         throw new ProblemError(
           403,
@@ -125,6 +147,7 @@ export function registerIntegrations(app: AdminApp): void {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
+      await guardTarget(c, id, "change");
       const result = await integrationWriter(c.env, id).updateIntegration({
         tenantId: c.var.tenantId,
         id,
@@ -155,6 +178,7 @@ export function registerIntegrations(app: AdminApp): void {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
+      await guardTarget(c, id, "delete");
       const result = await integrationWriter(c.env, id).deleteIntegration({ tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
       switch (result.kind) {
         case "deleted":
@@ -179,6 +203,7 @@ export function registerIntegrations(app: AdminApp): void {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
+      await guardTarget(c, id, "rotate the token of");
       const result = await integrationWriter(c.env, id).rotateToken({ tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
       switch (result.kind) {
         case "rotated":

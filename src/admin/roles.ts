@@ -1,5 +1,6 @@
 /** Admin API: /api/v1/{tenant}/roles. */
 import { createRoute } from "@hono/zod-openapi";
+import { SCIM_PROVISIONER_ROLE } from "../iam/permissions";
 import { createRole, deleteRole, getRole, listRoles, updateRole, type Role as RoleRow } from "../iam/roles";
 import { assertWithinCallerGrants, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
@@ -102,7 +103,14 @@ export function registerRoles(app: AdminApp): void {
     async (c) => {
       const { id } = c.req.valid("param");
       const input = c.req.valid("json");
-      if (input.permissions) assertWithinCallerGrants(c.var.principal, input.permissions, "This role");
+      const current = await getRole(c.var.db, c.var.tenantId, id);
+      if (!current) return notFound(id, c.var.tenantId);
+      // Integrations bind to the role of this name: moving the name would move their grants.
+      if (input.name !== undefined && input.name !== current.name && (current.name === SCIM_PROVISIONER_ROLE || input.name === SCIM_PROVISIONER_ROLE)) {
+        throw new ProblemError(409, `${SCIM_PROVISIONER_ROLE} is the role every provisioning integration is bound to; it cannot be renamed, nor another role renamed to it.`);
+      }
+      assertWithinCallerGrants(c.var.principal, current.permissions, `Role '${current.name}'`);
+      if (input.permissions) assertWithinCallerGrants(c.var.principal, input.permissions, "The new permission set");
       const result = await updateRole(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, { id, ...input });
       switch (result.kind) {
         case "updated":
@@ -128,6 +136,9 @@ export function registerRoles(app: AdminApp): void {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
+      const current = await getRole(c.var.db, c.var.tenantId, id);
+      if (!current) return notFound(id, c.var.tenantId);
+      assertWithinCallerGrants(c.var.principal, current.permissions, `Role '${current.name}'`);
       const result = await deleteRole(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, id);
       switch (result.kind) {
         case "deleted":

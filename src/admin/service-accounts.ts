@@ -1,7 +1,7 @@
 /** Admin API: /api/v1/{tenant}/service-accounts and their tokens (never a secret or a hash). */
 import { createRoute } from "@hono/zod-openapi";
-import { deleteToken, getServiceAccount, listServiceAccounts, type ServiceAccount as AccountRow } from "../iam/service-accounts";
-import { tenantAccess } from "./access";
+import { deleteToken, getServiceAccount, listServiceAccounts, permissionsOf, type ServiceAccount as AccountRow } from "../iam/service-accounts";
+import { assertWithinCallerGrants, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { page, PageQuery, ServiceAccount, TenantIdParams, TenantParam, TokenParams } from "./schemas";
@@ -74,6 +74,7 @@ export function registerServiceAccounts(app: AdminApp): void {
     }),
     async (c) => {
       const { id, tokenId } = c.req.valid("param");
+      assertWithinCallerGrants(c.var.principal, await permissionsOf(c.var.db, c.var.tenantId, id), `Service account '${id}'`);
       const result = await deleteToken(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, { serviceAccountId: id, tokenId });
       switch (result.kind) {
         case "deleted":

@@ -195,6 +195,10 @@ export const bindings = sqliteTable(
   (t) => [
     index("bindings_subject_idx").on(t.tenantId, t.subjectType, t.subjectId),
     index("bindings_role_idx").on(t.roleId),
+    // One binding per role, subject and namespace: concurrent identical creates cannot both land.
+    // Two partial indexes, as NULLs are distinct in a unique index.
+    uniqueIndex("bindings_unique_tenant_wide").on(t.tenantId, t.roleId, t.subjectType, t.subjectId).where(sql`namespace is null`),
+    uniqueIndex("bindings_unique_namespaced").on(t.tenantId, t.roleId, t.subjectType, t.subjectId, t.namespace).where(sql`namespace is not null`),
   ],
 );
 

@@ -85,19 +85,21 @@ export async function createBinding(
   const role = await db.select({ id: roles.id }).from(roles).where(and(eq(roles.tenantId, ctx.tenantId), eq(roles.id, input.roleId))).get();
   if (!role) return { kind: "role_not_found" };
   const namespace = input.namespace ?? null;
-  const same = await db
-    .select({ id: bindings.id })
-    .from(bindings)
-    .where(
-      and(
-        eq(bindings.tenantId, ctx.tenantId),
-        eq(bindings.roleId, input.roleId),
-        eq(bindings.subjectType, input.subjectType),
-        eq(bindings.subjectId, input.subjectId),
-        namespace === null ? sql`${bindings.namespace} is null` : eq(bindings.namespace, namespace),
-      ),
-    )
-    .get();
+  const sameBinding = () =>
+    db
+      .select({ id: bindings.id })
+      .from(bindings)
+      .where(
+        and(
+          eq(bindings.tenantId, ctx.tenantId),
+          eq(bindings.roleId, input.roleId),
+          eq(bindings.subjectType, input.subjectType),
+          eq(bindings.subjectId, input.subjectId),
+          namespace === null ? sql`${bindings.namespace} is null` : eq(bindings.namespace, namespace),
+        ),
+      )
+      .get();
+  const same = await sameBinding();
   if (same) return { kind: "exists", id: same.id };
   const subject = await db.get<{ found: number }>(sql`select ${subjectExists(ctx.tenantId, input.subjectType, input.subjectId)} as found`);
   if (!subject?.found) return { kind: "subject_not_found" };
@@ -113,7 +115,8 @@ export async function createBinding(
   };
   // Checked above, and again by the insert itself: a subject removed meanwhile inserts nothing
   // (and audits nothing), instead of leaving a dangling binding.
-  await commit(db, [
+  try {
+    await commit(db, [
     db
       .insert(bindings)
       .select(
@@ -135,6 +138,14 @@ export async function createBinding(
       now,
     ),
   ]);
+  } catch (error) {
+    // The same binding was created meanwhile (the unique index): answer as if it had been found.
+    if (/UNIQUE constraint failed/.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message))) {
+      const again = await sameBinding();
+      if (again) return { kind: "exists", id: again.id };
+    }
+    throw error;
+  }
   const binding = await getBinding(db, ctx.tenantId, id);
   return binding ? { kind: "created", binding } : { kind: "subject_not_found" };
 }

@@ -18,6 +18,7 @@ import {
 import { auditStatement, diffOf, type Actor } from "./audit";
 import { permissionPairs, SCIM_PROVISIONER_PERMISSIONS, SCIM_PROVISIONER_ROLE } from "./permissions";
 import { mintTokenFor, serviceAccountStatement } from "./service-accounts";
+import { commit } from "./writes";
 import { getTenant } from "./tenants";
 
 export type ProvisioningType = (typeof PROVISIONING_TYPES)[number];
@@ -84,6 +85,7 @@ export async function createIntegration(
   const id = newId(now);
   const serviceAccountId = newId(now);
   const candidateRoleId = newId(now);
+  const bindingId = newId(now);
   const token = await mintTokenFor(db, { tenantId: input.tenantId, serviceAccountId }, now);
   // The role may be created by a concurrent first integration of the tenant: insert it only if
   // absent, give it permissions only if this batch's row won, and bind by name, not by id.
@@ -122,7 +124,7 @@ export async function createIntegration(
       now,
     ),
     db.insert(bindings).values({
-      id: newId(now),
+      id: bindingId,
       tenantId: input.tenantId,
       roleId: roleByName,
       subjectType: "SERVICE_ACCOUNT",
@@ -142,19 +144,13 @@ export async function createIntegration(
       createdAt: now,
       updatedAt: now,
     }),
-    auditStatement(
-      db,
-      {
-        tenantId: input.tenantId,
-        integrationId: id,
-        actor: input.actor,
-        action: "CREATE",
-        resourceType: "INTEGRATION",
-        resourceId: id,
-        diff: diffOf({}, { name: input.name, description: input.description ?? null, enabled: input.enabled }),
-        requestId: input.requestId,
-      },
-      now,
+    ...[
+      { resourceType: "INTEGRATION", resourceId: id, diff: diffOf({}, { name: input.name, description: input.description ?? null, enabled: input.enabled }) },
+      { resourceType: "SERVICE_ACCOUNT", resourceId: serviceAccountId, diff: diffOf({}, { integrationId: id }) },
+      { resourceType: "BINDING", resourceId: bindingId, diff: { binding: { after: { role: SCIM_PROVISIONER_ROLE, subjectType: "SERVICE_ACCOUNT", subjectId: serviceAccountId } } } },
+      { resourceType: "API_TOKEN", resourceId: token.id, diff: diffOf({}, { serviceAccountId }) },
+    ].map((event) =>
+      auditStatement(db, { tenantId: input.tenantId, integrationId: id, actor: input.actor, action: "CREATE", requestId: input.requestId, ...event }, now),
     ),
   ];
   await db.batch(statements as [Statement, ...Statement[]]);
@@ -276,7 +272,17 @@ export async function deleteIntegration(
   const current = await getIntegration(db, input.tenantId, input.id);
   if (!current) return { kind: "not_found" };
   const sa = current.serviceAccountId;
-  await db.batch([
+  const [boundIds, tokenIds] = await Promise.all([
+    db.select({ id: bindings.id }).from(bindings).where(and(eq(bindings.subjectType, "SERVICE_ACCOUNT"), eq(bindings.subjectId, sa))),
+    db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.serviceAccountId, sa)),
+  ]);
+  const cascade = [
+    { resourceType: "SERVICE_ACCOUNT", resourceId: sa },
+    ...boundIds.map((b) => ({ resourceType: "BINDING", resourceId: b.id })),
+    ...tokenIds.map((t) => ({ resourceType: "API_TOKEN", resourceId: t.id })),
+  ].map((event) => auditStatement(db, { tenantId: input.tenantId, integrationId: input.id, actor: input.actor, action: "DELETE", requestId: input.requestId, ...event }, now));
+  await commit(db, [
+    ...cascade,
     db.delete(integrations).where(eq(integrations.id, input.id)),
     db.delete(apiTokens).where(eq(apiTokens.serviceAccountId, sa)),
     db.delete(bindings).where(and(eq(bindings.subjectType, "SERVICE_ACCOUNT"), eq(bindings.subjectId, sa))),

@@ -1,6 +1,7 @@
 /** Roles: named sets of permissions (resource × action) within a tenant. */
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
+import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
 import { newId } from "../db/ids";
 import { bindings, rolePermissions, roles } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
@@ -19,16 +20,28 @@ export interface Role {
 
 type RoleRow = typeof roles.$inferSelect;
 
+/** Resources and actions in a stable order, so equal permission sets compare (and audit) equal. */
+export function normalizePermissions(permissions: Permissions): Permissions {
+  const out: Permissions = {};
+  for (const resource of Object.keys(permissions).sort() as Resource[]) {
+    const actions = [...new Set(permissions[resource] ?? [])].sort();
+    if (actions.length > 0) out[resource] = actions;
+  }
+  return out;
+}
+
 async function withPermissions(db: Db, rows: RoleRow[]): Promise<Role[]> {
   if (rows.length === 0) return [];
-  const pairs = await db.select().from(rolePermissions).where(inArray(rolePermissions.roleId, rows.map((r) => r.id)));
+  const pairs: (typeof rolePermissions.$inferSelect)[] = [];
+  for (const ids of chunk(rows.map((r) => r.id), MAX_BOUND_PARAMETERS)) {
+    pairs.push(...(await db.select().from(rolePermissions).where(inArray(rolePermissions.roleId, ids))));
+  }
   return rows.map((row) => {
     const permissions: Permissions = {};
     for (const p of pairs.filter((p) => p.roleId === row.id)) {
       (permissions[p.resource as Resource] ??= []).push(p.action as Action);
     }
-    for (const actions of Object.values(permissions)) actions?.sort();
-    return { ...row, permissions };
+    return { ...row, permissions: normalizePermissions(permissions) };
   });
 }
 
@@ -46,6 +59,12 @@ export async function listRoles(db: Db, tenantId: string, page: { limit: number;
 /** Returns one role of a tenant with its permissions, or undefined. */
 export async function getRole(db: Db, tenantId: string, id: string): Promise<Role | undefined> {
   const row = await db.select().from(roles).where(and(eq(roles.tenantId, tenantId), eq(roles.id, id))).get();
+  return row ? (await withPermissions(db, [row]))[0] : undefined;
+}
+
+/** Returns a tenant's role of that name, or undefined. */
+export async function getRoleByName(db: Db, tenantId: string, name: string): Promise<Role | undefined> {
+  const row = await db.select().from(roles).where(and(eq(roles.tenantId, tenantId), eq(roles.name, name))).get();
   return row ? (await withPermissions(db, [row]))[0] : undefined;
 }
 
@@ -98,7 +117,7 @@ export async function updateRole(
   const after = {
     name: input.name ?? current.name,
     description: input.description !== undefined ? input.description : current.description,
-    permissions: input.permissions ?? current.permissions,
+    permissions: input.permissions ? normalizePermissions(input.permissions) : current.permissions,
   };
   const diff = diffOf(before, after);
   if (Object.keys(diff).length === 0) return { kind: "updated", role: current };
@@ -112,9 +131,14 @@ export async function updateRole(
     ]);
   } catch (error) {
     if (isUniqueViolation(error)) return { kind: "exists" };
+    // Deleted meanwhile: its new permission rows would point at nothing.
+    if (/FOREIGN KEY constraint failed/.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message))) {
+      return { kind: "not_found" };
+    }
     throw error;
   }
-  return { kind: "updated", role: (await getRole(db, ctx.tenantId, current.id))! };
+  const role = await getRole(db, ctx.tenantId, current.id);
+  return role ? { kind: "updated", role } : { kind: "not_found" };
 }
 
 export type DeleteRoleResult = { kind: "deleted" } | { kind: "not_found" } | { kind: "bound"; bindings: number };

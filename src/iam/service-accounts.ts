@@ -2,13 +2,15 @@
 import { and, asc, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { mintToken, sha256Hex } from "../auth/tokens";
 import type { Db, Statement } from "../db/client";
+import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
 import { newId } from "../db/ids";
-import { apiTokens, integrations, serviceAccounts } from "../db/schema";
+import { apiTokens, bindings, integrations, rolePermissions, serviceAccounts } from "../db/schema";
 import { auditStatement } from "./audit";
 import { commit, type WriteContext } from "./writes";
 
 /** A freshly minted token: the secret for the caller, the statement that stores its hash. */
 export interface MintedToken {
+  id: string;
   secretToken: string;
   statement: Statement;
 }
@@ -20,15 +22,16 @@ export async function mintTokenFor(
   now: number = Date.now(),
 ): Promise<MintedToken> {
   const secretToken = mintToken();
+  const id = newId(now);
   const statement = db.insert(apiTokens).values({
-    id: newId(now),
+    id,
     tenantId: owner.tenantId,
     serviceAccountId: owner.serviceAccountId,
     tokenHash: await sha256Hex(secretToken),
     lastFour: secretToken.slice(-4),
     createdAt: now,
   });
-  return { secretToken, statement };
+  return { id, secretToken, statement };
 }
 
 /** Plans the insert of a service account. */
@@ -82,6 +85,23 @@ export async function findCredential(db: Db, tokenHash: string): Promise<Credent
   return { ...row, permissions: JSON.parse(row.permissions ?? "[]") as string[] };
 }
 
+/** The `RESOURCE:ACTION` permissions a service account holds through its tenant-wide bindings. */
+export async function permissionsOf(db: Db, tenantId: string, serviceAccountId: string): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ resource: rolePermissions.resource, action: rolePermissions.action })
+    .from(bindings)
+    .innerJoin(rolePermissions, eq(rolePermissions.roleId, bindings.roleId))
+    .where(
+      and(
+        eq(bindings.tenantId, tenantId),
+        eq(bindings.subjectType, "SERVICE_ACCOUNT"),
+        eq(bindings.subjectId, serviceAccountId),
+        isNull(bindings.namespace),
+      ),
+    );
+  return rows.map((r) => `${r.resource}:${r.action}`);
+}
+
 /** How stale `last_used_at` may get before a request refreshes it (one write a minute at most). */
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -119,11 +139,16 @@ export interface ServiceAccount {
 
 async function withTokens(db: Db, rows: Omit<ServiceAccount, "tokens">[]): Promise<ServiceAccount[]> {
   if (rows.length === 0) return [];
-  const tokens = await db
-    .select({ id: apiTokens.id, serviceAccountId: apiTokens.serviceAccountId, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, lastFour: apiTokens.lastFour })
-    .from(apiTokens)
-    .where(inArray(apiTokens.serviceAccountId, rows.map((r) => r.id)))
-    .orderBy(asc(apiTokens.id));
+  const tokens: (TokenInfo & { serviceAccountId: string })[] = [];
+  for (const ids of chunk(rows.map((r) => r.id), MAX_BOUND_PARAMETERS)) {
+    tokens.push(
+      ...(await db
+        .select({ id: apiTokens.id, serviceAccountId: apiTokens.serviceAccountId, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, lastFour: apiTokens.lastFour })
+        .from(apiTokens)
+        .where(inArray(apiTokens.serviceAccountId, ids))
+        .orderBy(asc(apiTokens.id))),
+    );
+  }
   return rows.map((row) => ({
     ...row,
     tokens: tokens.filter((t) => t.serviceAccountId === row.id).map(({ serviceAccountId: _, ...t }) => t),
@@ -186,7 +211,7 @@ export async function deleteToken(
         action: "DELETE",
         resourceType: "API_TOKEN",
         resourceId: token.id,
-        diff: { token: { before: { serviceAccountId: input.serviceAccountId, lastFour: token.lastFour } } },
+        diff: { token: { before: { serviceAccountId: input.serviceAccountId } } },
       },
       now,
     ),

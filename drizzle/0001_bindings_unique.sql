@@ -1,0 +1,2 @@
+CREATE UNIQUE INDEX `bindings_unique_tenant_wide` ON `bindings` (`tenant_id`,`role_id`,`subject_type`,`subject_id`) WHERE namespace is null;--> statement-breakpoint
+CREATE UNIQUE INDEX `bindings_unique_namespaced` ON `bindings` (`tenant_id`,`role_id`,`subject_type`,`subject_id`,`namespace`) WHERE namespace is not null;
