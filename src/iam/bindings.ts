@@ -1,6 +1,7 @@
 /** Bindings: a role granted to a user, a group or a service account, optionally in a namespace. */
 import { and, eq, gt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { violates } from "../db/constraints";
 import { newId } from "../db/ids";
 import { bindings, groups, roles, serviceAccounts, tenantUsers, type SubjectType } from "../db/schema";
 import { auditStatement, auditStatementIf } from "./audit";
@@ -140,7 +141,7 @@ export async function createBinding(
   ]);
   } catch (error) {
     // The same binding was created meanwhile (the unique index): answer as if it had been found.
-    if (/UNIQUE constraint failed/.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message))) {
+    if (violates(error, "UNIQUE")) {
       const again = await sameBinding();
       if (again) return { kind: "exists", id: again.id };
     }

@@ -2,11 +2,12 @@
 import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
+import { violates } from "../db/constraints";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantUsers, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
-import { etagMatches, type DeleteResult, type ListQuery } from "./users";
-import { commit, failure, guardedVersion, withRetry, type WriteContext, type WriteFailure } from "./writes";
+import type { DeleteResult, ListQuery } from "./users";
+import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
 export type Group = typeof groups.$inferSelect;
 
@@ -217,7 +218,7 @@ export async function createGroup(
     ]);
   } catch (error) {
     // Another integration created the same displayName between our check and our batch.
-    if (/UNIQUE constraint failed/.test(String((error as Error)?.message) + String((error as { cause?: Error }).cause?.message))) {
+    if (violates(error, "UNIQUE")) {
       return conflict();
     }
     throw error;
@@ -241,9 +242,8 @@ export async function updateGroup(
   return withRetry(async () => {
     const current = await getGroup(db, ctx.tenantId, input.id);
     if (!current) return failure(404, `Group '${input.id}' not found.`);
-    if (!etagMatches(input.ifMatch, groupEtag(current))) {
-      return failure(412, `If-Match ${input.ifMatch} does not match the current version ${groupEtag(current)}.`);
-    }
+    const stale = preconditionFailure(input.ifMatch, groupEtag(current));
+    if (stale) return stale;
     const next = input.compute(current);
     const attributeDiff = diffOf(
       { displayName: current.displayName, externalId: current.externalId },
@@ -293,9 +293,8 @@ export async function deleteGroup(
   return withRetry(async () => {
     const current = await getGroup(db, ctx.tenantId, input.id);
     if (!current) return failure(404, `Group '${input.id}' not found.`);
-    if (!etagMatches(input.ifMatch, groupEtag(current))) {
-      return failure(412, `If-Match ${input.ifMatch} does not match the current version ${groupEtag(current)}.`);
-    }
+    const stale = preconditionFailure(input.ifMatch, groupEtag(current));
+    if (stale) return stale;
     await commit(db, [
       db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
       db

@@ -2,6 +2,7 @@
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
+import { violates } from "../db/constraints";
 import { newId } from "../db/ids";
 import { bindings, rolePermissions, roles } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
@@ -76,8 +77,6 @@ function permissionInserts(db: Db, roleId: string, permissions: Permissions): St
   return statements;
 }
 
-const isUniqueViolation = (error: unknown) =>
-  /UNIQUE constraint failed/.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message));
 
 export type CreateRoleResult = { kind: "created"; role: Role } | { kind: "exists" };
 
@@ -96,7 +95,7 @@ export async function createRole(
       auditStatement(db, { ...ctx, action: "CREATE", resourceType: "ROLE", resourceId: id, diff: diffOf({}, { name: input.name, permissions: input.permissions }) }, now),
     ]);
   } catch (error) {
-    if (isUniqueViolation(error)) return { kind: "exists" };
+    if (violates(error, "UNIQUE")) return { kind: "exists" };
     throw error;
   }
   return { kind: "created", role: (await getRole(db, ctx.tenantId, id))! };
@@ -130,9 +129,9 @@ export async function updateRole(
       auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "ROLE", resourceId: current.id, diff }, now),
     ]);
   } catch (error) {
-    if (isUniqueViolation(error)) return { kind: "exists" };
+    if (violates(error, "UNIQUE")) return { kind: "exists" };
     // Deleted meanwhile: its new permission rows would point at nothing.
-    if (/FOREIGN KEY constraint failed/.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message))) {
+    if (violates(error, "FOREIGN KEY")) {
       return { kind: "not_found" };
     }
     throw error;
@@ -157,7 +156,7 @@ export async function deleteRole(db: Db, ctx: WriteContext, id: string, now = Da
     ]);
   } catch (error) {
     // A binding created since the check: bindings.role_id has no cascade, so the delete fails.
-    if (/FOREIGN KEY constraint failed/.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message))) {
+    if (violates(error, "FOREIGN KEY")) {
       return { kind: "bound", bindings: 1 };
     }
     throw error;

@@ -1,6 +1,7 @@
 /** Tenants: the unit of isolation. */
 import { asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { violates } from "../db/constraints";
 import { tenants } from "../db/schema";
 import { auditStatement, diffOf, type Actor } from "./audit";
 
@@ -36,7 +37,7 @@ export async function createTenant(
       ),
     ]);
   } catch (error) {
-    if (/UNIQUE constraint failed|PRIMARY KEY/.test(String((error as Error)?.message) + String((error as { cause?: Error })?.cause?.message))) {
+    if (violates(error, "UNIQUE", "PRIMARY KEY")) {
       return { kind: "exists" };
     }
     throw error;

@@ -9,7 +9,7 @@ import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantUsers, userEmails, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
-import { commit, failure, guardedVersion, withRetry, type WriteContext, type WriteFailure } from "./writes";
+import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
 /** A user as seen from one tenant. */
 export interface TenantUser {
@@ -264,15 +264,6 @@ function fillProfile(existing: Record<string, unknown>, offered: Record<string, 
   return out;
 }
 
-/** Weak ETag comparison for If-Match: `*` matches anything that exists. */
-export function etagMatches(ifMatch: string | undefined, current: string): boolean {
-  if (ifMatch === undefined) return true;
-  return ifMatch.split(",").some((tag) => {
-    const t = tag.trim();
-    return t === "*" || t.replace(/^W\//, "") === current.replace(/^W\//, "");
-  });
-}
-
 /** The ETag the SCIM layer shows for a user (kept here so If-Match is checked inside the queue). */
 export const userEtag = (user: Pick<TenantUser, "version" | "accessVersion">) => `W/"${user.version}.${user.accessVersion}"`;
 
@@ -289,9 +280,8 @@ export async function updateUser(
   return withRetry(async () => {
     const current = await getTenantUser(db, ctx.tenantId, input.id);
     if (!current) return failure(404, `User '${input.id}' not found.`);
-    if (!etagMatches(input.ifMatch, userEtag(current))) {
-      return failure(412, `If-Match ${input.ifMatch} does not match the current version ${userEtag(current)}.`);
-    }
+    const stale = preconditionFailure(input.ifMatch, userEtag(current));
+    if (stale) return stale;
     const next = input.compute(current);
     if (next.managerId !== current.managerId) {
       const problem = await checkManager(db, ctx.tenantId, current.id, next.managerId);
@@ -364,9 +354,8 @@ export async function revokeUserAccess(
   return withRetry(async () => {
     const current = await getTenantUser(db, ctx.tenantId, input.id);
     if (!current) return failure(404, `User '${input.id}' not found.`);
-    if (!etagMatches(input.ifMatch, userEtag(current))) {
-      return failure(412, `If-Match ${input.ifMatch} does not match the current version ${userEtag(current)}.`);
-    }
+    const stale = preconditionFailure(input.ifMatch, userEtag(current));
+    if (stale) return stale;
     const inTenant = and(eq(groupMembers.tenantId, ctx.tenantId), eq(groupMembers.userId, current.id));
     await commit(db, [
       // The groups lose a member: their meta.version and lastModified move.

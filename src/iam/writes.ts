@@ -5,6 +5,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
+import { violates } from "../db/constraints";
 import { isTransientStoreError } from "../db/transient";
 import type { Actor } from "./audit";
 
@@ -61,8 +62,7 @@ export function guardedVersion(column: AnySQLiteColumn, expected: number): SQL {
 }
 
 function lostRace(error: unknown): boolean {
-  const message = String((error as Error)?.message ?? error) + String((error as { cause?: Error })?.cause?.message ?? "");
-  return error instanceof WriteConflict || /(UNIQUE|CHECK) constraint failed/.test(message);
+  return error instanceof WriteConflict || violates(error, "UNIQUE", "CHECK");
 }
 
 /** How many times a write is planned again after losing a race. */
@@ -87,6 +87,20 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: { idempot
       if (transient) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** i));
     }
   }
+}
+
+/** Weak ETag comparison for If-Match: `*` matches anything that exists. */
+export function etagMatches(ifMatch: string | undefined, current: string): boolean {
+  if (ifMatch === undefined) return true;
+  return ifMatch.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t.replace(/^W\//, "") === current.replace(/^W\//, "");
+  });
+}
+
+/** The 412 a write answers when If-Match names another version than `current`. */
+export function preconditionFailure(ifMatch: string | undefined, current: string): WriteFailure | undefined {
+  return etagMatches(ifMatch, current) ? undefined : failure(412, `If-Match ${ifMatch} does not match the current version ${current}.`);
 }
 
 /** Commits statements as one D1 batch (atomic); a no-op when there is nothing to write. */
