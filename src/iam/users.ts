@@ -11,6 +11,12 @@ import { bindings, groupMembers, groups, tenantUsers, userEmails, users } from "
 import { auditStatement, diffOf } from "./audit";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
+/** One of the tenant's groups a user belongs to. */
+export interface GroupRef {
+  id: string;
+  displayName: string;
+}
+
 /** A user as seen from one tenant. */
 export interface TenantUser {
   id: string;
@@ -23,6 +29,8 @@ export interface TenantUser {
   accessVersion: number;
   createdAt: number;
   updatedAt: number;
+  /** The user's groups in this tenant, when they were read with the user. */
+  groups?: GroupRef[];
 }
 
 const tenantUserColumns = {
@@ -63,7 +71,7 @@ export async function queryTenantUsers(
   db: Db,
   tenantId: string,
   query: ListQuery & { withGroups?: boolean },
-): Promise<{ total: number; rows: (TenantUser & { groups?: { id: string; displayName: string }[] })[] }> {
+): Promise<{ total: number; rows: TenantUser[] }> {
   const where = and(eq(tenantUsers.tenantId, tenantId), query.where);
   const totalQuery = db.select({ total: count() }).from(tenantUsers).innerJoin(users, eq(users.id, tenantUsers.userId)).where(where);
   if (query.limit <= 0) return { total: (await totalQuery)[0]?.total ?? 0, rows: [] };
@@ -81,19 +89,27 @@ export async function queryTenantUsers(
     total: totals[0]?.total ?? 0,
     rows: rows.map(({ groups, ...row }) => ({
       ...row,
-      ...(groups == null ? {} : { groups: JSON.parse(groups) as { id: string; displayName: string }[] }),
+      ...(groups == null ? {} : { groups: JSON.parse(groups) as GroupRef[] }),
     })),
   };
 }
 
 /** Returns a user as seen from a tenant, or undefined when it has no access there. */
-export async function getTenantUser(db: Db, tenantId: string, id: string): Promise<TenantUser | undefined> {
-  return db
-    .select(tenantUserColumns)
+export async function getTenantUser(
+  db: Db,
+  tenantId: string,
+  id: string,
+  options: { withGroups?: boolean } = {},
+): Promise<TenantUser | undefined> {
+  const row = await db
+    .select({ ...tenantUserColumns, groups: options.withGroups ? groupsOfRow : sql<string | null>`null` })
     .from(tenantUsers)
     .innerJoin(users, eq(users.id, tenantUsers.userId))
     .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, id)))
     .get();
+  if (!row) return undefined;
+  const { groups, ...user } = row;
+  return groups == null ? user : { ...user, groups: JSON.parse(groups) as GroupRef[] };
 }
 
 /** The tenant's groups each user belongs to, for the read-only `groups` attribute. */
@@ -278,7 +294,8 @@ export async function updateUser(
   now = Date.now(),
 ): Promise<UserWriteResult> {
   return withRetry(async () => {
-    const current = await getTenantUser(db, ctx.tenantId, input.id);
+    // Read with its groups: a user write does not change them, so the answer needs no re-read.
+    const current = await getTenantUser(db, ctx.tenantId, input.id, { withGroups: true });
     if (!current) return failure(404, `User '${input.id}' not found.`);
     const stale = preconditionFailure(input.ifMatch, userEtag(current));
     if (stale) return stale;
@@ -318,7 +335,8 @@ export async function updateUser(
         statements.push(...emailStatements(db, current.id, next.emails));
       }
     }
-    if (next.externalId !== current.externalId || next.active !== current.active) {
+    const accessChanged = next.externalId !== current.externalId || next.active !== current.active;
+    if (accessChanged) {
       statements.push(
         db
           .update(tenantUsers)
@@ -333,8 +351,18 @@ export async function updateUser(
     }
     statements.push(auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "USER", resourceId: current.id, diff }, now));
     await commit(db, statements);
-    const user = await getTenantUser(db, ctx.tenantId, current.id);
-    if (!user) return failure(404, `User '${input.id}' not found.`);
+    // Exactly what the guarded batch wrote (it failed otherwise), without reading it back.
+    const user: TenantUser = {
+      ...current,
+      userName: next.userName,
+      profile: globalChanged ? next.profile : current.profile,
+      managerId: next.managerId,
+      version: globalChanged ? current.version + 1 : current.version,
+      externalId: next.externalId,
+      active: next.active,
+      accessVersion: accessChanged ? current.accessVersion + 1 : current.accessVersion,
+      updatedAt: now,
+    };
     return { kind: "ok", user, created: false } as const;
   });
 }

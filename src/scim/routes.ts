@@ -151,9 +151,10 @@ function projectionOf(c: ScimContext, type: ResourceTypeDef) {
 /** Sends a user. Writes parse the projection before committing, so a bad one changes nothing. */
 async function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, projection = projectionOf(c, USER_TYPE)) {
   const tenantId = c.var.credential.tenantId;
-  // A user that has just been given access to the tenant has no groups in it yet.
+  // Groups come with the user when it was read with them; a new member of the tenant has none.
   const groups =
-    status !== 201 && isReturned(projection, USER_TYPE, "groups") ? (await groupsOfUsers(c.var.db, tenantId, [user.id])).get(user.id) : undefined;
+    user.groups ??
+    (status !== 201 && isReturned(projection, USER_TYPE, "groups") ? (await groupsOfUsers(c.var.db, tenantId, [user.id])).get(user.id) : undefined);
   const resource = renderUser(user, scimBase(c), groups ?? []);
   const meta = resource.meta as { location: string; version: string };
   return scimJson(c, project(resource, projection, USER_TYPE), status, {
@@ -286,9 +287,12 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     return sendUser(c, result.user, 201, projection);
   })
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
-    const user = await getTenantUser(c.var.db, c.var.credential.tenantId, c.req.param("id"));
+    const projection = projectionOf(c, USER_TYPE);
+    const user = await getTenantUser(c.var.db, c.var.credential.tenantId, c.req.param("id"), {
+      withGroups: isReturned(projection, USER_TYPE, "groups"),
+    });
     if (!user) throw new ScimError(404, `User '${c.req.param("id")}' not found.`);
-    return notModified(c, userEtag(user)) ?? sendUser(c, user, 200);
+    return notModified(c, userEtag(user)) ?? sendUser(c, user, 200, projection);
   })
   .put("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
     const projection = projectionOf(c, USER_TYPE);
