@@ -1,14 +1,19 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/auth/tokens";
 import { createDb } from "../src/db/client";
 import { apiTokens, auditEvents, bindings, integrations, rolePermissions, roles, serviceAccounts } from "../src/db/schema";
-import app from "../src/index";
-import { admin, ADMIN_TOKEN, newIntegration, newTenant, ORIGIN } from "./helpers";
+import { admin, ADMIN_TOKEN, fetchWithEnv, newIntegration, newTenant, ORIGIN } from "./helpers";
 
 const db = createDb(env.DB);
+
+const createIntegrationRequest = (tenant: string) =>
+  new Request(`${ORIGIN}/api/v1/${tenant}/integrations`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "x" }),
+  });
 
 describe("admin API: creating an integration", () => {
   it("returns the Kestra fields, the endpoint and the secret token once", async () => {
@@ -125,17 +130,7 @@ describe("admin API: creating an integration", () => {
 
   it("uses PUBLIC_URL for the endpoint when it is set", async () => {
     const tenant = await newTenant();
-    const ctx = createExecutionContext();
-    const response = await app.fetch(
-      new Request(`${ORIGIN}/api/v1/${tenant}/integrations`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ name: "x" }),
-      }),
-      { ...env, PUBLIC_URL: "https://scim.example.com/" },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const response = await fetchWithEnv(createIntegrationRequest(tenant), { PUBLIC_URL: "https://scim.example.com/" });
     const body = (await response.json()) as { id: string; endpoint: string };
     expect(body.endpoint).toBe(`https://scim.example.com/api/v1/${tenant}/integrations/${body.id}/scim/v2`);
   });
@@ -192,17 +187,7 @@ describe("admin API: managing integrations", () => {
 
   it("refuses to create integrations when multi-tenancy is disabled", async () => {
     const tenant = await newTenant();
-    const ctx = createExecutionContext();
-    const response = await app.fetch(
-      new Request(`${ORIGIN}/api/v1/${tenant}/integrations`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ name: "x" }),
-      }),
-      { ...env, TENANTS_ENABLED: "false" },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const response = await fetchWithEnv(createIntegrationRequest(tenant), { TENANTS_ENABLED: "false" });
     expect(response.status).toBe(403);
     expect(response.headers.get("content-type")).toContain("application/problem+json");
     const body = (await response.json()) as { detail: string };

@@ -3,15 +3,14 @@
  * writer, and writers evicted or aborted with writes queued. Nothing is half-applied, every
  * failure reaches its caller as a 5xx or 429 with Retry-After, and the next request succeeds.
  */
-import { abortAllDurableObjects, createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { users } from "../src/db/schema";
 import { IntegrationWriter, MAX_PENDING_WRITES } from "../src/iam/integration-writer";
-import app from "../src/index";
-import { newIntegration, ORIGIN, scim, type TestIntegration } from "./helpers";
+import { fetchWithEnv, newIntegration, ORIGIN, scim, type TestIntegration } from "./helpers";
 
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const db = createDb(env.DB);
@@ -95,13 +94,7 @@ describe("D1 failing in the middle of a write", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    const context = createExecutionContext();
-    const response = await app.fetch(
-      new Request(`${ORIGIN}${i.scimPath}/Users`, { headers: { Authorization: `Bearer ${i.token}` } }),
-      { ...env, DB: failing },
-      context,
-    );
-    await waitOnExecutionContext(context);
+    const response = await fetchWithEnv(new Request(`${ORIGIN}${i.scimPath}/Users`, { headers: { Authorization: `Bearer ${i.token}` } }), { DB: failing });
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(((await response.json()) as { schemas: string[] }).schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);

@@ -77,3 +77,13 @@ export async function newIntegration(tenant?: string, body: Json = {}): Promise<
 export function scim(integration: TestIntegration, method: string, path: string, body?: unknown, headers?: Record<string, string>) {
   return call(method, `${integration.scimPath}${path}`, { token: integration.token, body, headers });
 }
+
+/** Calls the app with some bindings replaced (TENANTS_ENABLED, PUBLIC_URL, a failing DB…). */
+export async function fetchWithEnv(request: Request, overrides: Partial<Env>): Promise<Response> {
+  const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+  const { default: app } = await import("../src/index");
+  const ctx = createExecutionContext();
+  const response = await app.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}

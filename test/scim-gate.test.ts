@@ -1,8 +1,5 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import app from "../src/index";
-import { admin, ADMIN_TOKEN, call, newIntegration, ORIGIN, scim } from "./helpers";
+import { admin, ADMIN_TOKEN, call, fetchWithEnv, newIntegration, ORIGIN, scim } from "./helpers";
 
 const TEST_CONNECTION = `/Users?filter=${encodeURIComponent('userName eq "2b9a4d7c-9f4e-4c62-8d8e-0d1f3e5a7b9c"')}`;
 
@@ -93,13 +90,10 @@ describe("SCIM gate", () => {
 
   it("says multi-tenancy must be enabled when TENANTS_ENABLED is false", async () => {
     const integration = await newIntegration();
-    const ctx = createExecutionContext();
-    const response = await app.fetch(
+    const response = await fetchWithEnv(
       new Request(`${ORIGIN}${integration.scimPath}${TEST_CONNECTION}`, { headers: { Authorization: `Bearer ${integration.token}` } }),
-      { ...env, TENANTS_ENABLED: "false" },
-      ctx,
+      { TENANTS_ENABLED: "false" },
     );
-    await waitOnExecutionContext(ctx);
     const body = (await response.json()) as Record<string, unknown>;
     expectScimError({ status: response.status, headers: response.headers, json: body }, 403);
     expect(body.detail).toMatch(/multi-tenancy/);
