@@ -7,3 +7,19 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   return chunks;
 }
+
+/**
+ * Runs a page query, and its count query only when the page cannot tell the total: a page that
+ * is not full (and not past the end) is the last one, so total = offset + its length. Entra's
+ * lookups (one match or none) then cost one D1 query, not two.
+ */
+export async function pageWithTotal<T>(
+  page: () => Promise<T[]>,
+  total: () => Promise<number>,
+  window: { offset: number; limit: number },
+): Promise<{ total: number; rows: T[] }> {
+  if (window.limit <= 0) return { total: await total(), rows: [] };
+  const rows = await page();
+  const known = rows.length < window.limit && (rows.length > 0 || window.offset === 0);
+  return { total: known ? window.offset + rows.length : await total(), rows };
+}

@@ -1,7 +1,7 @@
 /** Tenant-scoped groups and their memberships (one row per member). */
 import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
-import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
+import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { violates } from "../db/constraints";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantUsers, users } from "../db/schema";
@@ -19,19 +19,18 @@ export interface Member {
 /** Counts and pages the groups of a tenant matching `query.where`. */
 export async function queryGroups(db: Db, tenantId: string, query: ListQuery): Promise<{ total: number; rows: Group[] }> {
   const where = and(eq(groups.tenantId, tenantId), query.where);
-  const [totals, rows] = await Promise.all([
-    db.select({ total: count() }).from(groups).where(where),
-    query.limit > 0
-      ? db
-          .select()
-          .from(groups)
-          .where(where)
-          .orderBy(...(query.orderBy ?? []), asc(groups.id))
-          .limit(query.limit)
-          .offset(query.offset)
-      : Promise.resolve([]),
-  ]);
-  return { total: totals[0]?.total ?? 0, rows };
+  return pageWithTotal(
+    () =>
+      db
+        .select()
+        .from(groups)
+        .where(where)
+        .orderBy(...(query.orderBy ?? []), asc(groups.id))
+        .limit(query.limit)
+        .offset(query.offset),
+    async () => (await db.select({ total: count() }).from(groups).where(where))[0]?.total ?? 0,
+    query,
+  );
 }
 
 /** Returns one group of a tenant, or undefined. */

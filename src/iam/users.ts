@@ -5,7 +5,7 @@
  */
 import { and, asc, count, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
-import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
+import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantUsers, userEmails, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
@@ -73,20 +73,21 @@ export async function queryTenantUsers(
   query: ListQuery & { withGroups?: boolean },
 ): Promise<{ total: number; rows: TenantUser[] }> {
   const where = and(eq(tenantUsers.tenantId, tenantId), query.where);
-  const totalQuery = db.select({ total: count() }).from(tenantUsers).innerJoin(users, eq(users.id, tenantUsers.userId)).where(where);
-  if (query.limit <= 0) return { total: (await totalQuery)[0]?.total ?? 0, rows: [] };
-  const pageQuery = db
-    .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null` })
-    .from(tenantUsers)
-    .innerJoin(users, eq(users.id, tenantUsers.userId))
-    .where(where)
-    .orderBy(...(query.orderBy ?? []), asc(users.id))
-    .limit(query.limit)
-    .offset(query.offset);
-  // Not db.batch: batched results come back keyed by column name, and this join has duplicates.
-  const [totals, rows] = await Promise.all([totalQuery, pageQuery]);
+  const { total, rows } = await pageWithTotal(
+    () =>
+      db
+        .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null` })
+        .from(tenantUsers)
+        .innerJoin(users, eq(users.id, tenantUsers.userId))
+        .where(where)
+        .orderBy(...(query.orderBy ?? []), asc(users.id))
+        .limit(query.limit)
+        .offset(query.offset),
+    async () => (await db.select({ total: count() }).from(tenantUsers).innerJoin(users, eq(users.id, tenantUsers.userId)).where(where))[0]?.total ?? 0,
+    query,
+  );
   return {
-    total: totals[0]?.total ?? 0,
+    total,
     rows: rows.map(({ groups, ...row }) => ({
       ...row,
       ...(groups == null ? {} : { groups: JSON.parse(groups) as GroupRef[] }),
