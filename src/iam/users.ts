@@ -113,29 +113,6 @@ export async function getTenantUser(
   return groups == null ? user : { ...user, groups: JSON.parse(groups) as GroupRef[] };
 }
 
-/** The tenant's groups each user belongs to, for the read-only `groups` attribute. */
-export async function groupsOfUsers(
-  db: Db,
-  tenantId: string,
-  userIds: string[],
-): Promise<Map<string, { id: string; displayName: string }[]>> {
-  const result = new Map<string, { id: string; displayName: string }[]>();
-  for (const ids of chunk(userIds, MAX_BOUND_PARAMETERS - 1)) {
-    const rows = await db
-      .select({ userId: groupMembers.userId, id: groups.id, displayName: groups.displayName })
-      .from(groupMembers)
-      .innerJoin(groups, eq(groups.id, groupMembers.groupId))
-      .where(and(eq(groupMembers.tenantId, tenantId), inArray(groupMembers.userId, ids)))
-      .orderBy(asc(groups.displayNameKey));
-    for (const row of rows) {
-      const list = result.get(row.userId) ?? [];
-      list.push({ id: row.id, displayName: row.displayName });
-      result.set(row.userId, list);
-    }
-  }
-  return result;
-}
-
 // ---- writes ------------------------------------------------------------------------------
 
 /** Everything a write sets on a user, split into global profile and this tenant's access. */

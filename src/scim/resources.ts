@@ -19,12 +19,9 @@ export function groupVersion(group: Pick<Group, "version">): string {
   return `W/"${group.version}"`;
 }
 
-/** Renders a user; `groups` is the tenant's memberships of the user (omitted when not loaded). */
-export function renderUser(
-  user: TenantUser,
-  base: ScimBase,
-  groups?: { id: string; displayName: string }[],
-): Record<string, unknown> {
+/** Renders a user; `user.groups` (the tenant's memberships of the user) when they were loaded. */
+export function renderUser(user: TenantUser, base: ScimBase): Record<string, unknown> {
+  const groups = user.groups;
   const profile = user.profile;
   const resource: Record<string, unknown> = { schemas: [USER_SCHEMA], id: user.id };
   if (user.externalId !== null) resource.externalId = user.externalId;

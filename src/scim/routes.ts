@@ -9,7 +9,7 @@ import { addStats, type D1Stats } from "../db/metered";
 import { recordAudit } from "../iam/audit";
 import { getGroup, groupEtag, membersOfGroups, queryGroups, type Group } from "../iam/groups";
 import { integrationWriter, type IntegrationWriter } from "../iam/integration-writer";
-import { getTenantUser, groupsOfUsers, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
+import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
 import { etagMatches, type WriteFailure } from "../iam/writes";
 import { resourceType, resourceTypes, schemaDocument, schemaDocuments, serviceProviderConfig } from "./discovery";
 import { SCIM_CONTENT_TYPE, ScimError } from "./errors";
@@ -56,7 +56,7 @@ async function listUsers(c: ScimContext, params: ListParameters) {
     withGroups: isReturned(plan.projection, USER_TYPE, "groups"),
   });
   const base = scimBase(c);
-  const resources = rows.map((row) => project(renderUser(row, base, row.groups ?? []), plan.projection, USER_TYPE));
+  const resources = rows.map((row) => project(renderUser(row, base), plan.projection, USER_TYPE));
   return scimJson(c, listResponse(plan.startIndex, total, resources));
 }
 
@@ -148,14 +148,13 @@ function projectionOf(c: ScimContext, type: ResourceTypeDef) {
   return parseProjection(type, c.req.query("attributes"), c.req.query("excludedAttributes"));
 }
 
-/** Sends a user. Writes parse the projection before committing, so a bad one changes nothing. */
-async function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, projection = projectionOf(c, USER_TYPE)) {
-  const tenantId = c.var.credential.tenantId;
-  // Groups come with the user when it was read with them; a new member of the tenant has none.
-  const groups =
-    user.groups ??
-    (status !== 201 && isReturned(projection, USER_TYPE, "groups") ? (await groupsOfUsers(c.var.db, tenantId, [user.id])).get(user.id) : undefined);
-  const resource = renderUser(user, scimBase(c), groups ?? []);
+/**
+ * Sends a user. Writes parse the projection before committing, so a bad one changes nothing.
+ * Its groups come with it: reads and updates load them in the user's query, and a user just
+ * given access to the tenant has none.
+ */
+function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, projection = projectionOf(c, USER_TYPE)) {
+  const resource = renderUser(user, scimBase(c));
   const meta = resource.meta as { location: string; version: string };
   return scimJson(c, project(resource, projection, USER_TYPE), status, {
     ETag: meta.version,
@@ -222,7 +221,7 @@ async function searchAll(c: ScimContext) {
   const base = scimBase(c);
   const members = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await membersOfGroups(c.var.db, groups.rows.map((g) => g.id)) : undefined;
   const resources = [
-    ...users.rows.map((u) => project(renderUser(u, base, u.groups ?? []), userPlan.projection, USER_TYPE)),
+    ...users.rows.map((u) => project(renderUser(u, base), userPlan.projection, USER_TYPE)),
     ...groups.rows.map((g) => project(renderGroup(g, base, members ? (members.get(g.id) ?? []) : undefined), groupPlan.projection, GROUP_TYPE)),
   ];
   return scimJson(c, listResponse(userPlan.startIndex, users.total + groups.total, resources));
