@@ -5,7 +5,7 @@ import { getGlobalUser, listTenantUsers, type TenantUser as TenantUserRow } from
 import { adminOnly, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
-import { GlobalUser, GroupDetail, GroupSummary, IdParam, page, PageQuery, TenantIdParams, TenantParam, TenantUser } from "./schemas";
+import { GlobalUser, GroupDetail, GroupSummary, IdParam, page, PageQuery, TenantIdParams, TenantParam, TenantUser, UserQuery } from "./schemas";
 import { decodeCursor, encodeCursor, iso, pageOf } from "./validation";
 
 function renderTenantUser(user: TenantUserRow) {
@@ -15,6 +15,7 @@ function renderTenantUser(user: TenantUserRow) {
     displayName: (user.profile.displayName as string | undefined) ?? null,
     externalId: user.externalId,
     active: user.active,
+    groups: user.groups ?? [],
     createdAt: iso(user.createdAt),
     updatedAt: iso(user.updatedAt),
   };
@@ -71,12 +72,12 @@ export function registerDirectory(app: AdminApp): void {
       summary: "List the users with access to a tenant",
       security: bearer,
       middleware: [tenantAccess("USERS", "READ")] as const,
-      request: { params: TenantParam, query: PageQuery },
-      responses: { 200: json(page(TenantUser, "TenantUserPage"), "A page of users."), ...problems(400, 401, 403, 404) },
+      request: { params: TenantParam, query: UserQuery },
+      responses: { 200: json(page(TenantUser, "TenantUserPage"), "A page of users, each with its groups."), ...problems(400, 401, 403, 404) },
     }),
     async (c) => {
-      const { limit, cursor } = c.req.valid("query");
-      const rows = await listTenantUsers(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor) });
+      const { limit, cursor, search } = c.req.valid("query");
+      const rows = await listTenantUsers(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor), search: search || undefined });
       return c.json(pageOf(rows, limit, renderTenantUser), 200);
     },
   );

@@ -6,6 +6,7 @@ import { registerAudit } from "./audit";
 import { registerBindings } from "./bindings";
 import { registerDirectory } from "./directory";
 import { registerIntegrations } from "./integrations";
+import { registerMe } from "./me";
 import { registerRoles } from "./roles";
 import { registerServiceAccounts } from "./service-accounts";
 import { registerTenants } from "./tenants";
@@ -30,6 +31,7 @@ adminRoutes.doc31("/openapi.json", (c) => ({
 }));
 
 adminRoutes.use(adminAuth());
+registerMe(adminRoutes);
 registerTenants(adminRoutes);
 registerDirectory(adminRoutes);
 registerIntegrations(adminRoutes);

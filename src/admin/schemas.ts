@@ -179,10 +179,20 @@ export const TenantUser = z
     displayName: z.string().nullable(),
     externalId: z.string().nullable(),
     active: z.boolean(),
+    groups: z.array(z.object({ id: z.string(), displayName: z.string() })).openapi({ description: "The user's groups in this tenant." }),
     createdAt: time,
     updatedAt: time,
   })
   .openapi("TenantUser");
+
+export const UserQuery = PageQuery.extend({
+  search: z
+    .string()
+    .trim()
+    .max(200)
+    .optional()
+    .openapi({ param: { name: "search", in: "query" }, description: "Only users whose userName or displayName contains this text (case-insensitive).", example: "ada" }),
+});
 
 export const GlobalUser = z
   .object({

@@ -387,14 +387,33 @@ export async function revokeUserAccess(
 // ---- admin views ---------------------------------------------------------------------------
 
 /** A tenant's users in id order, `limit` at a time after the `after` id. */
-export async function listTenantUsers(db: Db, tenantId: string, page: { limit: number; after?: string }): Promise<TenantUser[]> {
-  return db
-    .select(tenantUserColumns)
+/**
+ * A page of a tenant's users in creation order, each with its groups in this tenant. `search`
+ * keeps users whose userName or displayName contains it, ignoring case (a scan, bounded by the
+ * page: meant for people looking someone up, not for provisioning lookups, which use filters).
+ */
+export async function listTenantUsers(
+  db: Db,
+  tenantId: string,
+  page: { limit: number; after?: string; search?: string },
+): Promise<TenantUser[]> {
+  const needle = page.search === undefined ? undefined : caseKey(page.search);
+  const rows = await db
+    .select({ ...tenantUserColumns, groups: groupsOfRow })
     .from(tenantUsers)
     .innerJoin(users, eq(users.id, tenantUsers.userId))
-    .where(and(eq(tenantUsers.tenantId, tenantId), page.after ? gt(tenantUsers.userId, page.after) : undefined))
+    .where(
+      and(
+        eq(tenantUsers.tenantId, tenantId),
+        page.after ? gt(tenantUsers.userId, page.after) : undefined,
+        needle
+          ? sql`(instr(${users.userNameKey}, ${needle}) > 0 or instr(lower(coalesce(json_extract(${users.profile}, '$.displayName'), '')), ${needle}) > 0)`
+          : undefined,
+      ),
+    )
     .orderBy(asc(tenantUsers.userId))
     .limit(page.limit);
+  return rows.map(({ groups, ...row }) => ({ ...row, groups: JSON.parse(groups) as GroupRef[] }));
 }
 
 export interface GlobalUser {
