@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { consoleRoutes } from "./admin/console";
 import { adminRoutes } from "./admin/routes";
 import type { AppEnv } from "./app-env";
 import { renderError, renderNotFound } from "./errors";
@@ -17,7 +18,7 @@ const app = new Hono<AppEnv>();
 
 app.use(requestId());
 app.use(requestLog());
-app.use(secureHeaders());
+app.use(secureHeaders({ xFrameOptions: "DENY" }));
 app.use(
   bodyLimit({
     maxSize: LIMITS.maxPayloadSize,
@@ -30,6 +31,7 @@ app.use(
 // SCIM first: its catch-all answers every path under …/scim/v2 in SCIM's own error format.
 app.route("/api/v1/:tenant/integrations/:integrationId/scim/v2", scimRoutes);
 app.route("/api/v1", adminRoutes);
+app.route("/ui", consoleRoutes);
 
 app.onError(renderError);
 app.notFound(renderNotFound);

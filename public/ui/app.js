@@ -1,0 +1,198 @@
+// @ts-check
+/**
+ * The console's shell: sign-in, the header and tenant tabs, and a router over history URLs
+ * under /ui. Views live in ./views; each fills the element it is given from the admin API.
+ */
+import { api, ApiError, clearToken, getToken, setToken, whenUnauthorized } from "./api.js";
+import { link, tenantPath } from "./context.js";
+import { errorBox, field, h } from "./dom.js";
+import { renderAudit } from "./views/audit.js";
+import { renderGroup, renderGroups } from "./views/groups.js";
+import { renderProvisioning } from "./views/provisioning.js";
+import { renderRoles } from "./views/roles.js";
+import { renderTenants } from "./views/tenants.js";
+import { renderUsers } from "./views/users.js";
+
+/** @typedef {import("./context.js").Me} Me */
+/** @typedef {import("./context.js").ViewContext} ViewContext */
+
+const main = /** @type {HTMLElement} */ (document.getElementById("main"));
+const top = /** @type {HTMLElement} */ (document.getElementById("top"));
+const tabs = /** @type {HTMLElement} */ (document.getElementById("tabs"));
+
+/** @type {Me | null} */
+let me = null;
+
+const SECTIONS = /** @type {const} */ ([
+  ["provisioning", "Provisioning"],
+  ["users", "Users"],
+  ["groups", "Groups"],
+  ["roles", "Roles and bindings"],
+  ["audit", "Audit log"],
+]);
+
+/** @type {[RegExp, (ctx: ViewContext) => Promise<void>][]} */
+const ROUTES = [
+  [/^\/ui\/tenants$/, renderTenants],
+  [/^\/ui\/t\/([^/]+)\/provisioning$/, renderProvisioning],
+  [/^\/ui\/t\/([^/]+)\/users$/, renderUsers],
+  [/^\/ui\/t\/([^/]+)\/groups$/, renderGroups],
+  [/^\/ui\/t\/([^/]+)\/groups\/([^/]+)$/, renderGroup],
+  [/^\/ui\/t\/([^/]+)\/roles$/, renderRoles],
+  [/^\/ui\/t\/([^/]+)\/audit$/, renderAudit],
+];
+
+/** Where a token lands after sign-in: the tenant list, or a service account's own tenant. */
+const home = (/** @type {Me} */ who) => (who.kind === "admin" ? "/ui/tenants" : tenantPath(who.tenant, "provisioning"));
+
+/** @param {string} path @param {{ replace?: boolean }} [options] */
+function navigate(path, options = {}) {
+  if (options.replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  void render();
+}
+
+function signOut() {
+  clearToken();
+  me = null;
+  navigate("/ui/", { replace: true });
+}
+
+whenUnauthorized(() => {
+  // The token was revoked or rotated meanwhile: forget it, show the sign-in form.
+  clearToken();
+  me = null;
+});
+
+function renderHeader() {
+  top.replaceChildren(
+    h("p", { class: "brand" }, link(me ? home(me) : "/ui/", "scim-edge"), h("span", { class: "brand-sub" }, " console")),
+    me
+      ? h(
+          "div",
+          { class: "who" },
+          h("span", {}, me.kind === "admin" ? "Signed in with the admin token" : `Service account of tenant ${me.tenant}`),
+          h("button", { type: "button", class: "secondary", onclick: signOut }, "Sign out"),
+        )
+      : "",
+  );
+}
+
+/** @param {string} tenant @param {string} current */
+function renderTabs(tenant, current) {
+  if (!tenant || !me) {
+    tabs.hidden = true;
+    tabs.replaceChildren();
+    return;
+  }
+  tabs.hidden = false;
+  tabs.replaceChildren(
+    me.kind === "admin" ? h("span", { class: "crumb" }, link("/ui/tenants", "Tenants"), " / ") : "",
+    h("strong", { class: "tenant-name" }, tenant),
+    h(
+      "ul",
+      {},
+      ...SECTIONS.map(([section, label]) =>
+        h("li", {}, link(tenantPath(tenant, section), label, section === current ? { "aria-current": "page" } : {})),
+      ),
+    ),
+  );
+}
+
+function renderSignIn(/** @type {string} */ problem = "") {
+  renderHeader();
+  renderTabs("", "");
+  document.title = "Sign in · scim-edge";
+  const input = h("input", { type: "password", name: "token", required: true, autocomplete: "off", spellcheck: "false" });
+  const status = h("div", {});
+  if (problem) status.append(errorBox(problem));
+  const form = h(
+    "form",
+    { class: "card narrow" },
+    h("h1", {}, "Sign in"),
+    h("p", {}, "Paste the admin token (ADMIN_TOKEN, in .dev.vars when you run npm start) or a service account's API token."),
+    field("Token", input, "Kept in this tab only (sessionStorage) and sent as a bearer header; signing out or closing the tab forgets it."),
+    status,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Sign in")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = input.value.trim();
+    if (!token) return;
+    setToken(token);
+    status.replaceChildren(h("p", { class: "loading", role: "status" }, "Checking the token…"));
+    try {
+      me = await api("GET", "/me");
+      navigate(home(/** @type {Me} */ (me)), { replace: true });
+    } catch (err) {
+      clearToken();
+      status.replaceChildren(errorBox(err));
+      input.focus();
+    }
+  });
+  main.replaceChildren(form);
+  input.focus();
+}
+
+let renderCount = 0;
+
+async function render() {
+  const run = ++renderCount;
+  const path = location.pathname.replace(/\/+$/, "") || "/ui";
+  if (!getToken()) return renderSignIn();
+  if (!me) {
+    main.replaceChildren(h("p", { class: "loading", role: "status" }, "Signing in…"));
+    try {
+      me = await api("GET", "/me");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return renderSignIn(err.message);
+      main.replaceChildren(errorBox(err));
+      return;
+    }
+    if (run !== renderCount) return;
+  }
+  const who = /** @type {Me} */ (me);
+  if (path === "/ui") return navigate(home(who), { replace: true });
+  renderHeader();
+  const match = ROUTES.map(([pattern, view]) => /** @type {const} */ ([path.match(pattern), view])).find(([m]) => m);
+  if (!match) {
+    renderTabs("", "");
+    main.replaceChildren(h("h1", {}, "Page not found"), h("p", {}, "Nothing lives at this address. "), link(home(who), "Go to the start page"));
+    return;
+  }
+  const [found, view] = match;
+  const [, ...groups] = /** @type {RegExpMatchArray} */ (found);
+  const tenant = path.startsWith("/ui/t/") ? decodeURIComponent(groups[0] ?? "") : "";
+  renderTabs(tenant, path.split("/")[4] ?? "");
+  const section = h("section", { class: "view" });
+  main.replaceChildren(section);
+  main.focus({ preventScroll: true });
+  /** @type {ViewContext} */
+  const ctx = {
+    me: who,
+    tenant,
+    params: groups.slice(tenant ? 1 : 0).map(decodeURIComponent),
+    query: new URLSearchParams(location.search),
+    view: section,
+    navigate,
+    title: (text) => {
+      document.title = `${text}${tenant ? ` · ${tenant}` : ""} · scim-edge`;
+    },
+  };
+  try {
+    await view(ctx);
+  } catch (err) {
+    if (run === renderCount) section.replaceChildren(errorBox(err));
+  }
+}
+
+// Links marked data-nav change the view without reloading; modified clicks open tabs as usual.
+document.addEventListener("click", (event) => {
+  const anchor = event.target instanceof Element ? event.target.closest("a[data-nav]") : null;
+  if (!(anchor instanceof HTMLAnchorElement) || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  navigate(anchor.pathname + anchor.search);
+});
+window.addEventListener("popstate", () => void render());
+void render();

@@ -1,0 +1,35 @@
+// @ts-check
+/** What every view is given, and the links between views. */
+import { h } from "./dom.js";
+
+/**
+ * @typedef {{ kind: "admin" } | { kind: "service-account", tenant: string, serviceAccountId: string, integrationId: string | null, permissions: string[] }} Me
+ */
+
+/**
+ * @typedef {object} ViewContext
+ * @property {Me} me who signed in
+ * @property {string} tenant the tenant in the path ("" outside a tenant)
+ * @property {string[]} params the other path parameters
+ * @property {URLSearchParams} query
+ * @property {HTMLElement} view the element the view fills (already in the page)
+ * @property {(path: string, options?: { replace?: boolean }) => void} navigate
+ * @property {(title: string) => void} title sets the page title and the view's heading
+ */
+
+/**
+ * A link to another view of the console (handled without a page load, still a real link: it
+ * can be opened in a new tab, and works by keyboard).
+ * @param {string} href
+ * @param {import("./dom.js").Child} text
+ * @param {Record<string, unknown>} [attrs]
+ */
+export const link = (href, text, attrs = {}) => h("a", { href, "data-nav": true, ...attrs }, text);
+
+/** The path of a tenant's section. */
+export const tenantPath = (/** @type {string} */ tenant, /** @type {string} */ section) => `/ui/t/${encodeURIComponent(tenant)}/${section}`;
+
+/** True when the signed-in token may do `RESOURCE:ACTION` in the tenant (the admin may do all). */
+export function can(/** @type {Me} */ me, /** @type {string} */ permission) {
+  return me.kind === "admin" || me.permissions.includes(permission);
+}

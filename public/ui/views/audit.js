@@ -1,0 +1,92 @@
+// @ts-check
+/** The audit log: filters in the URL (so a filtered view can be linked), each change's diff, failures marked. */
+import { listAll } from "../api.js";
+import { can, tenantPath } from "../context.js";
+import { badge, field, h, select, table, when } from "../dom.js";
+import { pagedList } from "./paged.js";
+
+const RESOURCES = ["USER", "GROUP", "INTEGRATION", "ROLE", "BINDING", "SERVICE_ACCOUNT", "API_TOKEN", "TENANT"];
+const ACTIONS = ["CREATE", "UPDATE", "DELETE", "ROTATE_TOKEN"];
+
+const show = (/** @type {unknown} */ value) => (value === undefined ? "—" : typeof value === "string" ? value : JSON.stringify(value));
+
+/** The fields an event changed, before and after. */
+function diffView(/** @type {Record<string, { before?: unknown, after?: unknown }> | null} */ diff) {
+  const fields = Object.entries(diff ?? {});
+  if (fields.length === 0) return h("span", { class: "muted" }, "no field changes");
+  return h(
+    "details",
+    { class: "diff" },
+    h("summary", {}, `${fields.length} field${fields.length === 1 ? "" : "s"} changed`),
+    table("Changed fields", ["Field", "Before", "After"], fields, ([name, change]) => [
+      h("span", { class: "mono" }, name),
+      h("span", { class: "mono before" }, show(change.before)),
+      h("span", { class: "mono after" }, show(change.after)),
+    ]),
+  );
+}
+
+/** @param {import("../context.js").ViewContext} ctx */
+export async function renderAudit(ctx) {
+  const { tenant, query } = ctx;
+  ctx.title("Audit log");
+  const integrations = can(ctx.me, "INTEGRATIONS:READ") ? await listAll(`/${encodeURIComponent(tenant)}/integrations`).catch(() => []) : [];
+  const integrationNames = new Map(integrations.map((i) => [i.id, i.name]));
+  const current = { integrationId: query.get("integrationId") ?? "", resourceType: query.get("resourceType") ?? "", action: query.get("action") ?? "" };
+
+  const integration = select("integrationId", [["", "All integrations and the admin API"], ...integrations.map((i) => /** @type {[string, string]} */ ([i.id, i.name]))], current.integrationId);
+  const resource = select("resourceType", [["", "All resources"], ...RESOURCES.map((r) => /** @type {[string, string]} */ ([r, r]))], current.resourceType);
+  const action = select("action", [["", "All actions"], ...ACTIONS.map((a) => /** @type {[string, string]} */ ([a, a]))], current.action);
+  const form = h(
+    "form",
+    { class: "toolbar" },
+    field("Integration", integration),
+    field("Resource", resource),
+    field("Action", action),
+    h("button", { type: "submit" }, "Filter"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    if (integration.value) params.set("integrationId", integration.value);
+    if (resource.value) params.set("resourceType", resource.value);
+    if (action.value) params.set("action", action.value);
+    const text = params.toString();
+    ctx.navigate(`${tenantPath(tenant, "audit")}${text ? `?${text}` : ""}`);
+  });
+  const list = h("div", {});
+  ctx.view.append(
+    h("h1", {}, "Audit log"),
+    h("p", { class: "lead" }, "Every SCIM and admin write, newest first. Refused SCIM calls are recorded too, with the reason the identity provider was given."),
+    form,
+    list,
+  );
+
+  const params = new URLSearchParams(Object.entries(current).filter(([, value]) => value));
+  await pagedList(list, {
+    path: `/${encodeURIComponent(tenant)}/audit-logs${params.size ? `?${params}` : ""}`,
+    what: "events",
+    emptyText: params.size ? "No event matches these filters." : "Nothing recorded yet. Provisioning and admin changes appear here as they happen.",
+    render: (rows) =>
+      table(
+        "Audit events",
+        ["Time", "Outcome", "Action", "Resource", "By", "Changes"],
+        rows,
+        (e) => [
+          when(e.createdAt),
+          e.outcome === "FAILURE"
+            ? h("div", {}, badge(`Failed${e.status ? ` ${e.status}` : ""}`, "bad"), e.detail ? h("p", { class: "failure-detail" }, e.detail) : null)
+            : badge("OK", "ok"),
+          e.action,
+          h("span", {}, e.resourceType, e.resourceId ? h("span", { class: "mono small" }, ` ${e.resourceId}`) : null),
+          e.actor.type === "ADMIN"
+            ? "admin"
+            : e.integrationId
+              ? `${integrationNames.get(e.integrationId) ?? "integration"} (SCIM)`
+              : `${e.actor.type.toLowerCase().replace("_", " ")}${e.actor.id ? ` ${e.actor.id.slice(0, 8)}` : ""}`,
+          diffView(e.diff),
+        ],
+        (e) => (e.outcome === "FAILURE" ? "failed" : ""),
+      ),
+  });
+}

@@ -1,0 +1,115 @@
+// @ts-check
+/** Role bindings: listing them with readable names, binding a role, removing a binding. */
+import { api, listAll } from "../api.js";
+import { can } from "../context.js";
+import { confirmAction, errorBox, field, h, notify, select, table, when, empty } from "../dom.js";
+
+const SUBJECT_LABELS = /** @type {Record<string, string>} */ ({ GROUP: "Group", USER: "User", SERVICE_ACCOUNT: "Service account" });
+
+/**
+ * A table of bindings with Remove buttons.
+ * @param {import("../context.js").ViewContext} ctx
+ * @param {any[]} bindings
+ * @param {(binding: any) => string} subjectName
+ * @param {() => void} changed called after a removal
+ */
+export function bindingsTable(ctx, bindings, subjectName, changed) {
+  if (bindings.length === 0) return empty("No bindings.");
+  const base = `/${encodeURIComponent(ctx.tenant)}/bindings`;
+  return table("Bindings", ["Role", "Subject", "Namespace", "Created", ""], bindings, (b) => [
+    b.roleName,
+    `${SUBJECT_LABELS[b.subjectType] ?? b.subjectType}: ${subjectName(b)}`,
+    b.namespace ?? "whole tenant",
+    when(b.createdAt),
+    can(ctx.me, "BINDINGS:DELETE")
+      ? h(
+          "button",
+          {
+            type: "button",
+            class: "danger small",
+            "aria-label": `Remove binding of ${b.roleName} to ${subjectName(b)}`,
+            onclick: async (/** @type {Event} */ event) => {
+              const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+              const sure = await confirmAction({
+                title: "Remove this binding?",
+                body: [`${subjectName(b)} loses the role ${b.roleName}${b.namespace ? ` in ${b.namespace}` : ""}.`],
+                confirm: "Remove binding",
+              });
+              if (!sure) return;
+              try {
+                await api("DELETE", `${base}/${encodeURIComponent(b.id)}`);
+                notify(`Binding of ${b.roleName} removed.`);
+                changed();
+              } catch (err) {
+                button.replaceWith(errorBox(err));
+              }
+            },
+          },
+          "Remove",
+        )
+      : "",
+  ]);
+}
+
+/**
+ * A form binding a role to a subject. `subjects` lists what can be picked per subject type.
+ * @param {import("../context.js").ViewContext} ctx
+ * @param {{ roles: any[], subjects: Record<string, [string, string][]>, fixed?: { type: string, id: string, name: string } }} options
+ * @param {() => void} changed called after a binding was created
+ */
+export function bindForm(ctx, { roles, subjects, fixed }, changed) {
+  const role = select("roleId", roles.map((r) => [r.id, r.name]));
+  const types = Object.keys(subjects).filter((type) => (subjects[type] ?? []).length > 0);
+  const type = select("subjectType", types.map((t) => [t, SUBJECT_LABELS[t] ?? t]));
+  const subject = h("select", { name: "subjectId" });
+  const fillSubjects = () =>
+    subject.replaceChildren(...(subjects[type.value] ?? []).map(([value, text]) => h("option", { value }, text)));
+  type.addEventListener("change", fillSubjects);
+  fillSubjects();
+  const namespace = h("input", { name: "namespace", maxlength: 400, autocomplete: "off", placeholder: "company.team" });
+  const status = h("div", {});
+  const form = h(
+    "form",
+    { class: "card" },
+    h("h2", {}, fixed ? `Bind a role to ${fixed.name}` : "Bind a role"),
+    roles.length === 0 ? empty("This tenant has no roles yet.") : null,
+    h(
+      "div",
+      { class: "row" },
+      field("Role", role),
+      fixed ? null : field("Subject type", type),
+      fixed ? null : field("Subject", subject),
+      field("Namespace (optional)", namespace, "Empty: the whole tenant."),
+    ),
+    status,
+    h("div", { class: "actions" }, h("button", { type: "submit", disabled: roles.length === 0 }, "Bind role")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.replaceChildren();
+    const subjectType = fixed ? fixed.type : type.value;
+    const subjectId = fixed ? fixed.id : subject.value;
+    if (!subjectId) {
+      status.replaceChildren(errorBox("Pick a subject to bind the role to."));
+      return;
+    }
+    try {
+      await api("POST", `/${encodeURIComponent(ctx.tenant)}/bindings`, {
+        roleId: role.value,
+        subjectType,
+        subjectId,
+        ...(namespace.value.trim() ? { namespace: namespace.value.trim() } : {}),
+      });
+      notify("Role bound.");
+      changed();
+    } catch (err) {
+      status.replaceChildren(errorBox(err));
+    }
+  });
+  return form;
+}
+
+/** Roles of the tenant, for pickers (empty when the token may not read roles). */
+export async function rolesOf(/** @type {import("../context.js").ViewContext} */ ctx) {
+  return can(ctx.me, "ROLES:READ") ? listAll(`/${encodeURIComponent(ctx.tenant)}/roles`) : [];
+}

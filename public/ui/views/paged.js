@@ -1,0 +1,41 @@
+// @ts-check
+/** A list read page by page from the admin API, with a "Load more" button. */
+import { api } from "../api.js";
+import { empty, errorBox, h, loading } from "../dom.js";
+
+/**
+ * Fills `into` with the first page of `path`, rendered by `render`, and offers the next pages.
+ * @param {HTMLElement} into
+ * @param {{ path: string, what: string, emptyText: string, render: (rows: any[]) => Node }} options
+ * @returns {Promise<any[]>} every row shown so far (grows as pages load)
+ */
+export async function pagedList(into, { path, what, emptyText, render }) {
+  /** @type {any[]} */
+  const rows = [];
+  into.replaceChildren(loading(what));
+  const separator = path.includes("?") ? "&" : "?";
+  /** @param {string | undefined} cursor */
+  async function load(cursor) {
+    const page = await api("GET", `${path}${separator}limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    rows.push(...page.results);
+    if (rows.length === 0) {
+      into.replaceChildren(empty(emptyText));
+      return;
+    }
+    const more = page.nextCursor
+      ? h("button", { type: "button", class: "secondary", onclick: async (/** @type {Event} */ event) => {
+          const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+          button.disabled = true;
+          button.textContent = "Loading…";
+          try {
+            await load(page.nextCursor);
+          } catch (err) {
+            button.replaceWith(errorBox(err));
+          }
+        } }, "Load more")
+      : null;
+    into.replaceChildren(render(rows), h("p", { class: "count" }, page.nextCursor ? `Showing the first ${rows.length} ${what}; more below.` : `Showing all ${rows.length} ${what}.`), more ?? "");
+  }
+  await load(undefined);
+  return rows;
+}

@@ -1,0 +1,218 @@
+// @ts-check
+/**
+ * Provisioning, as on Kestra's page: integrations with their enabled switch, Create (Name,
+ * Description, Provisioning Type), the endpoint and secret token shown once after Save, token
+ * rotation and deletion behind a confirmation, and how to set up Microsoft Entra ID.
+ */
+import { api } from "../api.js";
+import { can, link, tenantPath } from "../context.js";
+import { badge, confirmAction, copyField, errorBox, field, h, notify, openDialog, select, when } from "../dom.js";
+import { pagedList } from "./paged.js";
+
+/**
+ * The one time a secret token is visible: in a modal the person closes when it is pasted.
+ * @param {string} title
+ * @param {{ endpoint: string, secretToken: string }} values
+ */
+async function showSecretOnce(title, { endpoint, secretToken }) {
+  await openDialog(title, (close) => [
+    h(
+      "p",
+      { class: "warning", role: "note" },
+      h("strong", {}, "Copy the secret token now. "),
+      "It will not be shown again: scim-edge keeps only its hash. If it is lost, rotate the token and paste the new one into Entra.",
+    ),
+    copyField("Tenant URL", endpoint),
+    copyField("Secret Token", secretToken, { secret: true }),
+    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close("done") }, "I have copied the token")),
+  ]);
+}
+
+/** The README's Entra steps, where the values are pasted. */
+function entraPanel() {
+  return h(
+    "details",
+    { class: "card entra", open: true },
+    h("summary", {}, "Configure Microsoft Entra ID"),
+    h(
+      "ol",
+      {},
+      h("li", {}, "Entra admin center → Enterprise applications → New application → Create your own application (a non-gallery app)."),
+      h("li", {}, "In the app: Provisioning → Provisioning Mode: Automatic."),
+      h("li", {}, "Admin Credentials: paste the integration's Tenant URL and Secret Token. Entra needs a public HTTPS URL: your deployed Worker, or PUBLIC_URL behind a tunnel."),
+      h("li", {}, "Click Test Connection (scim-edge answers Entra's probe with an empty list), then Save."),
+      h("li", {}, "Review the user and group Mappings, assign users and groups to the app, and set Provisioning Status to On."),
+    ),
+    h("p", {}, "Tip: create the integration disabled, configure Entra, then switch it on here. While it is off, every SCIM request is refused (403)."),
+  );
+}
+
+/** @param {import("../context.js").ViewContext} ctx */
+export async function renderProvisioning(ctx) {
+  const { tenant, me } = ctx;
+  ctx.title("Provisioning");
+  const base = `/${encodeURIComponent(tenant)}/integrations`;
+  const list = h("div", {});
+  const reload = () => void show().catch((err) => list.replaceChildren(errorBox(err)));
+
+  /** @param {any} integration */
+  function toggle(integration) {
+    const input = h("input", { type: "checkbox", role: "switch", checked: integration.enabled, disabled: !can(me, "INTEGRATIONS:UPDATE") });
+    const label = h("label", { class: "switch" }, input, h("span", {}, "Enabled"));
+    input.setAttribute("aria-label", `Enabled: ${integration.name}`);
+    input.addEventListener("change", async () => {
+      const wanted = input.checked;
+      input.disabled = true;
+      try {
+        await api("PATCH", `${base}/${encodeURIComponent(integration.id)}`, { enabled: wanted });
+        integration.enabled = wanted;
+        notify(`${integration.name} is ${wanted ? "enabled: SCIM requests are accepted" : "disabled: SCIM requests are refused"}.`);
+      } catch (err) {
+        input.checked = !wanted;
+        label.after(errorBox(err));
+      } finally {
+        input.disabled = false;
+      }
+    });
+    return label;
+  }
+
+  /** @param {any} integration */
+  async function rotate(integration) {
+    const sure = await confirmAction({
+      title: `Rotate the token of ${integration.name}?`,
+      body: ["The current secret token stops working at once: provisioning fails until the new token is pasted into Entra (Admin Credentials → Secret Token)."],
+      confirm: "Rotate token",
+    });
+    if (!sure) return;
+    try {
+      const { secretToken } = await api("POST", `${base}/${encodeURIComponent(integration.id)}/token`);
+      await showSecretOnce(`New token of ${integration.name}`, { endpoint: integration.endpoint, secretToken });
+    } catch (err) {
+      list.prepend(errorBox(err));
+    }
+  }
+
+  /** @param {any} integration */
+  async function remove(integration) {
+    const sure = await confirmAction({
+      title: `Delete ${integration.name}?`,
+      body: [
+        "Its token stops working and its service account and bindings are removed. Users and groups it provisioned stay, as does the audit log.",
+        "This cannot be undone.",
+      ],
+      confirm: "Delete integration",
+    });
+    if (!sure) return;
+    try {
+      await api("DELETE", `${base}/${encodeURIComponent(integration.id)}`);
+      notify(`${integration.name} deleted.`);
+      reload();
+    } catch (err) {
+      list.prepend(errorBox(err));
+    }
+  }
+
+  /** @param {any[]} rows */
+  function cards(rows) {
+    return h(
+      "ul",
+      { class: "cards" },
+      ...rows.map((integration) =>
+        h(
+          "li",
+          { class: "card integration", "data-integration": integration.id },
+          h(
+            "div",
+            { class: "card-head" },
+            h("h2", {}, integration.name),
+            badge("SCIM 2.0", "neutral"),
+            toggle(integration),
+          ),
+          integration.description ? h("p", {}, integration.description) : null,
+          copyField("Tenant URL", integration.endpoint),
+          h("p", { class: "meta" }, `Created ${when(integration.createdAt)} · updated ${when(integration.updatedAt)}`),
+          h(
+            "div",
+            { class: "actions" },
+            link(`${tenantPath(tenant, "audit")}?integrationId=${encodeURIComponent(integration.id)}`, "Audit log", { class: "button secondary" }),
+            can(me, "INTEGRATIONS:UPDATE") ? h("button", { type: "button", class: "secondary", onclick: () => rotate(integration) }, "Rotate token") : null,
+            can(me, "INTEGRATIONS:DELETE") ? h("button", { type: "button", class: "danger", onclick: () => remove(integration) }, "Delete") : null,
+          ),
+        ),
+      ),
+    );
+  }
+
+  async function show() {
+    await pagedList(list, {
+      path: base,
+      what: "integrations",
+      emptyText: "No provisioning integration yet. Create one, then paste its Tenant URL and Secret Token into Entra ID.",
+      render: cards,
+    });
+  }
+
+  async function create() {
+    const name = h("input", { name: "name", required: true, maxlength: 200, value: "Microsoft Entra ID", autocomplete: "off" });
+    const description = h("textarea", { name: "description", maxlength: 2000, rows: 3 });
+    const type = select("provisioningType", [["SCIM_2_0", "SCIM 2.0"]], "SCIM_2_0");
+    const enabled = h("input", { type: "checkbox", name: "enabled", checked: true });
+    const status = h("div", {});
+    /** @type {any} */
+    let created = null;
+    await openDialog("Create a provisioning integration", (close) => {
+      const form = h(
+        "form",
+        {},
+        field("Name", name),
+        field("Description (optional)", description),
+        field("Provisioning Type", type, "SCIM 2.0 is the only type."),
+        h("label", { class: "check" }, enabled, " Enabled (switch off to configure Entra first and enable later)"),
+        status,
+        h(
+          "div",
+          { class: "actions" },
+          h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel"),
+          h("button", { type: "submit" }, "Save"),
+        ),
+      );
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
+        button.disabled = true;
+        status.replaceChildren();
+        try {
+          created = await api("POST", base, {
+            name: name.value.trim(),
+            ...(description.value.trim() ? { description: description.value.trim() } : {}),
+            provisioningType: type.value,
+            enabled: enabled.checked,
+          });
+          close("saved");
+        } catch (err) {
+          status.replaceChildren(errorBox(err));
+          button.disabled = false;
+        }
+      });
+      return [form];
+    });
+    if (!created) return;
+    reload();
+    await showSecretOnce(`${created.name} is ready`, created);
+    created = null; // the token is not kept anywhere once the dialog is gone
+  }
+
+  ctx.view.append(
+    h(
+      "div",
+      { class: "view-head" },
+      h("h1", {}, "Provisioning"),
+      can(me, "INTEGRATIONS:CREATE") ? h("button", { type: "button", onclick: create }, "Create") : null,
+    ),
+    h("p", { class: "lead" }, "Each integration is one SCIM 2.0 endpoint with its own secret token, for one identity provider."),
+    list,
+    entraPanel(),
+  );
+  await show();
+}
