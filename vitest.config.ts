@@ -6,22 +6,43 @@ export default defineConfig(async () => {
   // The migrations drizzle-kit generated, applied to each test file's isolated D1 by the setup file.
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "drizzle"));
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+    test: {
+      reporters: ["default", "./test/support/summary-reporter.ts"],
+      projects: [
+        {
+          // Services and HTTP inside workerd, each test file on its own D1.
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "worker",
+            include: ["test/*.test.ts"],
+            setupFiles: ["./test/support/apply-migrations.ts"],
+            // The service logs one JSON line per request; tests check it, the run output needn't show it.
+            onConsoleLog: (log: string) => !log.startsWith('{"level":"info"'),
           },
         },
-      }),
-    ],
-    test: {
-      setupFiles: ["./test/support/apply-migrations.ts"],
-      reporters: ["default", "./test/support/summary-reporter.ts"],
-      // The service logs one JSON line per request; tests check it, the run output needn't show it.
-      onConsoleLog: (log: string) => !log.startsWith('{"level":"info"'),
+        {
+          // The console in real headless Chromium against `wrangler dev`, from Node.
+          test: {
+            name: "browser",
+            include: ["test/e2e/*.test.ts"],
+            environment: "node",
+            globalSetup: ["./test/e2e/global-setup.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+            fileParallelism: false,
+          },
+        },
+      ],
     },
   };
 });

@@ -1,0 +1,83 @@
+/** Helpers of the browser tests: Chromium as the issue prescribes, the running service, its APIs. */
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { inject } from "vitest";
+
+export const baseUrl = inject("baseUrl");
+export const adminToken = inject("adminToken");
+
+/** Debian's Chromium, headless, with the switches that keep it off this machine's closed network. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: inject("chromiumPath"),
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A fresh browser profile (own sessionStorage), optionally at phone size. */
+export async function newContext(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport, baseURL: baseUrl });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
+  return context;
+}
+
+/** Collects uncaught page errors and console errors, so a test can assert there were none. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("console", (message) => {
+    // A refused request (401/403/409) is logged by Chromium as a resource error; those are expected.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) errors.push(message.text());
+  });
+  return errors;
+}
+
+/** Signs in through the form, as a person would. */
+export async function signIn(page: Page, token = adminToken): Promise<void> {
+  await page.goto("/ui/");
+  await page.getByLabel("Token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Saves a screenshot under docs/screenshots when SAVE_SCREENSHOTS=1 (npm run screenshots). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.SAVE_SCREENSHOTS !== "1") return;
+  await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
+}
+
+type Json = Record<string, any>;
+
+/** Calls the service over HTTP from the test (Node's fetch), like curl would. */
+export async function http(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Json }> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["Content-Type"] = path.includes("/scim/v2") ? "application/scim+json" : "application/json";
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, json: text ? (JSON.parse(text) as Json) : {} };
+}
+
+/** Creates a tenant through the admin API (for tests whose subject is elsewhere). */
+export async function createTenant(prefix: string): Promise<string> {
+  const id = `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+  const res = await http("POST", "/api/v1/tenants", adminToken, { id, name: `${prefix} tenant` });
+  if (res.status !== 201) throw new Error(`tenant: ${res.status} ${JSON.stringify(res.json)}`);
+  return id;
+}
+
+/** Creates an integration through the admin API; returns its endpoint path and token. */
+export async function createIntegration(tenant: string, name = "Microsoft Entra ID"): Promise<{ id: string; scim: string; token: string }> {
+  const res = await http("POST", `/api/v1/${tenant}/integrations`, adminToken, { name });
+  if (res.status !== 201) throw new Error(`integration: ${res.status} ${JSON.stringify(res.json)}`);
+  return { id: res.json.id, scim: new URL(res.json.endpoint).pathname, token: res.json.secretToken };
+}
+
+export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";

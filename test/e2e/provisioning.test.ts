@@ -1,0 +1,152 @@
+/**
+ * The Provisioning page end to end, as a Kestra admin would use it: create a tenant and an
+ * integration, read the token once, switch SCIM off and on, rotate, delete. Every effect is
+ * checked where Entra would see it: on the SCIM endpoint.
+ */
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { http, launchChromium, newContext, screenshot, signIn, watchErrors } from "./browser";
+
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let errors: string[];
+const tenant = `acme-${Date.now().toString(36)}`;
+let scimPath = "";
+let token = "";
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  context = await newContext(browser);
+  page = await context.newPage();
+  errors = watchErrors(page);
+  await signIn(page);
+  await page.getByRole("heading", { name: "Tenants" }).waitFor();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** What Entra's Test Connection sends. */
+const testConnection = (bearer: string) => http("GET", `${scimPath}/Users?filter=${encodeURIComponent('userName eq "probe-0f3c"')}`, bearer);
+
+describe("provisioning page", () => {
+  it("creates a tenant from the tenant list", async () => {
+    await page.getByLabel("Tenant ID").fill(tenant);
+    await page.getByLabel("Display name (optional)").fill("Acme Corp");
+    await page.getByRole("button", { name: "Create tenant" }).click();
+    await page.getByRole("heading", { name: "Provisioning" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/ui/t/${tenant}/provisioning`);
+    await page.getByText("No provisioning integration yet").waitFor();
+    await page.getByRole("link", { name: "Tenants" }).click();
+    await page.getByRole("link", { name: tenant }).waitFor();
+    await screenshot(page, "tenants");
+    await page.getByRole("link", { name: tenant }).click();
+    await page.getByRole("heading", { name: "Provisioning" }).waitFor();
+  });
+
+  it("says why a tenant cannot be created, in words", async () => {
+    await page.getByRole("link", { name: "Tenants" }).click();
+    await page.getByLabel("Tenant ID").fill(tenant);
+    await page.getByRole("button", { name: "Create tenant" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe(`That conflicts with what already exists. Tenant '${tenant}' already exists.`);
+    await page.getByRole("link", { name: tenant }).click();
+    await page.getByRole("heading", { name: "Provisioning" }).waitFor();
+  });
+
+  it("creates an integration and shows its endpoint and secret token once, with copy buttons", async () => {
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Create a provisioning integration" });
+    await dialog.waitFor();
+    const type = dialog.getByLabel("Provisioning Type");
+    expect(await type.inputValue()).toBe("SCIM_2_0");
+    expect(await type.locator("option").allTextContents()).toEqual(["SCIM 2.0"]);
+    await dialog.getByLabel("Name").fill("Entra ID production");
+    await dialog.getByLabel("Description (optional)").fill("Contoso directory");
+    await screenshot(page, "create-integration");
+    await dialog.getByRole("button", { name: "Save" }).click();
+
+    const secret = page.getByRole("dialog", { name: "Entra ID production is ready" });
+    await secret.waitFor();
+    expect(await secret.getByRole("note").textContent()).toContain("It will not be shown again");
+    const endpoint = await secret.getByRole("textbox", { name: "Tenant URL" }).inputValue();
+    token = await secret.getByRole("textbox", { name: "Secret Token" }).inputValue();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{200}$/);
+    expect(endpoint).toMatch(new RegExp(`/api/v1/${tenant}/integrations/[0-9a-f-]{36}/scim/v2$`));
+    scimPath = new URL(endpoint).pathname;
+    await secret.getByRole("button", { name: "Copy Secret Token" }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+    await secret.getByRole("button", { name: "Copy Tenant URL" }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(endpoint);
+    await screenshot(page, "secret-token-once");
+    await secret.getByRole("button", { name: "I have copied the token" }).click();
+    await secret.waitFor({ state: "detached" });
+
+    // Entra's Test Connection with the pasted values.
+    const probe = await testConnection(token);
+    expect(probe.status).toBe(200);
+    expect(probe.json.totalResults).toBe(0);
+
+    // Once closed, the token is nowhere on the page, nor after a reload; the endpoint stays.
+    await page.getByRole("heading", { name: "Entra ID production" }).waitFor();
+    expect(await page.content()).not.toContain(token);
+    await page.reload();
+    await page.getByRole("heading", { name: "Entra ID production" }).waitFor();
+    expect(await page.content()).not.toContain(token);
+    expect(await page.getByRole("textbox", { name: "Tenant URL" }).inputValue()).toBe(endpoint);
+    await expect(page.getByText("Configure Microsoft Entra ID").isVisible()).resolves.toBe(true);
+    await screenshot(page, "provisioning");
+  });
+
+  it("switches the integration off (SCIM refused) and on again", async () => {
+    const toggle = page.getByRole("switch", { name: "Enabled: Entra ID production" });
+    expect(await toggle.isChecked()).toBe(true);
+    await toggle.click();
+    await page.getByText("Entra ID production is disabled").waitFor();
+    const refused = await testConnection(token);
+    expect(refused.status).toBe(403);
+    expect(refused.json.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+    await page.reload();
+    expect(await page.getByRole("switch", { name: "Enabled: Entra ID production" }).isChecked()).toBe(false);
+
+    await page.getByRole("switch", { name: "Enabled: Entra ID production" }).click();
+    await page.getByText("Entra ID production is enabled").waitFor();
+    expect((await testConnection(token)).status).toBe(200);
+  });
+
+  it("rotates the token after a confirmation, showing the new one once; the old one stops working", async () => {
+    await page.getByRole("button", { name: "Rotate token" }).click();
+    const confirm = page.getByRole("dialog", { name: "Rotate the token of Entra ID production?" });
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    await confirm.waitFor({ state: "detached" });
+    expect((await testConnection(token)).status).toBe(200);
+
+    await page.getByRole("button", { name: "Rotate token" }).click();
+    await page.getByRole("dialog", { name: "Rotate the token of Entra ID production?" }).getByRole("button", { name: "Rotate token" }).click();
+    const shown = page.getByRole("dialog", { name: "New token of Entra ID production" });
+    await shown.waitFor();
+    const rotated = await shown.getByRole("textbox", { name: "Secret Token" }).inputValue();
+    expect(rotated).not.toBe(token);
+    await shown.getByRole("button", { name: "I have copied the token" }).click();
+    expect((await testConnection(token)).status).toBe(401);
+    expect((await testConnection(rotated)).status).toBe(200);
+    token = rotated;
+  });
+
+  it("deletes the integration after a confirmation; its token stops working", async () => {
+    await page.getByRole("button", { name: "Delete" }).click();
+    const confirm = page.getByRole("dialog", { name: "Delete Entra ID production?" });
+    await confirm.waitFor();
+    await page.keyboard.press("Escape");
+    await confirm.waitFor({ state: "detached" });
+    expect((await testConnection(token)).status).toBe(200);
+
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("dialog", { name: "Delete Entra ID production?" }).getByRole("button", { name: "Delete integration" }).click();
+    await page.getByText("No provisioning integration yet").waitFor();
+    expect((await testConnection(token)).status).toBe(401);
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+/** Sign-in and sign-out in real Chromium: where the token lives and where it never goes. */
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminToken, createIntegration, createTenant, launchChromium, newContext, screenshot, signIn, watchErrors } from "./browser";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("sign-in", () => {
+  it("refuses a wrong token in words, then signs in with the admin token, keeping it in sessionStorage only", async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    const requests: string[] = [];
+    page.on("request", (request) => requests.push(request.url()));
+
+    await page.goto("/ui/");
+    await expect(page.getByRole("heading", { name: "Sign in" }).isVisible()).resolves.toBe(true);
+    await screenshot(page, "sign-in");
+    await signIn(page, "not-a-token");
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("alert").textContent()).toContain("Your token was not accepted");
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+    await signIn(page);
+    await page.getByRole("heading", { name: "Tenants" }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("scim-edge.token"))).toBe(adminToken);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect((await context.cookies()).length).toBe(0);
+    expect(requests.some((url) => url.includes(adminToken))).toBe(false);
+    expect(page.url()).not.toContain(adminToken);
+
+    // A reload keeps the session (same tab); a new tab of another profile does not share it.
+    await page.reload();
+    await page.getByRole("heading", { name: "Tenants" }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("signs out: the token is forgotten and the console asks for one again", async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: "Tenants" }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("scim-edge.token"))).toBeNull();
+    // A deep link without a token shows the sign-in form, not data.
+    await page.goto("/ui/tenants");
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await context.close();
+  });
+
+  it("takes a service-account token to its own tenant, without the tenant list", async () => {
+    const tenant = await createTenant("sa");
+    const { token } = await createIntegration(tenant);
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page, token);
+    await page.getByRole("heading", { name: "Provisioning" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/ui/t/${tenant}/provisioning`);
+    await expect(page.getByText(`Service account of tenant ${tenant}`).isVisible()).resolves.toBe(true);
+    await expect(page.getByRole("link", { name: "Tenants" }).count()).resolves.toBe(0);
+    // SCIMProvisioner may not read roles: the view says so in words instead of failing.
+    await page.getByRole("link", { name: "Roles and bindings" }).click();
+    await page.getByText("This token may not read roles (ROLES:READ).").waitFor();
+    await context.close();
+  });
+});
