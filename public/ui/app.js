@@ -4,7 +4,7 @@
  * under /ui. Views live in ./views; each fills the element it is given from the admin API.
  */
 import { api, ApiError, clearToken, getToken, setToken, whenUnauthorized } from "./api.js";
-import { link, tenantPath } from "./context.js";
+import { can, link, tenantPath } from "./context.js";
 import { errorBox, field, h } from "./dom.js";
 import { renderAudit } from "./views/audit.js";
 import { renderGroup, renderGroups } from "./views/groups.js";
@@ -23,13 +23,17 @@ const tabs = /** @type {HTMLElement} */ (document.getElementById("tabs"));
 /** @type {Me | null} */
 let me = null;
 
+/** The tenant's sections, each shown when the token may read what it lists. */
 const SECTIONS = /** @type {const} */ ([
-  ["provisioning", "Provisioning"],
-  ["users", "Users"],
-  ["groups", "Groups"],
-  ["roles", "Roles and bindings"],
-  ["audit", "Audit log"],
+  ["provisioning", "Provisioning", ["INTEGRATIONS:READ"]],
+  ["users", "Users", ["USERS:READ"]],
+  ["groups", "Groups", ["GROUPS:READ"]],
+  ["roles", "Roles and bindings", ["ROLES:READ", "BINDINGS:READ"]],
+  ["audit", "Audit log", ["AUDIT_LOGS:READ"]],
 ]);
+
+/** The sections a token may open. */
+const sectionsFor = (/** @type {Me} */ who) => SECTIONS.filter(([, , needs]) => needs.some((permission) => can(who, permission)));
 
 /** @type {[RegExp, (ctx: ViewContext) => Promise<void>][]} */
 const ROUTES = [
@@ -42,8 +46,12 @@ const ROUTES = [
   [/^\/ui\/t\/([^/]+)\/audit$/, renderAudit],
 ];
 
-/** Where a token lands after sign-in: the tenant list, or a service account's own tenant. */
-const home = (/** @type {Me} */ who) => (who.kind === "admin" ? "/ui/tenants" : tenantPath(who.tenant, "provisioning"));
+/** Where a token lands after sign-in: the tenant list, or the first section a service account may read. */
+function home(/** @type {Me} */ who) {
+  if (who.kind === "admin") return "/ui/tenants";
+  const first = sectionsFor(who)[0];
+  return first ? tenantPath(who.tenant, first[0]) : "/ui/no-access";
+}
 
 /** @param {string} path @param {{ replace?: boolean }} [options] */
 function navigate(path, options = {}) {
@@ -59,9 +67,11 @@ function signOut() {
 }
 
 whenUnauthorized(() => {
-  // The token was revoked or rotated meanwhile: forget it, show the sign-in form.
+  // The token was revoked or rotated meanwhile: forget it and ask for one again.
+  if (!me) return; // the sign-in form reports its own failures
   clearToken();
   me = null;
+  renderSignIn("Your token is no longer accepted: it may have been rotated or revoked. Sign in again.");
 });
 
 function renderHeader() {
@@ -92,7 +102,7 @@ function renderTabs(tenant, current) {
     h(
       "ul",
       {},
-      ...SECTIONS.map(([section, label]) =>
+      ...sectionsFor(me).map(([section, label]) =>
         h("li", {}, link(tenantPath(tenant, section), label, section === current ? { "aria-current": "page" } : {})),
       ),
     ),
@@ -154,6 +164,14 @@ async function render() {
   const who = /** @type {Me} */ (me);
   if (path === "/ui") return navigate(home(who), { replace: true });
   renderHeader();
+  if (path === "/ui/no-access") {
+    renderTabs("", "");
+    main.replaceChildren(
+      h("h1", {}, "Nothing to show"),
+      h("p", {}, "This service account's bindings grant no read permission the console uses (INTEGRATIONS, USERS, GROUPS, ROLES, BINDINGS or AUDIT_LOGS with READ). Sign in with the admin token, or bind a role to the account."),
+    );
+    return;
+  }
   const match = ROUTES.map(([pattern, view]) => /** @type {const} */ ([path.match(pattern), view])).find(([m]) => m);
   if (!match) {
     renderTabs("", "");

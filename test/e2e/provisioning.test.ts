@@ -117,13 +117,13 @@ describe("provisioning page", () => {
   });
 
   it("rotates the token after a confirmation, showing the new one once; the old one stops working", async () => {
-    await page.getByRole("button", { name: "Rotate token" }).click();
+    await page.getByRole("button", { name: "Rotate token of Entra ID production" }).click();
     const confirm = page.getByRole("dialog", { name: "Rotate the token of Entra ID production?" });
     await confirm.getByRole("button", { name: "Cancel" }).click();
     await confirm.waitFor({ state: "detached" });
     expect((await testConnection(token)).status).toBe(200);
 
-    await page.getByRole("button", { name: "Rotate token" }).click();
+    await page.getByRole("button", { name: "Rotate token of Entra ID production" }).click();
     await page.getByRole("dialog", { name: "Rotate the token of Entra ID production?" }).getByRole("button", { name: "Rotate token" }).click();
     const shown = page.getByRole("dialog", { name: "New token of Entra ID production" });
     await shown.waitFor();
@@ -136,14 +136,14 @@ describe("provisioning page", () => {
   });
 
   it("deletes the integration after a confirmation; its token stops working", async () => {
-    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Delete Entra ID production" }).click();
     const confirm = page.getByRole("dialog", { name: "Delete Entra ID production?" });
     await confirm.waitFor();
     await page.keyboard.press("Escape");
     await confirm.waitFor({ state: "detached" });
     expect((await testConnection(token)).status).toBe(200);
 
-    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Delete Entra ID production" }).click();
     await page.getByRole("dialog", { name: "Delete Entra ID production?" }).getByRole("button", { name: "Delete integration" }).click();
     await page.getByText("No provisioning integration yet").waitFor();
     expect((await testConnection(token)).status).toBe(401);

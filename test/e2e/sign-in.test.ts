@@ -56,16 +56,18 @@ describe("sign-in", () => {
     await context.close();
   });
 
-  it("takes a service-account token to its own tenant, without the tenant list", async () => {
+  it("takes a service-account token to its own tenant, showing only the sections it may read", async () => {
     const tenant = await createTenant("sa");
     const { token } = await createIntegration(tenant);
     const context = await newContext(browser);
     const page = await context.newPage();
     await signIn(page, token);
-    await page.getByRole("heading", { name: "Provisioning" }).waitFor();
-    expect(new URL(page.url()).pathname).toBe(`/ui/t/${tenant}/provisioning`);
+    // SCIMProvisioner reads users, groups and bindings; not integrations, roles nor the audit log.
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/ui/t/${tenant}/users`);
     await expect(page.getByText(`Service account of tenant ${tenant}`).isVisible()).resolves.toBe(true);
-    await expect(page.getByRole("link", { name: "Tenants" }).count()).resolves.toBe(0);
+    const tabs = page.getByRole("navigation", { name: "Tenant sections" }).getByRole("link");
+    expect(await tabs.allTextContents()).toEqual(["Users", "Groups", "Roles and bindings"]);
     // SCIMProvisioner may not read roles: the view says so in words instead of failing.
     await page.getByRole("link", { name: "Roles and bindings" }).click();
     await page.getByText("This token may not read roles (ROLES:READ).").waitFor();

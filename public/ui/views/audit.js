@@ -1,7 +1,7 @@
 // @ts-check
 /** The audit log: filters in the URL (so a filtered view can be linked), each change's diff, failures marked. */
 import { listAll } from "../api.js";
-import { can, tenantPath } from "../context.js";
+import { can, link, tenantPath } from "../context.js";
 import { badge, field, h, select, table, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
@@ -78,7 +78,17 @@ export async function renderAudit(ctx) {
             ? h("div", {}, badge(`Failed${e.status ? ` ${e.status}` : ""}`, "bad"), e.detail ? h("p", { class: "failure-detail" }, e.detail) : null)
             : badge("OK", "ok"),
           e.action,
-          h("span", {}, e.resourceType, e.resourceId ? h("span", { class: "mono small" }, ` ${e.resourceId}`) : null),
+          h(
+            "span",
+            {},
+            e.resourceType,
+            " ",
+            e.resourceId
+              ? e.resourceType === "GROUP" && e.action !== "DELETE"
+                ? link(`${tenantPath(tenant, "groups")}/${encodeURIComponent(e.resourceId)}`, e.resourceId, { class: "mono small" })
+                : h("span", { class: "mono small" }, e.resourceId)
+              : null,
+          ),
           e.actor.type === "ADMIN"
             ? "admin"
             : e.integrationId

@@ -30,11 +30,11 @@ export function bindingsTable(ctx, bindings, subjectName, changed) {
             "aria-label": `Remove binding of ${b.roleName} to ${subjectName(b)}`,
             onclick: async (/** @type {Event} */ event) => {
               const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
-              const sure = await confirmAction({
-                title: "Remove this binding?",
-                body: [`${subjectName(b)} loses the role ${b.roleName}${b.namespace ? ` in ${b.namespace}` : ""}.`],
-                confirm: "Remove binding",
-              });
+              const body = [`${subjectName(b)} loses the role ${b.roleName}${b.namespace ? ` in ${b.namespace}` : ""}.`];
+              if (b.subjectType === "SERVICE_ACCOUNT") {
+                body.push("If this account is a provisioning integration's, its SCIM requests that need this role will be refused (403) until it is bound again.");
+              }
+              const sure = await confirmAction({ title: "Remove this binding?", body, confirm: "Remove binding" });
               if (!sure) return;
               try {
                 await api("DELETE", `${base}/${encodeURIComponent(b.id)}`);

@@ -61,7 +61,7 @@ export async function renderGroup(ctx) {
   await Promise.all([
     showBindings(),
     (async () => {
-      if (!can(ctx.me, "BINDINGS:CREATE")) return;
+      if (!can(ctx.me, "BINDINGS:CREATE") || !can(ctx.me, "ROLES:READ")) return;
       const roles = await rolesOf(ctx);
       bindArea.replaceChildren(bindForm(ctx, { roles, subjects: {}, fixed: { type: "GROUP", id, name: group.displayName } }, () => void showBindings()));
     })().catch((err) => bindArea.replaceChildren(errorBox(err))),

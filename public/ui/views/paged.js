@@ -6,7 +6,7 @@ import { empty, errorBox, h, loading } from "../dom.js";
 /**
  * Fills `into` with the first page of `path`, rendered by `render`, and offers the next pages.
  * @param {HTMLElement} into
- * @param {{ path: string, what: string, emptyText: string, render: (rows: any[]) => Node }} options
+ * @param {{ path: string, what: string, emptyText: string, render: (rows: any[]) => Node }} options `what` is a plural noun
  * @returns {Promise<any[]>} every row shown so far (grows as pages load)
  */
 export async function pagedList(into, { path, what, emptyText, render }) {
@@ -34,7 +34,7 @@ export async function pagedList(into, { path, what, emptyText, render }) {
           }
         } }, "Load more")
       : null;
-    into.replaceChildren(render(rows), h("p", { class: "count" }, page.nextCursor ? `Showing the first ${rows.length} ${what}; more below.` : `Showing all ${rows.length} ${what}.`), more ?? "");
+    into.replaceChildren(render(rows), h("p", { class: "count" }, page.nextCursor ? `Showing the first ${rows.length} ${what}; more below.` : `Showing all ${what}: ${rows.length}.`), more ?? "");
   }
   await load(undefined);
   return rows;

@@ -113,6 +113,22 @@ export async function renderProvisioning(ctx) {
     }
   }
 
+  /**
+   * When the integration's token was last used: the quickest sign that Entra is connected.
+   * @param {any} integration
+   */
+  function tokenUse(integration) {
+    const out = h("span", {});
+    if (!can(me, "SERVICE_ACCOUNTS:READ")) return out;
+    api("GET", `/${encodeURIComponent(tenant)}/service-accounts/${encodeURIComponent(integration.serviceAccountId)}`)
+      .then((account) => {
+        const token = account.tokens[0];
+        if (token) out.textContent = ` · secret token …${token.lastFour}, last used ${when(token.lastUsedAt)}`;
+      })
+      .catch(() => {}); // a detail: the card stands without it
+    return out;
+  }
+
   /** @param {any[]} rows */
   function cards(rows) {
     return h(
@@ -131,13 +147,13 @@ export async function renderProvisioning(ctx) {
           ),
           integration.description ? h("p", {}, integration.description) : null,
           copyField("Tenant URL", integration.endpoint),
-          h("p", { class: "meta" }, `Created ${when(integration.createdAt)} · updated ${when(integration.updatedAt)}`),
+          h("p", { class: "meta" }, `Created ${when(integration.createdAt)} · updated ${when(integration.updatedAt)}`, tokenUse(integration)),
           h(
             "div",
             { class: "actions" },
-            link(`${tenantPath(tenant, "audit")}?integrationId=${encodeURIComponent(integration.id)}`, "Audit log", { class: "button secondary" }),
-            can(me, "INTEGRATIONS:UPDATE") ? h("button", { type: "button", class: "secondary", onclick: () => rotate(integration) }, "Rotate token") : null,
-            can(me, "INTEGRATIONS:DELETE") ? h("button", { type: "button", class: "danger", onclick: () => remove(integration) }, "Delete") : null,
+            link(`${tenantPath(tenant, "audit")}?integrationId=${encodeURIComponent(integration.id)}`, "Audit log", { class: "button secondary", "aria-label": `Audit log of ${integration.name}` }),
+            can(me, "INTEGRATIONS:UPDATE") ? h("button", { type: "button", class: "secondary", "aria-label": `Rotate token of ${integration.name}`, onclick: () => rotate(integration) }, "Rotate token") : null,
+            can(me, "INTEGRATIONS:DELETE") ? h("button", { type: "button", class: "danger", "aria-label": `Delete ${integration.name}`, onclick: () => remove(integration) }, "Delete") : null,
           ),
         ),
       ),
