@@ -87,7 +87,7 @@ describe("groups and bindings", () => {
     await page.getByRole("table", { name: "Members" }).getByText("ada@contoso.example").waitFor();
     await page.getByText("No bindings.").waitFor();
 
-    await page.getByLabel("Role").selectOption({ label: "FlowEditors" });
+    await page.getByLabel("Role", { exact: true }).selectOption({ label: "FlowEditors" });
     await page.getByLabel("Namespace (optional)").fill("company.team");
     await page.getByRole("button", { name: "Bind role" }).click();
     const bindings = page.getByRole("table", { name: "Bindings" });
@@ -107,7 +107,7 @@ describe("groups and bindings", () => {
     // Bind the same role to a user from this page, then remove the group's binding.
     await page.getByLabel("Subject type").selectOption("USER");
     await page.getByLabel("Subject", { exact: true }).selectOption({ label: "ada@contoso.example (Ada Lovelace)" });
-    await page.getByLabel("Role").selectOption({ label: "FlowEditors" });
+    await page.getByLabel("Role", { exact: true }).selectOption({ label: "FlowEditors" });
     await page.getByRole("button", { name: "Bind role" }).click();
     await all.getByText("User: ada@contoso.example").waitFor();
 
@@ -121,11 +121,48 @@ describe("groups and bindings", () => {
     await page.goto(`/ui/t/${tenant}/roles`);
     await page.getByLabel("Subject type").selectOption("USER");
     await page.getByLabel("Subject", { exact: true }).selectOption({ label: "ada@contoso.example (Ada Lovelace)" });
-    await page.getByLabel("Role").selectOption({ label: "FlowEditors" });
+    await page.getByLabel("Role", { exact: true }).selectOption({ label: "FlowEditors" });
     await page.getByRole("button", { name: "Bind role" }).click();
     const alert = page.getByRole("alert");
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/^That conflicts with what already exists\./);
+  });
+});
+
+describe("roles", () => {
+  it("creates a role from the permission grid, edits it, and deletes it once unbound", async () => {
+    await page.goto(`/ui/t/${tenant}/roles`);
+    await page.getByRole("button", { name: "Create role" }).click();
+    const dialog = page.getByRole("dialog", { name: "Create a role" });
+    await dialog.getByLabel("Name", { exact: true }).fill("Auditors");
+    await dialog.getByRole("checkbox", { name: "AUDIT_LOGS READ" }).check();
+    await dialog.getByRole("checkbox", { name: "USERS READ" }).check();
+    await dialog.getByRole("button", { name: "Save role" }).click();
+    const roles = page.getByRole("table", { name: "Roles" });
+    await roles.getByText("Auditors").waitFor();
+    const created = (await http("GET", `/api/v1/${tenant}/roles?limit=200`, adminToken)).json.results.find((r: { name: string }) => r.name === "Auditors");
+    expect(created.permissions).toEqual({ AUDIT_LOGS: ["READ"], USERS: ["READ"] });
+
+    await page.getByRole("button", { name: "Edit role Auditors" }).click();
+    const edit = page.getByRole("dialog", { name: "Edit role Auditors" });
+    expect(await edit.getByRole("checkbox", { name: "AUDIT_LOGS READ" }).isChecked()).toBe(true);
+    await edit.getByRole("checkbox", { name: "USERS READ" }).uncheck();
+    await edit.getByRole("button", { name: "Save role" }).click();
+    await edit.waitFor({ state: "detached" });
+    await roles.getByText("AUDIT_LOGS").waitFor();
+    expect((await http("GET", `/api/v1/${tenant}/roles/${created.id}`, adminToken)).json.permissions).toEqual({ AUDIT_LOGS: ["READ"] });
+
+    // A bound role cannot go: the reason is given in words.
+    await page.getByRole("button", { name: "Delete role FlowEditors" }).click();
+    await page.getByRole("dialog", { name: "Delete the role FlowEditors?" }).getByRole("button", { name: "Delete role" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/^That conflicts with what already exists\./);
+
+    await page.getByRole("button", { name: "Delete role Auditors" }).click();
+    await page.getByRole("dialog", { name: "Delete the role Auditors?" }).getByRole("button", { name: "Delete role" }).click();
+    await roles.getByText("Auditors").waitFor({ state: "detached" });
+    expect((await http("GET", `/api/v1/${tenant}/roles/${created.id}`, adminToken)).status).toBe(404);
   });
 });
 

@@ -1,8 +1,8 @@
 // @ts-check
 /** Roles of the tenant with their permissions, every binding, and binding a role to a group or user. */
-import { listAll } from "../api.js";
+import { api, listAll } from "../api.js";
 import { can } from "../context.js";
-import { errorBox, h, loading, table, empty } from "../dom.js";
+import { confirmAction, empty, errorBox, field, h, loading, notify, openDialog, table } from "../dom.js";
 import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
 
 /** "GROUPS: READ, UPDATE" lines of a role's permissions. */
@@ -10,6 +10,104 @@ function permissionList(/** @type {Record<string, string[]>} */ permissions) {
   const entries = Object.entries(permissions);
   if (entries.length === 0) return h("span", { class: "muted" }, "no permissions");
   return h("ul", { class: "plain" }, ...entries.map(([resource, actions]) => h("li", {}, h("strong", {}, resource), `: ${actions.join(", ")}`)));
+}
+
+/** @type {Promise<{ resources: string[], actions: string[] }> | undefined} */
+let catalogue;
+
+/**
+ * What a role can grant, read from the API's own OpenAPI document (the server's catalogue), so
+ * the console never lists a permission the API would refuse.
+ */
+function permissionCatalogue() {
+  catalogue ??= fetch("/api/v1/openapi.json")
+    .then((response) => response.json())
+    .then((doc) => ({
+      resources: Object.keys(doc.components.schemas.Permissions.properties),
+      actions: /** @type {string[]} */ (doc.components.schemas.Action.enum),
+    }));
+  return catalogue;
+}
+
+/**
+ * Create or edit a role: name, description and a resource × action grid of checkboxes.
+ * @param {import("../context.js").ViewContext} ctx
+ * @param {any | null} role the role to edit, or null to create one
+ * @returns {Promise<boolean>} whether it was saved
+ */
+async function editRole(ctx, role) {
+  const { resources, actions } = await permissionCatalogue();
+  const name = h("input", { name: "name", required: true, maxlength: 200, value: role?.name ?? "", autocomplete: "off" });
+  const description = h("textarea", { name: "description", maxlength: 2000, rows: 2 });
+  description.value = role?.description ?? "";
+  /** @type {Map<string, HTMLInputElement>} */
+  const boxes = new Map();
+  const grid = h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "grid" },
+      h("caption", { class: "visually-hidden" }, "Permissions"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Resource"), ...actions.map((action) => h("th", { scope: "col" }, action)))),
+      h(
+        "tbody",
+        {},
+        ...resources.map((resource) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, resource),
+            ...actions.map((action) => {
+              const box = h("input", { type: "checkbox", "aria-label": `${resource} ${action}`, checked: (role?.permissions?.[resource] ?? []).includes(action) });
+              boxes.set(`${resource}:${action}`, box);
+              return h("td", {}, box);
+            }),
+          ),
+        ),
+      ),
+    ),
+  );
+  const status = h("div", {});
+  let saved = false;
+  await openDialog(role ? `Edit role ${role.name}` : "Create a role", (close) => {
+    const form = h(
+      "form",
+      {},
+      field("Name", name),
+      field("Description (optional)", description),
+      h("fieldset", {}, h("legend", {}, "Permissions"), grid),
+      status,
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel"),
+        h("button", { type: "submit" }, "Save role"),
+      ),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      /** @type {Record<string, string[]>} */
+      const permissions = {};
+      for (const [key, box] of boxes) {
+        if (!box.checked) continue;
+        const [resource, action] = /** @type {[string, string]} */ (key.split(":"));
+        (permissions[resource] ??= []).push(action);
+      }
+      const body = { name: name.value.trim(), description: description.value.trim() || null, permissions };
+      try {
+        const base = `/${encodeURIComponent(ctx.tenant)}/roles`;
+        if (role) await api("PATCH", `${base}/${encodeURIComponent(role.id)}`, body);
+        else await api("POST", base, body);
+        saved = true;
+        close("saved");
+      } catch (err) {
+        status.replaceChildren(errorBox(err));
+      }
+    });
+    return [form];
+  });
+  return saved;
 }
 
 /** @param {import("../context.js").ViewContext} ctx */
@@ -33,11 +131,45 @@ export async function renderRoles(ctx) {
     rolesArea.replaceChildren(errorBox(err));
     return /** @type {any[]} */ ([]);
   });
+  const reload = () => ctx.navigate(location.pathname, { replace: true });
+  /** @param {any} role */
+  async function remove(role) {
+    const sure = await confirmAction({
+      title: `Delete the role ${role.name}?`,
+      body: ["A role that is still bound cannot be deleted: remove its bindings first."],
+      confirm: "Delete role",
+    });
+    if (!sure) return;
+    try {
+      await api("DELETE", `${base}/roles/${encodeURIComponent(role.id)}`);
+      notify(`Role ${role.name} deleted.`);
+      reload();
+    } catch (err) {
+      rolesArea.prepend(errorBox(err));
+    }
+  }
   if (can(ctx.me, "ROLES:READ")) {
+    const edit = can(ctx.me, "ROLES:UPDATE");
+    const del = can(ctx.me, "ROLES:DELETE");
     rolesArea.replaceChildren(
       roles.length
-        ? table("Roles", ["Role", "Description", "Permissions"], roles, (r) => [h("strong", {}, r.name), r.description ?? "", permissionList(r.permissions)])
+        ? table("Roles", ["Role", "Description", "Permissions", ""], roles, (r) => [
+            h("strong", {}, r.name),
+            r.description ?? "",
+            permissionList(r.permissions),
+            h(
+              "div",
+              { class: "row-actions" },
+              edit
+                ? h("button", { type: "button", class: "secondary small", "aria-label": `Edit role ${r.name}`, onclick: async () => (await editRole(ctx, r)) && reload() }, "Edit")
+                : null,
+              del ? h("button", { type: "button", class: "danger small", "aria-label": `Delete role ${r.name}`, onclick: () => remove(r) }, "Delete") : null,
+            ),
+          ])
         : empty("No roles."),
+      can(ctx.me, "ROLES:CREATE")
+        ? h("div", { class: "actions" }, h("button", { type: "button", onclick: async () => (await editRole(ctx, null)) && reload() }, "Create role"))
+        : "",
     );
   } else {
     rolesArea.replaceChildren(empty("This token may not read roles (ROLES:READ)."));
