@@ -8,6 +8,8 @@ export default defineConfig(async () => {
   return {
     test: {
       reporters: ["default", "./test/support/summary-reporter.ts"],
+      // The service logs one JSON line per request; tests check it, the run output needn't show it.
+      onConsoleLog: (log: string) => !log.startsWith('{"level":"info"'),
       projects: [
         {
           // Services and HTTP inside workerd, each test file on its own D1.
@@ -26,8 +28,6 @@ export default defineConfig(async () => {
             name: "worker",
             include: ["test/*.test.ts"],
             setupFiles: ["./test/support/apply-migrations.ts"],
-            // The service logs one JSON line per request; tests check it, the run output needn't show it.
-            onConsoleLog: (log: string) => !log.startsWith('{"level":"info"'),
           },
         },
         {
