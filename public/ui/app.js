@@ -133,7 +133,11 @@ function renderSignIn(/** @type {string} */ problem = "") {
     status.replaceChildren(h("p", { class: "loading", role: "status" }, "Checking the token…"));
     try {
       me = await api("GET", "/me");
-      navigate(home(/** @type {Me} */ (me)), { replace: true });
+      const who = /** @type {Me} */ (me);
+      // Signing in again after a token expired returns to the same page, if this token may see it.
+      const here = location.pathname.replace(/\/+$/, "");
+      const stay = here !== "/ui" && (who.kind === "admin" || here.startsWith(tenantPath(who.tenant, "")));
+      navigate(stay ? here + location.search : home(who), { replace: true });
     } catch (err) {
       clearToken();
       status.replaceChildren(errorBox(err));
@@ -155,8 +159,21 @@ async function render() {
     try {
       me = await api("GET", "/me");
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) return renderSignIn(err.message);
-      main.replaceChildren(errorBox(err));
+      if (err instanceof ApiError && err.status === 401) {
+        clearToken();
+        return renderSignIn(err.message);
+      }
+      // Busy or unreachable: keep the token, offer to try again or to sign out.
+      renderHeader();
+      main.replaceChildren(
+        errorBox(err),
+        h(
+          "div",
+          { class: "actions start" },
+          h("button", { type: "button", onclick: () => void render() }, "Try again"),
+          h("button", { type: "button", class: "secondary", onclick: signOut }, "Sign out"),
+        ),
+      );
       return;
     }
     if (run !== renderCount) return;
@@ -179,8 +196,17 @@ async function render() {
     return;
   }
   const [found, view] = match;
-  const [, ...groups] = /** @type {RegExpMatchArray} */ (found);
-  const tenant = path.startsWith("/ui/t/") ? decodeURIComponent(groups[0] ?? "") : "";
+  /** @type {string[]} */
+  let groups;
+  try {
+    groups = /** @type {RegExpMatchArray} */ (found).slice(1).map((part) => decodeURIComponent(part));
+  } catch {
+    // A hand-made link with a broken %-escape.
+    renderTabs("", "");
+    main.replaceChildren(h("h1", {}, "Page not found"), h("p", {}, "This address is malformed. "), link(home(who), "Go to the start page"));
+    return;
+  }
+  const tenant = path.startsWith("/ui/t/") ? (groups[0] ?? "") : "";
   renderTabs(tenant, path.split("/")[4] ?? "");
   const section = h("section", { class: "view" });
   main.replaceChildren(section);
@@ -189,12 +215,16 @@ async function render() {
   const ctx = {
     me: who,
     tenant,
-    params: groups.slice(tenant ? 1 : 0).map(decodeURIComponent),
+    params: groups.slice(tenant ? 1 : 0),
     query: new URLSearchParams(location.search),
     view: section,
-    navigate,
+    // A view whose request finishes after the person moved on must not pull them back.
+    isCurrent: () => run === renderCount,
+    navigate: (to, options) => {
+      if (run === renderCount) navigate(to, options);
+    },
     title: (text) => {
-      document.title = `${text}${tenant ? ` · ${tenant}` : ""} · scim-edge`;
+      if (run === renderCount) document.title = `${text}${tenant ? ` · ${tenant}` : ""} · scim-edge`;
     },
   };
   try {

@@ -100,6 +100,27 @@ export function table(caption, headings, rows, cells, rowClass) {
   );
 }
 
+/** Moves focus to the view (after what had it was removed), so keyboard users stay in place. */
+export function focusView() {
+  document.getElementById("main")?.focus({ preventScroll: true });
+}
+
+/**
+ * Redraws `container` with `render`, keeping keyboard focus inside it when it was there (on its
+ * "Load more" button if one is drawn again, else on the container itself).
+ * @param {HTMLElement} container
+ * @param {() => void} render
+ */
+export function redrawKeepingFocus(container, render) {
+  const hadFocus = container.contains(document.activeElement);
+  render();
+  if (!hadFocus) return;
+  const more = container.querySelector("button.more");
+  if (more instanceof HTMLElement) return more.focus();
+  container.tabIndex = -1;
+  container.focus();
+}
+
 /** Shows a short message in the polite live region; it fades after a while. */
 export function notify(/** @type {string} */ message) {
   const region = document.getElementById("toasts");
@@ -112,14 +133,18 @@ export function notify(/** @type {string} */ message) {
 /**
  * A modal dialog (native <dialog>: focus is trapped, Escape closes it). Resolves when closed.
  * @param {string} title
- * @param {(close: (value?: string) => void) => Node[]} content receives a function that closes it
+ * @param {(close: (value?: string) => void, dialog: HTMLDialogElement) => Node[]} content receives a function that closes it
+ * @param {{ holdOpen?: () => boolean }} [options] while `holdOpen()` is true, Escape does not close it
  * @returns {Promise<string>} the value it was closed with ("" on Escape)
  */
-export function openDialog(title, content) {
+export function openDialog(title, content, options = {}) {
   const titleId = uid("dialog-title");
   const dialog = h("dialog", { "aria-labelledby": titleId });
   const close = (value = "") => dialog.close(value);
-  dialog.append(h("h2", { id: titleId }, title), ...content(close));
+  dialog.append(h("h2", { id: titleId }, title), ...content(close, dialog));
+  dialog.addEventListener("cancel", (event) => {
+    if (options.holdOpen?.()) event.preventDefault();
+  });
   document.body.append(dialog);
   dialog.showModal();
   return new Promise((resolve) => {
@@ -158,12 +183,22 @@ export function copyField(label, value, options = {}) {
   const input = h("input", { type: "text", readonly: true, value, class: options.secret ? "secret mono" : "mono", spellcheck: "false", autocomplete: "off" });
   const button = h("button", { type: "button", class: "secondary", "aria-label": `Copy ${label}` }, "Copy");
   button.addEventListener("click", async () => {
+    let copied = false;
     try {
       await navigator.clipboard.writeText(value);
+      copied = true;
     } catch {
       // No clipboard permission (or not a secure context): copy the selection the old way.
+      input.focus();
       input.select();
-      document.execCommand("copy");
+      copied = document.execCommand("copy");
+    }
+    if (!copied) {
+      // Never claim a copy that did not happen: this may be the only time the value is shown.
+      notify(`Could not copy the ${label} automatically: it is selected, press Ctrl+C (⌘C on a Mac).`);
+      input.focus();
+      input.select();
+      return;
     }
     button.textContent = "Copied";
     notify(`${label} copied to the clipboard.`);

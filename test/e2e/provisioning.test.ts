@@ -5,7 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { http, launchChromium, newContext, screenshot, signIn, watchErrors } from "./browser";
+import { adminToken, http, launchChromium, newContext, screenshot, signIn, watchErrors } from "./browser";
 
 let browser: Browser;
 let context: BrowserContext;
@@ -81,6 +81,9 @@ describe("provisioning page", () => {
     await secret.getByRole("button", { name: "Copy Tenant URL" }).click();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(endpoint);
     await screenshot(page, "secret-token-once");
+    // A stray Escape does not throw the only copy of the token away.
+    await page.keyboard.press("Escape");
+    expect(await secret.isVisible()).toBe(true);
     await secret.getByRole("button", { name: "I have copied the token" }).click();
     await secret.waitFor({ state: "detached" });
 
@@ -98,6 +101,39 @@ describe("provisioning page", () => {
     expect(await page.getByRole("textbox", { name: "Tenant URL" }).inputValue()).toBe(endpoint);
     await expect(page.getByText("Configure Microsoft Entra ID").isVisible()).resolves.toBe(true);
     await screenshot(page, "provisioning");
+  });
+
+  it("keeps the Create dialog open while it saves, so Escape cannot lose the new token", async () => {
+    // Hold the create request until the test lets it go (a deferred promise, not a timer).
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: () => void;
+    const requested = new Promise<void>((resolve) => (arrived = resolve));
+    await page.route(`**/api/v1/${tenant}/integrations`, async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      arrived();
+      await held;
+      await route.continue();
+    });
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Create a provisioning integration" });
+    await dialog.getByLabel("Name", { exact: true }).fill("Okta staging");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await requested;
+    await page.keyboard.press("Escape");
+    expect(await dialog.isVisible()).toBe(true);
+    expect(await dialog.getByRole("button", { name: "Cancel" }).isDisabled()).toBe(true);
+    release();
+    const secret = page.getByRole("dialog", { name: "Okta staging is ready" });
+    await secret.waitFor();
+    const okta = await secret.getByRole("textbox", { name: "Secret Token" }).inputValue();
+    await secret.getByRole("button", { name: "I have copied the token" }).click();
+    await page.unroute(`**/api/v1/${tenant}/integrations`);
+    const endpoint = (await http("GET", `/api/v1/${tenant}/integrations`, adminToken)).json.results.find((i: { name: string }) => i.name === "Okta staging").endpoint;
+    expect((await http("GET", `${new URL(endpoint).pathname}/ServiceProviderConfig`, okta)).status).toBe(200);
+    expect((await http("DELETE", `/api/v1/${tenant}/integrations/${endpoint.split("/integrations/")[1].split("/")[0]}`, adminToken)).status).toBe(204);
+    await page.reload();
+    await page.getByRole("heading", { name: "Entra ID production" }).waitFor();
   });
 
   it("switches the integration off (SCIM refused) and on again", async () => {
@@ -148,5 +184,16 @@ describe("provisioning page", () => {
     await page.getByText("No provisioning integration yet").waitFor();
     expect((await testConnection(token)).status).toBe(401);
     expect(errors).toEqual([]);
+  });
+
+  it("still filters the audit log by a deleted integration, and says so", async () => {
+    const integrationId = scimPath.split("/integrations/")[1]!.split("/")[0]!;
+    await page.goto(`/ui/t/${tenant}/audit?integrationId=${integrationId}`);
+    const filter = page.getByLabel("Integration");
+    await page.getByRole("table", { name: "Audit events" }).waitFor();
+    expect(await filter.inputValue()).toBe(integrationId);
+    expect(await filter.locator("option:checked").textContent()).toContain("deleted or not readable");
+    const actions = await page.getByRole("table", { name: "Audit events" }).locator("tbody > tr > td:nth-child(3)").allTextContents();
+    expect(actions).toEqual(expect.arrayContaining(["DELETE", "ROTATE_TOKEN", "UPDATE", "CREATE"]));
   });
 });

@@ -1,7 +1,7 @@
 /** Sign-in and sign-out in real Chromium: where the token lives and where it never goes. */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminToken, createIntegration, createTenant, launchChromium, newContext, screenshot, signIn, watchErrors } from "./browser";
+import { adminToken, createIntegration, createTenant, http, launchChromium, newContext, screenshot, signIn, watchErrors } from "./browser";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -71,6 +71,43 @@ describe("sign-in", () => {
     // SCIMProvisioner may not read roles: the view says so in words instead of failing.
     await page.getByRole("link", { name: "Roles and bindings" }).click();
     await page.getByText("This token may not read roles (ROLES:READ).").waitFor();
+    await context.close();
+  });
+
+  it("asks again when the token is rotated meanwhile, then returns to the same page", async () => {
+    const tenant = await createTenant("rot");
+    const { id, token } = await createIntegration(tenant);
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page, token);
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    await page.getByRole("link", { name: "Groups" }).click();
+    await page.getByRole("heading", { name: "Groups" }).waitFor();
+    const rotated = await http("POST", `/api/v1/${tenant}/integrations/${id}/token`, adminToken);
+    expect(rotated.status).toBe(200);
+
+    await page.getByRole("link", { name: "Users" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await page.getByRole("alert").textContent()).toContain("no longer accepted");
+    expect(await page.evaluate(() => sessionStorage.getItem("scim-edge.token"))).toBeNull();
+    await page.getByLabel("Token").fill(rotated.json.secretToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Users" }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/ui/t/${tenant}/users`);
+    await context.close();
+  });
+
+  it("answers a malformed or unknown address with a page that says so", async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: "Tenants" }).waitFor();
+    await page.goto("/ui/t/%E0%A4%A/users");
+    await page.getByRole("heading", { name: "Page not found" }).waitFor();
+    await page.goto("/ui/nowhere");
+    await page.getByRole("heading", { name: "Page not found" }).waitFor();
+    await page.getByRole("link", { name: "Go to the start page" }).click();
+    await page.getByRole("heading", { name: "Tenants" }).waitFor();
     await context.close();
   });
 });

@@ -34,9 +34,20 @@ export async function renderAudit(ctx) {
   const integrationNames = new Map(integrations.map((i) => [i.id, i.name]));
   const current = { integrationId: query.get("integrationId") ?? "", resourceType: query.get("resourceType") ?? "", action: query.get("action") ?? "" };
 
-  const integration = select("integrationId", [["", "All integrations and the admin API"], ...integrations.map((i) => /** @type {[string, string]} */ ([i.id, i.name]))], current.integrationId);
-  const resource = select("resourceType", [["", "All resources"], ...RESOURCES.map((r) => /** @type {[string, string]} */ ([r, r]))], current.resourceType);
-  const action = select("action", [["", "All actions"], ...ACTIONS.map((a) => /** @type {[string, string]} */ ([a, a]))], current.action);
+  /**
+   * The choices of a filter, plus the value in the URL when it is not among them (a deleted
+   * integration's events, say), so the form always shows the filter actually applied.
+   * @param {[string, string][]} options @param {string} value @param {(value: string) => string} describe
+   * @returns {[string, string][]}
+   */
+  const withCurrent = (options, value, describe) => (value && !options.some(([v]) => v === value) ? [...options, [value, describe(value)]] : options);
+  const integration = select(
+    "integrationId",
+    withCurrent([["", "All integrations and the admin API"], ...integrations.map((i) => /** @type {[string, string]} */ ([i.id, i.name]))], current.integrationId, (id) => `Integration ${id} (deleted or not readable)`),
+    current.integrationId,
+  );
+  const resource = select("resourceType", withCurrent([["", "All resources"], ...RESOURCES.map((r) => /** @type {[string, string]} */ ([r, r]))], current.resourceType, (r) => r), current.resourceType);
+  const action = select("action", withCurrent([["", "All actions"], ...ACTIONS.map((a) => /** @type {[string, string]} */ ([a, a]))], current.action, (a) => a), current.action);
   const form = h(
     "form",
     { class: "toolbar" },

@@ -2,7 +2,7 @@
 /** Role bindings: listing them with readable names, binding a role, removing a binding. */
 import { api, listAll } from "../api.js";
 import { can } from "../context.js";
-import { confirmAction, errorBox, field, h, notify, select, table, when, empty } from "../dom.js";
+import { confirmAction, empty, errorBox, field, focusView, h, notify, select, table, when } from "../dom.js";
 
 const SUBJECT_LABELS = /** @type {Record<string, string>} */ ({ GROUP: "Group", USER: "User", SERVICE_ACCOUNT: "Service account" });
 
@@ -40,6 +40,7 @@ export function bindingsTable(ctx, bindings, subjectName, changed) {
                 await api("DELETE", `${base}/${encodeURIComponent(b.id)}`);
                 notify(`Binding of ${b.roleName} removed.`);
                 changed();
+                focusView();
               } catch (err) {
                 button.replaceWith(errorBox(err));
               }
@@ -54,18 +55,45 @@ export function bindingsTable(ctx, bindings, subjectName, changed) {
 /**
  * A form binding a role to a subject. `subjects` lists what can be picked per subject type.
  * @param {import("../context.js").ViewContext} ctx
- * @param {{ roles: any[], subjects: Record<string, [string, string][]>, fixed?: { type: string, id: string, name: string } }} options
+ * @param {{ roles: any[], subjects: Record<string, [string, string][] | ((text: string) => Promise<[string, string][]>)>, fixed?: { type: string, id: string, name: string } }} options
  * @param {() => void} changed called after a binding was created
  */
 export function bindForm(ctx, { roles, subjects, fixed }, changed) {
   const role = select("roleId", roles.map((r) => [r.id, r.name]));
-  const types = Object.keys(subjects).filter((type) => (subjects[type] ?? []).length > 0);
+  const types = Object.keys(subjects).filter((type) => {
+    const choices = subjects[type];
+    return typeof choices === "function" || (choices ?? []).length > 0;
+  });
   const type = select("subjectType", types.map((t) => [t, SUBJECT_LABELS[t] ?? t]));
   const subject = h("select", { name: "subjectId" });
-  const fillSubjects = () =>
-    subject.replaceChildren(...(subjects[type.value] ?? []).map(([value, text]) => h("option", { value }, text)));
-  type.addEventListener("change", fillSubjects);
-  fillSubjects();
+  // Subjects given as a search (users: a tenant can hold many) get a search box above the list.
+  const find = h("input", { type: "search", name: "find", maxlength: 200, autocomplete: "off" });
+  const findField = field("Find a user", find, "Part of a userName or display name; the list shows the first 50 matches.");
+  let searches = 0;
+  async function fillSubjects() {
+    const choices = subjects[type.value];
+    findField.hidden = typeof choices !== "function";
+    if (typeof choices !== "function") {
+      subject.replaceChildren(...(choices ?? []).map(([value, text]) => h("option", { value }, text)));
+      return;
+    }
+    const run = ++searches;
+    try {
+      const found = await choices(find.value.trim());
+      if (run !== searches) return; // a later search already answered
+      subject.replaceChildren(...found.map(([value, text]) => h("option", { value }, text)));
+      if (found.length === 0) subject.append(h("option", { value: "" }, "no user matches"));
+    } catch (err) {
+      if (run === searches) status.replaceChildren(errorBox(err));
+    }
+  }
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let typing;
+  find.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => void fillSubjects(), 250);
+  });
+  type.addEventListener("change", () => void fillSubjects());
   const namespace = h("input", { name: "namespace", maxlength: 400, autocomplete: "off", placeholder: "company.team" });
   const status = h("div", {});
   const form = h(
@@ -78,12 +106,14 @@ export function bindForm(ctx, { roles, subjects, fixed }, changed) {
       { class: "row" },
       field("Role", role),
       fixed ? null : field("Subject type", type),
+      fixed ? null : findField,
       fixed ? null : field("Subject", subject),
       field("Namespace (optional)", namespace, "Empty: the whole tenant."),
     ),
     status,
     h("div", { class: "actions" }, h("button", { type: "submit", disabled: roles.length === 0 }, "Bind role")),
   );
+  if (!fixed) void fillSubjects();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     status.replaceChildren();

@@ -2,7 +2,7 @@
 /** Groups of the tenant, and one group with its members and role bindings. */
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { errorBox, h, loading, table, when } from "../dom.js";
+import { errorBox, h, loading, redrawKeepingFocus, table, when } from "../dom.js";
 import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
 import { pagedList } from "./paged.js";
 
@@ -33,6 +33,7 @@ export async function renderGroup(ctx) {
   const base = `/${encodeURIComponent(tenant)}`;
   ctx.view.append(loading("the group"));
   const group = await api("GET", `${base}/groups/${encodeURIComponent(id)}?limit=1`);
+  if (!ctx.isCurrent()) return;
   ctx.title(group.displayName);
   const members = h("div", {});
   const bindings = h("div", {});
@@ -80,10 +81,25 @@ export async function renderGroup(ctx) {
         members.replaceChildren(h("p", { class: "empty" }, "No members."));
         return;
       }
-      members.replaceChildren(
+      redrawKeepingFocus(members, () => members.replaceChildren(
         table("Members", ["userName", "Display name"], rows, (m) => [h("span", { class: "mono" }, m.userName), m.displayName ?? ""]),
-        page.nextCursor ? h("button", { type: "button", class: "secondary", onclick: () => void load(page.nextCursor).catch((err) => members.append(errorBox(err))) }, "Load more") : "",
-      );
+        page.nextCursor
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "secondary more",
+                onclick: (/** @type {Event} */ event) => {
+                  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+                  button.disabled = true; // one page per click, however fast the clicks
+                  button.textContent = "Loading…";
+                  void load(page.nextCursor).catch((err) => button.replaceWith(errorBox(err)));
+                },
+              },
+              "Load more",
+            )
+          : "",
+      ));
     }
     members.replaceChildren(loading("members"));
     await load(undefined).catch((err) => members.replaceChildren(errorBox(err)));

@@ -1,7 +1,7 @@
 // @ts-check
 /** A list read page by page from the admin API, with a "Load more" button. */
 import { api } from "../api.js";
-import { empty, errorBox, h, loading } from "../dom.js";
+import { empty, errorBox, h, loading, redrawKeepingFocus } from "../dom.js";
 
 /**
  * Fills `into` with the first page of `path`, rendered by `render`, and offers the next pages.
@@ -23,7 +23,7 @@ export async function pagedList(into, { path, what, emptyText, render }) {
       return;
     }
     const more = page.nextCursor
-      ? h("button", { type: "button", class: "secondary", onclick: async (/** @type {Event} */ event) => {
+      ? h("button", { type: "button", class: "secondary more", onclick: async (/** @type {Event} */ event) => {
           const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
           button.disabled = true;
           button.textContent = "Loading…";
@@ -34,7 +34,7 @@ export async function pagedList(into, { path, what, emptyText, render }) {
           }
         } }, "Load more")
       : null;
-    into.replaceChildren(render(rows), h("p", { class: "count" }, page.nextCursor ? `Showing the first ${rows.length} ${what}; more below.` : `Showing all ${what}: ${rows.length}.`), more ?? "");
+    redrawKeepingFocus(into, () => into.replaceChildren(render(rows), h("p", { class: "count" }, page.nextCursor ? `Showing the first ${rows.length} ${what}; more below.` : `Showing all ${what}: ${rows.length}.`), more ?? ""));
   }
   await load(undefined);
   return rows;

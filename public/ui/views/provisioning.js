@@ -6,7 +6,7 @@
  */
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { badge, confirmAction, copyField, errorBox, field, h, notify, openDialog, select, when } from "../dom.js";
+import { badge, confirmAction, copyField, errorBox, field, focusView, h, notify, openDialog, select, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
 /**
@@ -25,7 +25,7 @@ async function showSecretOnce(title, { endpoint, secretToken }) {
     copyField("Tenant URL", endpoint),
     copyField("Secret Token", secretToken, { secret: true }),
     h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close("done") }, "I have copied the token")),
-  ]);
+  ], { holdOpen: () => true }); // not on a stray Escape: this is the only time the token is shown
 }
 
 /** The README's Entra steps, where the values are pasted. */
@@ -54,27 +54,32 @@ export async function renderProvisioning(ctx) {
   const base = `/${encodeURIComponent(tenant)}/integrations`;
   const list = h("div", {});
   const reload = () => void show().catch((err) => list.replaceChildren(errorBox(err)));
+  /** The service account of each integration, read once per visit (the card redraws on "Load more"). @type {Map<string, Promise<any>>} */
+  const tokenUses = new Map();
 
   /** @param {any} integration */
   function toggle(integration) {
     const input = h("input", { type: "checkbox", role: "switch", checked: integration.enabled, disabled: !can(me, "INTEGRATIONS:UPDATE") });
     const label = h("label", { class: "switch" }, input, h("span", {}, "Enabled"));
+    const problem = h("div", { class: "switch-error" });
     input.setAttribute("aria-label", `Enabled: ${integration.name}`);
     input.addEventListener("change", async () => {
       const wanted = input.checked;
       input.disabled = true;
+      problem.replaceChildren();
       try {
         await api("PATCH", `${base}/${encodeURIComponent(integration.id)}`, { enabled: wanted });
         integration.enabled = wanted;
         notify(`${integration.name} is ${wanted ? "enabled: SCIM requests are accepted" : "disabled: SCIM requests are refused"}.`);
       } catch (err) {
         input.checked = !wanted;
-        label.after(errorBox(err));
+        problem.replaceChildren(errorBox(err));
       } finally {
         input.disabled = false;
+        input.focus();
       }
     });
-    return label;
+    return [label, problem];
   }
 
   /** @param {any} integration */
@@ -87,7 +92,9 @@ export async function renderProvisioning(ctx) {
     if (!sure) return;
     try {
       const { secretToken } = await api("POST", `${base}/${encodeURIComponent(integration.id)}/token`);
+      tokenUses.delete(integration.id);
       await showSecretOnce(`New token of ${integration.name}`, { endpoint: integration.endpoint, secretToken });
+      reload(); // the card's "…last four, last used" now describe the new token
     } catch (err) {
       list.prepend(errorBox(err));
     }
@@ -108,6 +115,7 @@ export async function renderProvisioning(ctx) {
       await api("DELETE", `${base}/${encodeURIComponent(integration.id)}`);
       notify(`${integration.name} deleted.`);
       reload();
+      focusView();
     } catch (err) {
       list.prepend(errorBox(err));
     }
@@ -120,7 +128,12 @@ export async function renderProvisioning(ctx) {
   function tokenUse(integration) {
     const out = h("span", {});
     if (!can(me, "SERVICE_ACCOUNTS:READ")) return out;
-    api("GET", `/${encodeURIComponent(tenant)}/service-accounts/${encodeURIComponent(integration.serviceAccountId)}`)
+    let account = tokenUses.get(integration.id);
+    if (!account) {
+      account = api("GET", `/${encodeURIComponent(tenant)}/service-accounts/${encodeURIComponent(integration.serviceAccountId)}`);
+      tokenUses.set(integration.id, account);
+    }
+    account
       .then((account) => {
         const token = account.tokens[0];
         if (token) out.textContent = ` · secret token …${token.lastFour}, last used ${when(token.lastUsedAt)}`;
@@ -143,7 +156,7 @@ export async function renderProvisioning(ctx) {
             { class: "card-head" },
             h("h2", {}, integration.name),
             badge("SCIM 2.0", "neutral"),
-            toggle(integration),
+            ...toggle(integration),
           ),
           integration.description ? h("p", {}, integration.description) : null,
           copyField("Tenant URL", integration.endpoint),
@@ -175,48 +188,50 @@ export async function renderProvisioning(ctx) {
     const type = select("provisioningType", [["SCIM_2_0", "SCIM 2.0"]], "SCIM_2_0");
     const enabled = h("input", { type: "checkbox", name: "enabled", checked: true });
     const status = h("div", {});
-    /** @type {any} */
-    let created = null;
-    await openDialog("Create a provisioning integration", (close) => {
-      const form = h(
-        "form",
-        {},
-        field("Name", name),
-        field("Description (optional)", description),
-        field("Provisioning Type", type, "SCIM 2.0 is the only type."),
-        h("label", { class: "check" }, enabled, " Enabled (switch off to configure Entra first and enable later)"),
-        status,
-        h(
-          "div",
-          { class: "actions" },
-          h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel"),
-          h("button", { type: "submit" }, "Save"),
-        ),
-      );
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
-        button.disabled = true;
-        status.replaceChildren();
-        try {
-          created = await api("POST", base, {
-            name: name.value.trim(),
-            ...(description.value.trim() ? { description: description.value.trim() } : {}),
-            provisioningType: type.value,
-            enabled: enabled.checked,
-          });
+    let saving = false;
+    await openDialog(
+      "Create a provisioning integration",
+      (close) => {
+        const cancel = h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel");
+        const save = h("button", { type: "submit" }, "Save");
+        const form = h(
+          "form",
+          {},
+          field("Name", name),
+          field("Description (optional)", description),
+          field("Provisioning Type", type, "SCIM 2.0 is the only type."),
+          h("label", { class: "check" }, enabled, " Enabled (switch off to configure Entra first and enable later)"),
+          status,
+          h("div", { class: "actions" }, cancel, save),
+        );
+        form.addEventListener("submit", async (event) => {
+          event.preventDefault();
+          // While the integration is being created the dialog stays: its answer holds the only copy of the token.
+          saving = true;
+          save.disabled = cancel.disabled = true;
+          status.replaceChildren(h("p", { class: "loading", role: "status" }, "Creating…"));
+          /** @type {any} */
+          let created;
+          try {
+            created = await api("POST", base, {
+              name: name.value.trim(),
+              ...(description.value.trim() ? { description: description.value.trim() } : {}),
+              provisioningType: type.value,
+              enabled: enabled.checked,
+            });
+          } catch (err) {
+            status.replaceChildren(errorBox(err));
+            save.disabled = cancel.disabled = saving = false;
+            return;
+          }
           close("saved");
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-          button.disabled = false;
-        }
-      });
-      return [form];
-    });
-    if (!created) return;
-    reload();
-    await showSecretOnce(`${created.name} is ready`, created);
-    created = null; // the token is not kept anywhere once the dialog is gone
+          reload();
+          await showSecretOnce(`${created.name} is ready`, created);
+        });
+        return [form];
+      },
+      { holdOpen: () => saving },
+    );
   }
 
   ctx.view.append(

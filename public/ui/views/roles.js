@@ -1,6 +1,6 @@
 // @ts-check
 /** Roles of the tenant with their permissions, every binding, and binding a role to a group or user. */
-import { api, listAll } from "../api.js";
+import { api, listAll, query } from "../api.js";
 import { can } from "../context.js";
 import { confirmAction, empty, errorBox, field, h, loading, notify, openDialog, table } from "../dom.js";
 import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
@@ -21,11 +21,18 @@ let catalogue;
  */
 function permissionCatalogue() {
   catalogue ??= fetch("/api/v1/openapi.json")
-    .then((response) => response.json())
+    .then((response) => {
+      if (!response.ok) throw new Error(`The permission catalogue could not be read (HTTP ${response.status}). Try again.`);
+      return response.json();
+    })
     .then((doc) => ({
       resources: Object.keys(doc.components.schemas.Permissions.properties),
       actions: /** @type {string[]} */ (doc.components.schemas.Action.enum),
-    }));
+    }))
+    .catch((err) => {
+      catalogue = undefined; // the next click tries again
+      throw err instanceof TypeError ? new Error("Cannot reach the service. Check your connection and try again.") : err;
+    });
   return catalogue;
 }
 
@@ -132,6 +139,14 @@ export async function renderRoles(ctx) {
     return /** @type {any[]} */ ([]);
   });
   const reload = () => ctx.navigate(location.pathname, { replace: true });
+  /** Opens the role editor; a failure to open it is shown, not swallowed. @param {any} role */
+  const openEditor = async (role) => {
+    try {
+      if (await editRole(ctx, role)) reload();
+    } catch (err) {
+      rolesArea.prepend(errorBox(err));
+    }
+  };
   /** @param {any} role */
   async function remove(role) {
     const sure = await confirmAction({
@@ -161,21 +176,23 @@ export async function renderRoles(ctx) {
               "div",
               { class: "row-actions" },
               edit
-                ? h("button", { type: "button", class: "secondary small", "aria-label": `Edit role ${r.name}`, onclick: async () => (await editRole(ctx, r)) && reload() }, "Edit")
+                ? h("button", { type: "button", class: "secondary small", "aria-label": `Edit role ${r.name}`, onclick: () => openEditor(r) }, "Edit")
                 : null,
               del ? h("button", { type: "button", class: "danger small", "aria-label": `Delete role ${r.name}`, onclick: () => remove(r) }, "Delete") : null,
             ),
           ])
         : empty("No roles."),
       can(ctx.me, "ROLES:CREATE")
-        ? h("div", { class: "actions" }, h("button", { type: "button", onclick: async () => (await editRole(ctx, null)) && reload() }, "Create role"))
+        ? h("div", { class: "actions" }, h("button", { type: "button", onclick: () => openEditor(null) }, "Create role"))
         : "",
     );
   } else {
     rolesArea.replaceChildren(empty("This token may not read roles (ROLES:READ)."));
   }
 
-  // Names for the subjects of bindings, and the choices of the bind form.
+  // Names for the subjects of bindings, and the choices of the bind form. Users are read for
+  // their names up to listAll's cap (1,000); a binding to a user beyond it shows the user's id.
+  // The bind form finds users by search instead, so every user can be picked.
   const [groups, users, accounts] = await Promise.all([
     can(ctx.me, "GROUPS:READ") ? listAll(`${base}/groups`).catch(() => []) : [],
     can(ctx.me, "USERS:READ") ? listAll(`${base}/users`).catch(() => []) : [],
@@ -203,9 +220,15 @@ export async function renderRoles(ctx) {
         ctx,
         {
           roles,
-          subjects: {
+          subjects: can(ctx.me, "USERS:READ") ? {
             GROUP: groups.map((g) => [g.id, g.displayName]),
-            USER: users.map((u) => [u.id, u.displayName ? `${u.userName} (${u.displayName})` : u.userName]),
+            USER: async (text) => {
+              const page = await api("GET", `${base}/users${query({ search: text, limit: 50 })}`);
+              return page.results.map((/** @type {any} */ u) => /** @type {[string, string]} */ ([u.id, u.displayName ? `${u.userName} (${u.displayName})` : u.userName]));
+            },
+            SERVICE_ACCOUNT: accounts.map((a) => [a.id, a.name]),
+          } : {
+            GROUP: groups.map((g) => [g.id, g.displayName]),
             SERVICE_ACCOUNT: accounts.map((a) => [a.id, a.name]),
           },
         },
