@@ -193,7 +193,7 @@ describe("provisioning page", () => {
     await page.getByRole("table", { name: "Audit events" }).waitFor();
     expect(await filter.inputValue()).toBe(integrationId);
     expect(await filter.locator("option:checked").textContent()).toContain("deleted or not readable");
-    const actions = await page.getByRole("table", { name: "Audit events" }).locator("tbody > tr > td:nth-child(3)").allTextContents();
+    const actions = await page.getByRole("table", { name: "Audit events" }).locator(":scope > tbody > tr > td:nth-child(3)").allTextContents();
     expect(actions).toEqual(expect.arrayContaining(["DELETE", "ROTATE_TOKEN", "UPDATE", "CREATE"]));
   });
 });
