@@ -47,6 +47,17 @@ export async function signIn(page: Page, token = adminToken): Promise<void> {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+/** One browser with one page signed in as the admin, shared by the tests of a file (a user's journey). */
+export async function signedInSession(): Promise<{ browser: Browser; context: BrowserContext; page: Page; errors: string[] }> {
+  const browser = await launchChromium();
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await signIn(page);
+  await page.getByRole("heading", { name: "Tenants" }).waitFor();
+  return { browser, context, page, errors };
+}
+
 /** Saves a screenshot under docs/screenshots when SAVE_SCREENSHOTS=1 (npm run screenshots). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   if (process.env.SAVE_SCREENSHOTS !== "1") return;

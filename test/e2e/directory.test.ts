@@ -2,12 +2,11 @@
  * What provisioning produced, seen in the console: users (search, access, groups), a provisioned
  * group bound to a role, and the SCIM changes (and a refused call) in the audit log.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminToken, createIntegration, createTenant, GROUP_SCHEMA, http, launchChromium, newContext, screenshot, signIn, USER_SCHEMA, watchErrors } from "./browser";
+import { adminToken, createIntegration, createTenant, GROUP_SCHEMA, http, screenshot, signedInSession, USER_SCHEMA } from "./browser";
 
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let errors: string[];
 let tenant = "";
@@ -41,12 +40,7 @@ beforeAll(async () => {
   expect(role.status).toBe(201);
   ids.role = role.json.id;
 
-  browser = await launchChromium();
-  context = await newContext(browser);
-  page = await context.newPage();
-  errors = watchErrors(page);
-  await signIn(page);
-  await page.getByRole("heading", { name: "Tenants" }).waitFor();
+  ({ browser, page, errors } = await signedInSession());
 });
 afterAll(async () => {
   await browser?.close();

@@ -3,12 +3,11 @@
  * integration, read the token once, switch SCIM off and on, rotate, delete. Every effect is
  * checked where Entra would see it: on the SCIM endpoint.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminToken, http, launchChromium, newContext, screenshot, signIn, watchErrors } from "./browser";
+import { adminToken, http, screenshot, signedInSession } from "./browser";
 
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let errors: string[];
 const tenant = `acme-${Date.now().toString(36)}`;
@@ -16,12 +15,7 @@ let scimPath = "";
 let token = "";
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  context = await newContext(browser);
-  page = await context.newPage();
-  errors = watchErrors(page);
-  await signIn(page);
-  await page.getByRole("heading", { name: "Tenants" }).waitFor();
+  ({ browser, page, errors } = await signedInSession());
 });
 afterAll(async () => {
   await browser?.close();

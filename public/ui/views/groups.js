@@ -2,7 +2,7 @@
 /** Groups of the tenant, and one group with its members and role bindings. */
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { errorBox, h, loading, redrawKeepingFocus, table, when } from "../dom.js";
+import { errorBox, h, loading, table, when } from "../dom.js";
 import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
 import { pagedList } from "./paged.js";
 
@@ -66,42 +66,12 @@ export async function renderGroup(ctx) {
       const roles = await rolesOf(ctx);
       bindArea.replaceChildren(bindForm(ctx, { roles, subjects: {}, fixed: { type: "GROUP", id, name: group.displayName } }, () => void showBindings()));
     })().catch((err) => bindArea.replaceChildren(errorBox(err))),
-    pagedMembers(),
+    pagedList(members, {
+      path: `${base}/groups/${encodeURIComponent(id)}`,
+      what: "members",
+      emptyText: "No members.",
+      rowsOf: (page) => page.members,
+      render: (rows) => table("Members", ["userName", "Display name"], rows, (m) => [h("span", { class: "mono" }, m.userName), m.displayName ?? ""]),
+    }).catch((err) => members.replaceChildren(errorBox(err))),
   ]);
-
-  async function pagedMembers() {
-    // The group route pages its members; read them through the same "Load more" list.
-    /** @type {any[]} */
-    const rows = [];
-    /** @param {string | undefined} cursor */
-    async function load(cursor) {
-      const page = await api("GET", `${base}/groups/${encodeURIComponent(id)}?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-      rows.push(...page.members);
-      if (rows.length === 0) {
-        members.replaceChildren(h("p", { class: "empty" }, "No members."));
-        return;
-      }
-      redrawKeepingFocus(members, () => members.replaceChildren(
-        table("Members", ["userName", "Display name"], rows, (m) => [h("span", { class: "mono" }, m.userName), m.displayName ?? ""]),
-        page.nextCursor
-          ? h(
-              "button",
-              {
-                type: "button",
-                class: "secondary more",
-                onclick: (/** @type {Event} */ event) => {
-                  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
-                  button.disabled = true; // one page per click, however fast the clicks
-                  button.textContent = "Loading…";
-                  void load(page.nextCursor).catch((err) => button.replaceWith(errorBox(err)));
-                },
-              },
-              "Load more",
-            )
-          : "",
-      ));
-    }
-    members.replaceChildren(loading("members"));
-    await load(undefined).catch((err) => members.replaceChildren(errorBox(err)));
-  }
 }

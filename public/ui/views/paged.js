@@ -6,10 +6,11 @@ import { empty, errorBox, h, loading, redrawKeepingFocus } from "../dom.js";
 /**
  * Fills `into` with the first page of `path`, rendered by `render`, and offers the next pages.
  * @param {HTMLElement} into
- * @param {{ path: string, what: string, emptyText: string, render: (rows: any[]) => Node }} options `what` is a plural noun
+ * @param {{ path: string, what: string, emptyText: string, render: (rows: any[]) => Node, rowsOf?: (page: any) => any[] }} options
+ *   `what` is a plural noun; `rowsOf` finds the rows in a page (default: its `results`)
  * @returns {Promise<any[]>} every row shown so far (grows as pages load)
  */
-export async function pagedList(into, { path, what, emptyText, render }) {
+export async function pagedList(into, { path, what, emptyText, render, rowsOf = (page) => page.results }) {
   /** @type {any[]} */
   const rows = [];
   into.replaceChildren(loading(what));
@@ -17,7 +18,7 @@ export async function pagedList(into, { path, what, emptyText, render }) {
   /** @param {string | undefined} cursor */
   async function load(cursor) {
     const page = await api("GET", `${path}${separator}limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    rows.push(...page.results);
+    rows.push(...rowsOf(page));
     if (rows.length === 0) {
       into.replaceChildren(empty(emptyText));
       return;
