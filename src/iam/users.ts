@@ -63,6 +63,11 @@ const groupsOfRow = sql<string>`(
         where gm.tenant_id = "tenant_users"."tenant_id" and gm.user_id = "users"."id"
         order by gg.display_name_key) as g)`;
 
+/** A row read with `groupsOfRow` (or `null` in its place) as a TenantUser. */
+function withParsedGroups<Row extends { groups: string | null }>({ groups, ...user }: Row): Omit<Row, "groups"> & { groups?: GroupRef[] } {
+  return groups == null ? user : { ...user, groups: JSON.parse(groups) as GroupRef[] };
+}
+
 /**
  * Counts and pages the users of a tenant matching `query.where`; with `withGroups`, each row
  * carries its groups in this tenant (read in the same query, not after it).
@@ -86,13 +91,7 @@ export async function queryTenantUsers(
     async () => (await db.select({ total: count() }).from(tenantUsers).innerJoin(users, eq(users.id, tenantUsers.userId)).where(where))[0]?.total ?? 0,
     query,
   );
-  return {
-    total,
-    rows: rows.map(({ groups, ...row }) => ({
-      ...row,
-      ...(groups == null ? {} : { groups: JSON.parse(groups) as GroupRef[] }),
-    })),
-  };
+  return { total, rows: rows.map(withParsedGroups) };
 }
 
 /** Returns a user as seen from a tenant, or undefined when it has no access there. */
@@ -108,9 +107,7 @@ export async function getTenantUser(
     .innerJoin(users, eq(users.id, tenantUsers.userId))
     .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, id)))
     .get();
-  if (!row) return undefined;
-  const { groups, ...user } = row;
-  return groups == null ? user : { ...user, groups: JSON.parse(groups) as GroupRef[] };
+  return row && withParsedGroups(row);
 }
 
 // ---- writes ------------------------------------------------------------------------------
@@ -386,7 +383,6 @@ export async function revokeUserAccess(
 
 // ---- admin views ---------------------------------------------------------------------------
 
-/** A tenant's users in id order, `limit` at a time after the `after` id. */
 /**
  * A page of a tenant's users in creation order, each with its groups in this tenant. `search`
  * keeps users whose userName or displayName contains it, ignoring case (a scan, bounded by the
@@ -413,7 +409,7 @@ export async function listTenantUsers(
     )
     .orderBy(asc(tenantUsers.userId))
     .limit(page.limit);
-  return rows.map(({ groups, ...row }) => ({ ...row, groups: JSON.parse(groups) as GroupRef[] }));
+  return rows.map(withParsedGroups);
 }
 
 export interface GlobalUser {

@@ -8,7 +8,6 @@ import { empty, errorBox, h, loading, redrawKeepingFocus } from "../dom.js";
  * @param {HTMLElement} into
  * @param {{ path: string, what: string, emptyText: string, render: (rows: any[]) => Node, rowsOf?: (page: any) => any[] }} options
  *   `what` is a plural noun; `rowsOf` finds the rows in a page (default: its `results`)
- * @returns {Promise<any[]>} every row shown so far (grows as pages load)
  */
 export async function pagedList(into, { path, what, emptyText, render, rowsOf = (page) => page.results }) {
   /** @type {any[]} */
@@ -38,5 +37,4 @@ export async function pagedList(into, { path, what, emptyText, render, rowsOf = 
     redrawKeepingFocus(into, () => into.replaceChildren(render(rows), h("p", { class: "count" }, page.nextCursor ? `Showing the first ${rows.length} ${what}; more below.` : `Showing all ${what}: ${rows.length}.`), more ?? ""));
   }
   await load(undefined);
-  return rows;
 }
