@@ -45,5 +45,11 @@ describe("GET /api/v1/{tenant}/users", () => {
     expect(byUserName.map((u: { id: string }) => u.id)).toEqual([ada.id]);
     expect((await admin("GET", `/${i.tenant}/users?search=${encodeURIComponent("%")}`)).json.results).toEqual([]);
     expect((await admin("GET", `/${i.tenant}/users?search=`)).json.results).toHaveLength(2);
+    // Non-ASCII: userName folds Unicode case; displayName matches ASCII case-insensitively or as typed.
+    const olaf = (await scim(i, "POST", "/Users", user("ÖLAF@example.com", "Ölaf Ünal"))).json;
+    const ids = async (search: string) => (await admin("GET", `/${i.tenant}/users?search=${encodeURIComponent(search)}`)).json.results.map((u: { id: string }) => u.id);
+    expect(await ids("ölaf@")).toEqual([olaf.id]);
+    expect(await ids("Ölaf Ü")).toEqual([olaf.id]);
+    expect(await ids("LAF ÜNAL")).toEqual([]); // documented: the JSON displayName folds ASCII only
   });
 });

@@ -385,8 +385,9 @@ export async function revokeUserAccess(
 
 /**
  * A page of a tenant's users in creation order, each with its groups in this tenant. `search`
- * keeps users whose userName or displayName contains it, ignoring case (a scan, bounded by the
- * page: meant for people looking someone up, not for provisioning lookups, which use filters).
+ * keeps users whose userName or displayName contains it, ignoring case (for displayName, ASCII
+ * case only, or exactly as typed). A scan bounded by the page: meant for people looking someone
+ * up, not for provisioning lookups, which use filters.
  */
 export async function listTenantUsers(
   db: Db,
@@ -402,8 +403,12 @@ export async function listTenantUsers(
       and(
         eq(tenantUsers.tenantId, tenantId),
         page.after ? gt(tenantUsers.userId, page.after) : undefined,
+        // userName has a Unicode-folded key; displayName lives in the JSON profile, where SQLite's
+        // lower() folds ASCII only, so it also matches as typed ("Ölaf" finds "Ölaf Ünal").
         needle
-          ? sql`(instr(${users.userNameKey}, ${needle}) > 0 or instr(lower(coalesce(json_extract(${users.profile}, '$.displayName'), '')), ${needle}) > 0)`
+          ? sql`(instr(${users.userNameKey}, ${needle}) > 0
+              or instr(lower(coalesce(json_extract(${users.profile}, '$.displayName'), '')), ${needle}) > 0
+              or instr(coalesce(json_extract(${users.profile}, '$.displayName'), ''), ${page.search}) > 0)`
           : undefined,
       ),
     )
