@@ -89,24 +89,29 @@ describe("the queue", () => {
 describe("across integrations (different Durable Objects)", () => {
   const db = createDb(env.DB);
 
-  it("a profile write that lost the race plans again on fresh state: nothing is lost", async () => {
+  it("a write to a user's view that lost the race to another integration of the tenant plans again: nothing is lost", async () => {
+    // Two integrations of one tenant are two Durable Objects writing the same view.
     const [a, b] = [await newTenant(), await newTenant()];
     const created = await createUser(db, ctx(a), userFields({ userName: "race-profile@example.com" }, null));
     if (created.kind !== "ok") throw new Error(created.detail);
     const id = created.user.id;
-    await createUser(db, ctx(b), userFields({ userName: "race-profile@example.com" }, null));
+    await createUser(db, ctx(b), userFields({ userName: "race-profile@example.com", title: "B's own" }, null));
 
     const paused = pausingDb(db);
     const slow = updateUser(paused.db, ctx(a), { id, compute: (current) => withProfile(current, { title: "from A" }) });
-    await paused.reached; // A planned from version 1 and waits at its batch
-    const fast = await updateUser(db, ctx(b), { id, compute: (current) => withProfile(current, { nickName: "from B" }) });
+    await paused.reached; // the first integration planned from version 1 and waits at its batch
+    const fast = await updateUser(db, ctx(a), { id, compute: (current) => withProfile(current, { nickName: "from A too" }) });
     expect(fast.kind).toBe("ok");
-    paused.release(); // A's guarded batch now fails the version check, re-reads, re-plans
+    paused.release(); // the slow guarded batch now fails the version check, re-reads, re-plans
     expect((await slow).kind).toBe("ok");
 
     const final = await getTenantUser(db, a, id);
-    expect(final?.profile).toMatchObject({ title: "from A", nickName: "from B" });
-    expect(final?.version).toBe(3); // create, B's write, A's re-planned write (joining B changed no profile)
+    expect(final?.profile).toMatchObject({ title: "from A", nickName: "from A too" });
+    expect(final?.version).toBe(3); // create, the fast write, the re-planned write
+    // The other tenant's view is its own: untouched by either write.
+    const other = await getTenantUser(db, b, id);
+    expect(other?.profile).toEqual({ title: "B's own" });
+    expect(other?.version).toBe(1);
   });
 
   it("two tenants creating one new userName at once end with one global user", async () => {

@@ -197,12 +197,27 @@ export const UserQuery = PageQuery.extend({
 export const GlobalUser = z
   .object({
     id: z.string(),
-    userName: z.string(),
-    displayName: z.string().nullable(),
-    emails: z.array(z.unknown()),
+    userName: z.string().openapi({
+      description: "The identity: the userName a POST from any tenant links on. Each tenant's own userName is in its view.",
+    }),
     createdAt: time,
     updatedAt: time,
-    tenants: z.array(z.object({ tenant: z.string(), externalId: z.string().nullable(), active: z.boolean(), since: time })),
+    tenants: z
+      .array(
+        z.object({
+          tenant: z.string(),
+          tenantName: z.string(),
+          userName: z.string(),
+          displayName: z.string().nullable(),
+          emails: z.array(z.unknown()),
+          externalId: z.string().nullable(),
+          active: z.boolean(),
+          attributes: z.record(z.string(), z.unknown()).openapi({ description: "Every other SCIM attribute this tenant provisioned." }),
+          since: time,
+          updatedAt: time,
+        }),
+      )
+      .openapi({ description: "Each tenant's own view of the user: what that tenant provisioned, and nothing else." }),
   })
   .openapi("GlobalUser");
 

@@ -9,6 +9,7 @@
 import { sql } from "drizzle-orm";
 import {
   check,
+  foreignKey,
   index,
   integer,
   primaryKey,
@@ -34,50 +35,36 @@ export const tenants = sqliteTable("tenants", {
   createdAt: createdAt(),
 });
 
-/** Users are global: one row per person across every tenant (Kestra's model). */
+/**
+ * Users are global: one row per person across every tenant (Kestra's model). The row holds only
+ * the person's identity, the userName a POST from any tenant links on; everything a tenant
+ * provisions about the person lives in that tenant's view (`tenant_users`), so tenants never see
+ * or change each other's data.
+ */
 export const users = sqliteTable(
   "users",
   {
     id: text("id").primaryKey(),
+    /** The identity key: the userName the person was first provisioned with (see SECURITY.md). */
     userName: text("user_name").notNull(),
     userNameKey: text("user_name_key").notNull(),
-    /** Global profile attributes of the SCIM User (core and enterprise), as JSON. */
-    profile: text("profile", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
-    /** Enterprise `manager.value`, kept in a column so `manager eq "id"` uses an index. */
-    managerId: text("manager_id"),
-    /** Bumped on every write; two integrations writing one user reconcile on it. */
+    /** Bumped when the identity changes. */
     version: integer("version").notNull().default(1),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex("users_user_name_key_unique").on(t.userNameKey),
-    index("users_manager_idx").on(t.managerId),
     versionCheck("users_version_guard", t.version),
   ],
 );
 
-/** Email addresses of a user as rows, so `emails.value eq "x"` is an index lookup. */
-export const userEmails = sqliteTable(
-  "user_emails",
-  {
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    position: integer("position").notNull(),
-    value: text("value").notNull(),
-    valueKey: text("value_key").notNull(),
-    type: text("type"),
-    display: text("display"),
-    primary: integer("is_primary", { mode: "boolean" }).notNull().default(false),
-  },
-  (t) => [
-    primaryKey({ columns: [t.userId, t.position] }),
-    index("user_emails_value_key_idx").on(t.valueKey),
-  ],
-);
-
-/** A user's access to one tenant; `externalId` and `active` are per tenant. */
+/**
+ * A tenant's view of a user: the user's access to the tenant and every SCIM attribute this
+ * tenant provisioned (userName, profile, manager, externalId, active). Reads, filters, ETags and
+ * writes of a tenant touch only its own views. The defaults only let the columns be added to
+ * rows that existed before views (migration 0003 filled them); every write sets them.
+ */
 export const tenantUsers = sqliteTable(
   "tenant_users",
   {
@@ -87,6 +74,13 @@ export const tenantUsers = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
+    /** This tenant's userName for the user; unique within the tenant. */
+    userName: text("user_name").notNull().default(""),
+    userNameKey: text("user_name_key").notNull().default(""),
+    /** Core (but userName, active, externalId) and extension attributes, as JSON. */
+    profile: text("profile", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    /** Enterprise `manager.value`, kept in a column so `manager eq "id"` uses an index. */
+    managerId: text("manager_id"),
     externalId: text("external_id"),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
     version: integer("version").notNull().default(1),
@@ -97,7 +91,29 @@ export const tenantUsers = sqliteTable(
     primaryKey({ columns: [t.tenantId, t.userId] }),
     index("tenant_users_external_id_idx").on(t.tenantId, t.externalId),
     index("tenant_users_user_idx").on(t.userId),
+    uniqueIndex("tenant_users_user_name_key_unique").on(t.tenantId, t.userNameKey),
+    index("tenant_users_manager_idx").on(t.tenantId, t.managerId),
     versionCheck("tenant_users_version_guard", t.version),
+  ],
+);
+
+/** Email addresses of a tenant's view of a user, so `emails.value eq "x"` is an index lookup. */
+export const tenantUserEmails = sqliteTable(
+  "tenant_user_emails",
+  {
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    position: integer("position").notNull(),
+    value: text("value").notNull(),
+    valueKey: text("value_key").notNull(),
+    type: text("type"),
+    display: text("display"),
+    primary: integer("is_primary", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId, t.position] }),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [tenantUsers.tenantId, tenantUsers.userId] }).onDelete("cascade"),
+    index("tenant_user_emails_value_key_idx").on(t.tenantId, t.valueKey),
   ],
 );
 

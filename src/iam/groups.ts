@@ -4,7 +4,7 @@ import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { violates } from "../db/constraints";
 import { newId } from "../db/ids";
-import { bindings, groupMembers, groups, tenantUsers, users } from "../db/schema";
+import { bindings, groupMembers, groups, tenantUsers } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
 import type { DeleteResult, ListQuery } from "./users";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
@@ -42,7 +42,10 @@ export async function getGroup(db: Db, tenantId: string, id: string): Promise<Gr
     .get();
 }
 
-/** The members of each group, with the display name a SCIM client shows. */
+// A member as the group's tenant sees them: that tenant's view of the user.
+const memberView = and(eq(tenantUsers.tenantId, groupMembers.tenantId), eq(tenantUsers.userId, groupMembers.userId));
+
+/** The members of each group, with the display name (in the group's tenant's view) a SCIM client shows. */
 export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, Member[]>> {
   const result = new Map<string, Member[]>();
   for (const ids of chunk(groupIds, MAX_BOUND_PARAMETERS)) {
@@ -50,10 +53,10 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
       .select({
         groupId: groupMembers.groupId,
         userId: groupMembers.userId,
-        display: sql<string>`coalesce(json_extract(${users.profile}, '$.displayName'), ${users.userName})`,
+        display: sql<string>`coalesce(json_extract(${tenantUsers.profile}, '$.displayName'), ${tenantUsers.userName})`,
       })
       .from(groupMembers)
-      .innerJoin(users, eq(users.id, groupMembers.userId))
+      .innerJoin(tenantUsers, memberView)
       .where(inArray(groupMembers.groupId, ids))
       .orderBy(asc(groupMembers.groupId), asc(groupMembers.userId));
     for (const row of rows) {
@@ -340,12 +343,12 @@ export async function listMembers(
 ): Promise<{ id: string; userName: string; displayName: string | null }[]> {
   return db
     .select({
-      id: users.id,
-      userName: users.userName,
-      displayName: sql<string | null>`json_extract(${users.profile}, '$.displayName')`,
+      id: tenantUsers.userId,
+      userName: tenantUsers.userName,
+      displayName: sql<string | null>`json_extract(${tenantUsers.profile}, '$.displayName')`,
     })
     .from(groupMembers)
-    .innerJoin(users, eq(users.id, groupMembers.userId))
+    .innerJoin(tenantUsers, memberView)
     .where(and(eq(groupMembers.groupId, groupId), page.after ? gt(groupMembers.userId, page.after) : undefined))
     .orderBy(asc(groupMembers.userId))
     .limit(page.limit);

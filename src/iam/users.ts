@@ -1,13 +1,14 @@
 /**
- * Users are global (one row per person); a user's access to a tenant is a `tenant_users` row
- * holding that tenant's `externalId` and `active`. Reads here always go through the access row,
- * so a tenant never sees a user it has no access to.
+ * Users are global (one row per person: the identity a POST from any tenant links on); each
+ * tenant that provisions the person has its own view of them in `tenant_users`: userName,
+ * profile, emails, manager, externalId and active. Every read and write here goes through one
+ * tenant's view, so a tenant never sees nor changes what another tenant provisioned.
  */
-import { and, asc, count, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { newId } from "../db/ids";
-import { bindings, groupMembers, groups, tenantUsers, userEmails, users } from "../db/schema";
+import { bindings, groupMembers, groups, tenants, tenantUserEmails, tenantUsers, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
@@ -17,16 +18,16 @@ export interface GroupRef {
   displayName: string;
 }
 
-/** A user as seen from one tenant. */
+/** A user as seen from one tenant: that tenant's view, nothing of any other tenant's. */
 export interface TenantUser {
   id: string;
   userName: string;
   profile: Record<string, unknown>;
   managerId: string | null;
-  version: number;
   externalId: string | null;
   active: boolean;
-  accessVersion: number;
+  /** The view's version: bumped by every write of this tenant, by nothing else. */
+  version: number;
   createdAt: number;
   updatedAt: number;
   /** The user's groups in this tenant, when they were read with the user. */
@@ -34,16 +35,15 @@ export interface TenantUser {
 }
 
 const tenantUserColumns = {
-  id: users.id,
-  userName: users.userName,
-  profile: users.profile,
-  managerId: users.managerId,
-  version: users.version,
+  id: tenantUsers.userId,
+  userName: tenantUsers.userName,
+  profile: tenantUsers.profile,
+  managerId: tenantUsers.managerId,
   externalId: tenantUsers.externalId,
   active: tenantUsers.active,
-  accessVersion: tenantUsers.version,
+  version: tenantUsers.version,
   createdAt: tenantUsers.createdAt,
-  updatedAt: sql<number>`max(${users.updatedAt}, ${tenantUsers.updatedAt})`.mapWith(Number),
+  updatedAt: tenantUsers.updatedAt,
 };
 
 export interface ListQuery {
@@ -55,12 +55,11 @@ export interface ListQuery {
   limit: number;
 }
 
-/** Counts and pages the users of a tenant matching `query.where`. */
 // The tenant's groups of the row's user, as JSON, read in the same query as the user.
 const groupsOfRow = sql<string>`(
   select json_group_array(json_object('id', g.id, 'displayName', g.display_name))
   from (select gg.id, gg.display_name from group_members gm join groups gg on gg.id = gm.group_id
-        where gm.tenant_id = "tenant_users"."tenant_id" and gm.user_id = "users"."id"
+        where gm.tenant_id = "tenant_users"."tenant_id" and gm.user_id = "tenant_users"."user_id"
         order by gg.display_name_key) as g)`;
 
 /** A row read with `groupsOfRow` (or `null` in its place) as a TenantUser. */
@@ -69,8 +68,8 @@ function withParsedGroups<Row extends { groups: string | null }>({ groups, ...us
 }
 
 /**
- * Counts and pages the users of a tenant matching `query.where`; with `withGroups`, each row
- * carries its groups in this tenant (read in the same query, not after it).
+ * Counts and pages the users of a tenant matching `query.where` (a condition on the tenant's
+ * views); with `withGroups`, each row carries its groups in this tenant (read in the same query).
  */
 export async function queryTenantUsers(
   db: Db,
@@ -83,12 +82,11 @@ export async function queryTenantUsers(
       db
         .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null` })
         .from(tenantUsers)
-        .innerJoin(users, eq(users.id, tenantUsers.userId))
         .where(where)
-        .orderBy(...(query.orderBy ?? []), asc(users.id))
+        .orderBy(...(query.orderBy ?? []), asc(tenantUsers.userId))
         .limit(query.limit)
         .offset(query.offset),
-    async () => (await db.select({ total: count() }).from(tenantUsers).innerJoin(users, eq(users.id, tenantUsers.userId)).where(where))[0]?.total ?? 0,
+    async () => (await db.select({ total: count() }).from(tenantUsers).where(where))[0]?.total ?? 0,
     query,
   );
   return { total, rows: rows.map(withParsedGroups) };
@@ -104,7 +102,6 @@ export async function getTenantUser(
   const row = await db
     .select({ ...tenantUserColumns, groups: options.withGroups ? groupsOfRow : sql<string | null>`null` })
     .from(tenantUsers)
-    .innerJoin(users, eq(users.id, tenantUsers.userId))
     .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, id)))
     .get();
   return row && withParsedGroups(row);
@@ -112,16 +109,14 @@ export async function getTenantUser(
 
 // ---- writes ------------------------------------------------------------------------------
 
-/** Everything a write sets on a user, split into global profile and this tenant's access. */
+/** Everything a write sets on a tenant's view of a user. */
 export interface UserFields {
   userName: string;
-  /** Global profile attributes (core except userName/active, and the enterprise extension). */
+  /** Core attributes except userName/active/externalId, and the extensions. */
   profile: Record<string, unknown>;
   emails: { value: string; type?: string | null; display?: string | null; primary?: boolean }[];
   managerId: string | null;
-  /** Per tenant. */
   externalId: string | null;
-  /** Per tenant. */
   active: boolean;
 }
 
@@ -134,8 +129,9 @@ function userAuditFields(user: Pick<UserFields, "userName" | "profile" | "extern
   return { userName: user.userName, ...user.profile, externalId: user.externalId, active: user.active, manager: user.managerId };
 }
 
-function emailStatements(db: Db, userId: string, emails: UserFields["emails"]): Statement[] {
+function emailStatements(db: Db, tenantId: string, userId: string, emails: UserFields["emails"]): Statement[] {
   const rows = emails.map((e, position) => ({
+    tenantId,
     userId,
     position,
     value: e.value,
@@ -144,10 +140,10 @@ function emailStatements(db: Db, userId: string, emails: UserFields["emails"]): 
     display: e.display ?? null,
     primary: e.primary === true,
   }));
-  // 7 bound values a row: 14 rows stay under D1's 100 parameters.
+  // 8 bound values a row: 12 rows stay under D1's 100 parameters.
   return [
-    db.delete(userEmails).where(eq(userEmails.userId, userId)),
-    ...chunk(rows, Math.floor(MAX_BOUND_PARAMETERS / 7)).map((part) => db.insert(userEmails).values(part)),
+    db.delete(tenantUserEmails).where(and(eq(tenantUserEmails.tenantId, tenantId), eq(tenantUserEmails.userId, userId))),
+    ...chunk(rows, Math.floor(MAX_BOUND_PARAMETERS / 8)).map((part) => db.insert(tenantUserEmails).values(part)),
   ];
 }
 
@@ -163,104 +159,79 @@ async function checkManager(db: Db, tenantId: string, userId: string | null, man
 }
 
 /**
- * Creates a user in a tenant. A userName that exists globally (any case) without access here
- * gets access and keeps its id (Kestra: users are global); with access already, 409.
+ * Creates a tenant's view of a user. The view holds exactly what this tenant sent: when the
+ * userName is a known identity (another tenant provisioned the person), the view links to that
+ * user's id (Kestra: users are global) and still shows nothing another tenant provisioned.
+ * A userName this tenant already uses is 409; nothing about other tenants decides the answer.
  */
 export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, now = Date.now()): Promise<UserWriteResult> {
   const managerProblem = await checkManager(db, ctx.tenantId, null, fields.managerId);
   if (managerProblem) return managerProblem;
+  const key = caseKey(fields.userName);
   return withRetry(async () => {
-    const existing = await db.select().from(users).where(eq(users.userNameKey, caseKey(fields.userName))).get();
-    const statements: Statement[] = [];
-    let id: string;
-    // What the batch writes, known without reading it back (one round trip fewer per create).
-    let written: Pick<TenantUser, "userName" | "profile" | "managerId" | "version">;
-    if (existing) {
-      id = existing.id;
-      written = existing;
-      const access = await getTenantUser(db, ctx.tenantId, id);
-      if (access) return failure(409, `A user with userName '${existing.userName}' already exists in this tenant.`, "uniqueness");
-      // Joining an existing global user grants access; the posted profile only fills gaps, it never
-      // overwrites what the user's other tenants provisioned (nor the userName's spelling).
-      const joined = fillProfile(existing.profile, fields.profile);
-      if (JSON.stringify(joined) !== JSON.stringify(existing.profile) || (existing.managerId === null && fields.managerId !== null)) {
-        written = { ...existing, profile: joined, managerId: existing.managerId ?? fields.managerId, version: existing.version + 1 };
-        statements.push(
-          db
-            .update(users)
-            .set({
-              profile: joined,
-              managerId: existing.managerId ?? fields.managerId,
-              version: guardedVersion(users.version, existing.version),
-              updatedAt: now,
-            })
-            .where(eq(users.id, id)),
-        );
-        if (existing.profile.emails === undefined && fields.emails.length > 0) statements.push(...emailStatements(db, id, fields.emails));
-      }
-    } else {
-      id = newId(now);
-      written = { userName: fields.userName, profile: fields.profile, managerId: fields.managerId, version: 1 };
-      statements.push(
-        db.insert(users).values({
-          id,
-          userName: fields.userName,
-          userNameKey: caseKey(fields.userName),
-          profile: fields.profile,
-          managerId: fields.managerId,
-          createdAt: now,
-          updatedAt: now,
-        }),
-        ...emailStatements(db, id, fields.emails),
+    // One statement: this tenant's own use of the userName, the identity, and whether this
+    // tenant already has that identity under another (renamed) userName.
+    const found = await db.get<{ own: string | null; identity: string | null; linked: number | null }>(sql`select
+      (select ${tenantUsers.userId} from ${tenantUsers} where ${tenantUsers.tenantId} = ${ctx.tenantId} and ${tenantUsers.userNameKey} = ${key}) as own,
+      (select ${users.id} from ${users} where ${users.userNameKey} = ${key}) as identity,
+      (select 1 from ${tenantUsers} where ${tenantUsers.tenantId} = ${ctx.tenantId}
+         and ${tenantUsers.userId} = (select ${users.id} from ${users} where ${users.userNameKey} = ${key})) as linked`);
+    if (found.own !== null) return failure(409, `A user with userName '${fields.userName}' already exists in this tenant.`, "uniqueness");
+    if (found.identity !== null && found.linked !== null) {
+      return failure(
+        409,
+        `userName '${fields.userName}' identifies user '${found.identity}', who is already provisioned in this tenant under another userName.`,
+        "uniqueness",
       );
+    }
+    const statements: Statement[] = [];
+    const id = found.identity ?? newId(now);
+    if (found.identity === null) {
+      statements.push(db.insert(users).values({ id, userName: fields.userName, userNameKey: key, createdAt: now, updatedAt: now }));
     }
     statements.push(
       db.insert(tenantUsers).values({
         tenantId: ctx.tenantId,
         userId: id,
+        userName: fields.userName,
+        userNameKey: key,
+        profile: fields.profile,
+        managerId: fields.managerId,
         externalId: fields.externalId,
         active: fields.active,
         createdAt: now,
         updatedAt: now,
       }),
+      ...emailStatements(db, ctx.tenantId, id, fields.emails).slice(1),
       auditStatement(db, { ...ctx, action: "CREATE", resourceType: "USER", resourceId: id, diff: diffOf({}, userAuditFields(fields)) }, now),
     );
     await commit(db, statements);
     const user: TenantUser = {
       id,
-      userName: written.userName,
-      profile: written.profile,
-      managerId: written.managerId,
-      version: written.version,
+      userName: fields.userName,
+      profile: fields.profile,
+      managerId: fields.managerId,
       externalId: fields.externalId,
       active: fields.active,
-      accessVersion: 1,
+      version: 1,
       createdAt: now,
       updatedAt: now,
+      groups: [],
     };
     return { kind: "ok", user, created: true } as const;
   }, { idempotent: false });
 }
 
-/** `existing` with the attributes it lacks taken from `offered` (extension objects one level deep). */
-function fillProfile(existing: Record<string, unknown>, offered: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...existing };
-  for (const [key, value] of Object.entries(offered)) {
-    const mine = existing[key];
-    if (mine === undefined) out[key] = value;
-    else if (key.startsWith("urn:") && typeof mine === "object" && value && typeof value === "object") {
-      out[key] = { ...(mine as object), ...Object.fromEntries(Object.entries(value).filter(([k]) => !(k in (mine as object)))) };
-    }
-  }
-  return out;
-}
-
-/** The ETag the SCIM layer shows for a user (kept here so If-Match is checked inside the queue). */
-export const userEtag = (user: Pick<TenantUser, "version" | "accessVersion">) => `W/"${user.version}.${user.accessVersion}"`;
+/** The ETag of a tenant's view of a user (kept here so If-Match is checked inside the queue). */
+export const userEtag = (user: Pick<TenantUser, "version">) => `W/"${user.version}"`;
 
 /**
- * Updates a user through `compute`, which turns the current user into the fields to store (PUT
- * builds them from the body, PATCH by applying operations). Unchanged parts are not written.
+ * Updates this tenant's view of a user through `compute`, which turns the current view into the
+ * fields to store (PUT builds them from the body, PATCH by applying operations).
+ *
+ * A userName change renames this tenant's view only. The identity other tenants link on follows
+ * it only while this tenant is the user's only one (and the new name is no other identity),
+ * decided inside the committing batch, so other tenants never see a rename they did not make.
  */
 export async function updateUser(
   db: Db,
@@ -279,65 +250,56 @@ export async function updateUser(
       const problem = await checkManager(db, ctx.tenantId, current.id, next.managerId);
       if (problem) return problem;
     }
-    const before = userAuditFields({ ...current, managerId: current.managerId });
-    const diff = diffOf(before, userAuditFields(next));
+    const diff = diffOf(userAuditFields(current), userAuditFields(next));
     if (Object.keys(diff).length === 0) return { kind: "ok", user: current, created: false } as const;
 
+    const key = caseKey(next.userName);
     const statements: Statement[] = [];
-    const globalChanged =
-      next.userName !== current.userName ||
-      next.managerId !== current.managerId ||
-      JSON.stringify(next.profile) !== JSON.stringify(current.profile);
-    if (globalChanged) {
-      if (caseKey(next.userName) !== caseKey(current.userName)) {
-        const taken = await db.select({ id: users.id }).from(users).where(eq(users.userNameKey, caseKey(next.userName))).get();
-        if (taken && taken.id !== current.id) return failure(409, `userName '${next.userName}' is already taken.`, "uniqueness");
+    if (next.userName !== current.userName) {
+      if (key !== caseKey(current.userName)) {
+        const taken = await db
+          .select({ id: tenantUsers.userId })
+          .from(tenantUsers)
+          .where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userNameKey, key), ne(tenantUsers.userId, current.id)))
+          .get();
+        if (taken) return failure(409, `userName '${next.userName}' is already taken in this tenant.`, "uniqueness");
       }
       statements.push(
         db
           .update(users)
-          .set({
-            userName: next.userName,
-            userNameKey: caseKey(next.userName),
-            profile: next.profile,
-            managerId: next.managerId,
-            version: guardedVersion(users.version, current.version),
-            updatedAt: now,
-          })
-          .where(eq(users.id, current.id)),
+          .set({ userName: next.userName, userNameKey: key, version: sql`${users.version} + 1`, updatedAt: now })
+          .where(
+            and(
+              eq(users.id, current.id),
+              sql`(select count(*) from ${tenantUsers} where ${tenantUsers.userId} = ${current.id}) = 1`,
+              sql`not exists (select 1 from ${users} as other where other.user_name_key = ${key} and other.id <> ${current.id})`,
+            ),
+          ),
       );
-      if (JSON.stringify(next.profile.emails ?? null) !== JSON.stringify(current.profile.emails ?? null)) {
-        statements.push(...emailStatements(db, current.id, next.emails));
-      }
     }
-    const accessChanged = next.externalId !== current.externalId || next.active !== current.active;
-    if (accessChanged) {
-      statements.push(
-        db
-          .update(tenantUsers)
-          .set({
-            externalId: next.externalId,
-            active: next.active,
-            version: guardedVersion(tenantUsers.version, current.accessVersion),
-            updatedAt: now,
-          })
-          .where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
-      );
+    statements.push(
+      db
+        .update(tenantUsers)
+        .set({
+          userName: next.userName,
+          userNameKey: key,
+          profile: next.profile,
+          managerId: next.managerId,
+          externalId: next.externalId,
+          active: next.active,
+          version: guardedVersion(tenantUsers.version, current.version),
+          updatedAt: now,
+        })
+        .where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
+    );
+    if (JSON.stringify(next.profile.emails ?? null) !== JSON.stringify(current.profile.emails ?? null)) {
+      statements.push(...emailStatements(db, ctx.tenantId, current.id, next.emails));
     }
     statements.push(auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "USER", resourceId: current.id, diff }, now));
     await commit(db, statements);
     // Exactly what the guarded batch wrote (it failed otherwise), without reading it back.
-    const user: TenantUser = {
-      ...current,
-      userName: next.userName,
-      profile: globalChanged ? next.profile : current.profile,
-      managerId: next.managerId,
-      version: globalChanged ? current.version + 1 : current.version,
-      externalId: next.externalId,
-      active: next.active,
-      accessVersion: accessChanged ? current.accessVersion + 1 : current.accessVersion,
-      updatedAt: now,
-    };
+    const { emails: _emails, ...view } = next;
+    const user: TenantUser = { ...current, ...view, version: current.version + 1, updatedAt: now };
     return { kind: "ok", user, created: false } as const;
   });
 }
@@ -345,8 +307,8 @@ export async function updateUser(
 export type DeleteResult = { kind: "deleted" } | WriteFailure;
 
 /**
- * Revokes a user's access to the tenant, with its memberships and bindings there. The global
- * user stays (Kestra: SCIM provisioning is per tenant, users are global).
+ * Revokes a user's access to the tenant: this tenant's view, with its memberships and bindings
+ * there. The global user and other tenants' views stay (Kestra: provisioning is per tenant).
  */
 export async function revokeUserAccess(
   db: Db,
@@ -370,6 +332,7 @@ export async function revokeUserAccess(
       db
         .delete(bindings)
         .where(and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "USER"), eq(bindings.subjectId, current.id))),
+      db.delete(tenantUserEmails).where(and(eq(tenantUserEmails.tenantId, ctx.tenantId), eq(tenantUserEmails.userId, current.id))),
       db.delete(tenantUsers).where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
       auditStatement(
         db,
@@ -385,9 +348,9 @@ export async function revokeUserAccess(
 
 /**
  * A page of a tenant's users in creation order, each with its groups in this tenant. `search`
- * keeps users whose userName or displayName contains it, ignoring case (for displayName, ASCII
- * case only, or exactly as typed). A scan bounded by the page: meant for people looking someone
- * up, not for provisioning lookups, which use filters.
+ * keeps users whose userName or displayName (in this tenant's view) contains it, ignoring case
+ * (for displayName, ASCII case only, or exactly as typed). A scan bounded by the page: meant for
+ * people looking someone up, not for provisioning lookups, which use filters.
  */
 export async function listTenantUsers(
   db: Db,
@@ -398,7 +361,6 @@ export async function listTenantUsers(
   const rows = await db
     .select({ ...tenantUserColumns, groups: groupsOfRow })
     .from(tenantUsers)
-    .innerJoin(users, eq(users.id, tenantUsers.userId))
     .where(
       and(
         eq(tenantUsers.tenantId, tenantId),
@@ -406,9 +368,9 @@ export async function listTenantUsers(
         // userName has a Unicode-folded key; displayName lives in the JSON profile, where SQLite's
         // lower() folds ASCII only, so it also matches as typed ("Ölaf" finds "Ölaf Ünal").
         needle
-          ? sql`(instr(${users.userNameKey}, ${needle}) > 0
-              or instr(lower(coalesce(json_extract(${users.profile}, '$.displayName'), '')), ${needle}) > 0
-              or instr(coalesce(json_extract(${users.profile}, '$.displayName'), ''), ${page.search}) > 0)`
+          ? sql`(instr(${tenantUsers.userNameKey}, ${needle}) > 0
+              or instr(lower(coalesce(json_extract(${tenantUsers.profile}, '$.displayName'), '')), ${needle}) > 0
+              or instr(coalesce(json_extract(${tenantUsers.profile}, '$.displayName'), ''), ${page.search}) > 0)`
           : undefined,
       ),
     )
@@ -417,23 +379,52 @@ export async function listTenantUsers(
   return rows.map(withParsedGroups);
 }
 
-export interface GlobalUser {
-  id: string;
+/** One tenant's view of a global user, for the operator. */
+export interface TenantView {
+  tenantId: string;
+  tenantName: string;
   userName: string;
   profile: Record<string, unknown>;
+  managerId: string | null;
+  externalId: string | null;
+  active: boolean;
+  version: number;
   createdAt: number;
   updatedAt: number;
-  tenants: { tenantId: string; externalId: string | null; active: boolean; createdAt: number }[];
 }
 
-/** A global user with every tenant it can access. */
+export interface GlobalUser {
+  id: string;
+  /** The identity key other tenants' POSTs link on. */
+  userName: string;
+  createdAt: number;
+  updatedAt: number;
+  views: TenantView[];
+}
+
+/** A global user with every tenant's view of it (the operator's instance-wide view). */
 export async function getGlobalUser(db: Db, id: string): Promise<GlobalUser | undefined> {
-  const user = await db.select().from(users).where(eq(users.id, id)).get();
+  const [identity, views] = await db.batch([
+    db.select().from(users).where(eq(users.id, id)),
+    db
+      .select({
+        tenantId: tenantUsers.tenantId,
+        tenantName: tenants.name,
+        userName: tenantUsers.userName,
+        profile: tenantUsers.profile,
+        managerId: tenantUsers.managerId,
+        externalId: tenantUsers.externalId,
+        active: tenantUsers.active,
+        version: tenantUsers.version,
+        createdAt: tenantUsers.createdAt,
+        updatedAt: tenantUsers.updatedAt,
+      })
+      .from(tenantUsers)
+      .innerJoin(tenants, eq(tenants.id, tenantUsers.tenantId))
+      .where(eq(tenantUsers.userId, id))
+      .orderBy(asc(tenantUsers.tenantId)),
+  ]);
+  const user = identity[0];
   if (!user) return undefined;
-  const access = await db
-    .select({ tenantId: tenantUsers.tenantId, externalId: tenantUsers.externalId, active: tenantUsers.active, createdAt: tenantUsers.createdAt })
-    .from(tenantUsers)
-    .where(eq(tenantUsers.userId, id))
-    .orderBy(asc(tenantUsers.tenantId));
-  return { id: user.id, userName: user.userName, profile: user.profile, createdAt: user.createdAt, updatedAt: user.updatedAt, tenants: access };
+  return { id: user.id, userName: user.userName, createdAt: user.createdAt, updatedAt: user.updatedAt, views };
 }

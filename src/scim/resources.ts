@@ -1,6 +1,6 @@
 /** Rendering stored rows as SCIM resources (RFC 7643 §4), with `meta` and absolute locations. */
 import type { Group, Member } from "../iam/groups";
-import type { TenantUser, UserFields } from "../iam/users";
+import { userEtag, type TenantUser, type UserFields } from "../iam/users";
 import type { Doc } from "./validate";
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema } from "./schemas";
 
@@ -8,11 +8,6 @@ import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema } from ".
 export type ScimBase = string;
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** Weak ETag of a user in a tenant: the global profile's version and the access row's. */
-export function userVersion(user: Pick<TenantUser, "version" | "accessVersion">): string {
-  return `W/"${user.version}.${user.accessVersion}"`;
-}
 
 /** Weak ETag of a group. */
 export function groupVersion(group: Pick<Group, "version">): string {
@@ -52,7 +47,7 @@ export function renderUser(user: TenantUser, base: ScimBase): Record<string, unk
     created: iso(user.createdAt),
     lastModified: iso(user.updatedAt),
     location: `${base}/Users/${user.id}`,
-    version: userVersion(user),
+    version: userEtag(user),
   };
   return resource;
 }
@@ -87,7 +82,7 @@ export function userDoc(user: TenantUser): Doc {
   };
 }
 
-/** Splits a canonical user document into the fields the store keeps. */
+/** Splits a canonical user document into the fields a tenant's view keeps. */
 export function userFields(doc: Doc, externalId: string | null): UserFields {
   const { userName, active, externalId: _ignored, ...profile } = doc;
   const enterprise = profile[ENTERPRISE_USER_SCHEMA] as Doc | undefined;

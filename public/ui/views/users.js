@@ -22,7 +22,7 @@ export async function renderUsers(ctx) {
     ctx.navigate(`${tenantPath(tenant, "users")}${text ? `?search=${encodeURIComponent(text)}` : ""}`);
   });
   const list = h("div", {});
-  ctx.view.append(h("h1", {}, "Users"), h("p", { class: "lead" }, "Users are global; each tenant holds its own access, externalId and active state. A SCIM DELETE removes only this tenant's access."), form, list);
+  ctx.view.append(h("h1", {}, "Users"), h("p", { class: "lead" }, "A person is one global user; each tenant holds its own view of them (everything its identity provider sent) and its own access. A SCIM DELETE removes only this tenant's access."), form, list);
 
   /** The tenants a user can reach (admin token only: it spans tenants). */
   function accessButton(/** @type {any} */ user) {
@@ -44,7 +44,12 @@ export async function renderUsers(ctx) {
             "ul",
             { class: "plain" },
             ...global.tenants.map((/** @type {any} */ t) =>
-              h("li", {}, link(tenantPath(t.tenant, "users"), t.tenant), ` · ${t.active ? "active" : "inactive"} · since ${when(t.since)}`),
+              h(
+                "li",
+                {},
+                link(tenantPath(t.tenant, "users"), t.tenant),
+                ` · ${t.userName}${t.displayName ? ` (${t.displayName})` : ""} · ${t.active ? "active" : "inactive"} · since ${when(t.since)}`,
+              ),
             ),
           ),
         );

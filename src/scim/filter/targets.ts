@@ -5,7 +5,7 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import { groupMembers, groups, tenantUsers, userEmails, users } from "../../db/schema";
+import { groupMembers, groups, tenantUserEmails, tenantUsers } from "../../db/schema";
 import {
   ENTERPRISE_USER_SCHEMA,
   enterpriseUserSchema,
@@ -20,13 +20,14 @@ import {
 import { checkParameterBudget, compileFilter, filterError, MAX_FILTER_PARAMETERS, UnknownAttributeError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
 import type { AttrPath, Filter } from "./parse";
 
-const manager = alias(users, "manager");
-const memberUser = alias(users, "member_user");
-// An alias interpolated into raw SQL renders as its bare name: these spell out the FROM item.
-const managerTable = sql`${users} as ${sql.identifier("manager")}`;
-const boss = alias(users, "boss");
-const bossTable = sql`${users} as ${sql.identifier("boss")}`;
-const memberUserTable = sql`${users} as ${sql.identifier("member_user")}`;
+// Other views of the same tenant's users, under aliases. An alias interpolated into raw SQL
+// renders as its bare name: the *Table constants spell out the FROM item.
+const managed = alias(tenantUsers, "managed");
+const managedTable = sql`${tenantUsers} as ${sql.identifier("managed")}`;
+const boss = alias(tenantUsers, "boss");
+const bossTable = sql`${tenantUsers} as ${sql.identifier("boss")}`;
+const memberUser = alias(tenantUsers, "member_user");
+const memberUserTable = sql`${tenantUsers} as ${sql.identifier("member_user")}`;
 
 const scalar = (expr: SQL, def: Pick<AttributeDef, "type" | "caseExact">, extra: Partial<ScalarTarget> = {}): ScalarTarget => ({
   kind: "scalar",
@@ -36,7 +37,7 @@ const scalar = (expr: SQL, def: Pick<AttributeDef, "type" | "caseExact">, extra:
   ...extra,
 });
 
-/** JSON path of an attribute inside `users.profile`; extension attributes nest under their URN. */
+/** JSON path of an attribute inside a view's profile; extension attributes nest under their URN. */
 export function profilePath(schema: string, ...names: string[]): string {
   const prefix = schema === USER_SCHEMA ? "$" : `$."${schema}"`;
   return [prefix, ...names.map((n) => `"${n}"`)].join(".");
@@ -108,17 +109,18 @@ function jsonArray(json: SQL, jsonPath: string, def: AttributeDef): MultiTarget 
 
 /** Resolves a path inside the JSON profile for attributes without a dedicated column. */
 function profileTarget(path: AttrPath, schema: SchemaDef, def: AttributeDef): Target {
-  if (def.multiValued) return withSub(jsonArray(sql`${users.profile}`, profilePath(schema.id, def.name), def), path, def);
+  const profile = sql`${tenantUsers.profile}`;
+  if (def.multiValued) return withSub(jsonArray(profile, profilePath(schema.id, def.name), def), path, def);
   if (def.type === "complex") {
     if (!path.subAttribute) {
-      return { kind: "complex", presence: sql`(json_type(${users.profile}, ${pathLiteral(profilePath(schema.id, def.name))}) = 'object')` };
+      return { kind: "complex", presence: sql`(json_type(${profile}, ${pathLiteral(profilePath(schema.id, def.name))}) = 'object')` };
     }
     const sub = subDefinition(def, path.subAttribute);
     if (!sub) filterError(`'${def.name}' has no sub-attribute '${path.subAttribute}'.`);
-    return scalar(sql`json_extract(${users.profile}, ${pathLiteral(profilePath(schema.id, def.name, sub.name))})`, sub);
+    return scalar(sql`json_extract(${profile}, ${pathLiteral(profilePath(schema.id, def.name, sub.name))})`, sub);
   }
   if (path.subAttribute) filterError(`'${def.name}' has no sub-attributes.`);
-  return scalar(sql`json_extract(${users.profile}, ${pathLiteral(profilePath(schema.id, def.name))})`, def);
+  return scalar(sql`json_extract(${profile}, ${pathLiteral(profilePath(schema.id, def.name))})`, def);
 }
 
 /** Narrows a multi-valued target to one sub-attribute when the path names it (`emails.value`). */
@@ -129,15 +131,15 @@ function withSub(target: MultiTarget, path: AttrPath, def: AttributeDef): MultiT
   return { kind: "multi", exists: target.exists, sub: (name) => (name.toLowerCase() === "value" ? sub : target.sub(name)) };
 }
 
-/** The resolver of a tenant's /Users: the query joins `tenant_users` with `users`. */
+/** The resolver of a tenant's /Users: the query reads the tenant's views (`tenant_users`). */
 export const userResolver = (tenantId: string): Resolver => (path) => {
   const common = commonAttribute(
     path,
     {
-      id: sql`${users.id}`,
+      id: sql`${tenantUsers.userId}`,
       externalId: sql`${tenantUsers.externalId}`,
       created: sql`${tenantUsers.createdAt}`,
-      lastModified: sql`max(${users.updatedAt}, ${tenantUsers.updatedAt})`,
+      lastModified: sql`${tenantUsers.updatedAt}`,
     },
     "User",
   );
@@ -147,7 +149,7 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
     switch (def.name) {
       case "userName":
         if (path.subAttribute) filterError("'userName' has no sub-attributes.");
-        return scalar(sql`${users.userNameKey}`, def, { keyColumn: true });
+        return scalar(sql`${tenantUsers.userNameKey}`, def, { keyColumn: true });
       case "active":
         if (path.subAttribute) filterError("'active' has no sub-attributes.");
         return scalar(sql`${tenantUsers.active}`, def);
@@ -156,18 +158,20 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
       case "emails": {
         const target: MultiTarget = {
           kind: "multi",
-          exists: (cond) => sql`${users.id} in (select ${userEmails.userId} from ${userEmails}${cond ? sql` where ${cond}` : sql``})`,
+          exists: (cond) =>
+            sql`${tenantUsers.userId} in (select ${tenantUserEmails.userId} from ${tenantUserEmails}
+              where ${tenantUserEmails.tenantId} = ${tenantId}${cond ? sql` and ${cond}` : sql``})`,
           sub: (name) => {
             const sub = subDefinition(def, name);
             switch (sub?.name) {
               case "value":
-                return scalar(sql`${userEmails.valueKey}`, sub, { keyColumn: true });
+                return scalar(sql`${tenantUserEmails.valueKey}`, sub, { keyColumn: true });
               case "type":
-                return scalar(sql`${userEmails.type}`, sub);
+                return scalar(sql`${tenantUserEmails.type}`, sub);
               case "display":
-                return scalar(sql`${userEmails.display}`, sub);
+                return scalar(sql`${tenantUserEmails.display}`, sub);
               case "primary":
-                return scalar(sql`${userEmails.primary}`, sub);
+                return scalar(sql`${tenantUserEmails.primary}`, sub);
               default:
                 return undefined;
             }
@@ -179,7 +183,7 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
         const target: MultiTarget = {
           kind: "multi",
           exists: (cond) =>
-            sql`${users.id} in (select ${groupMembers.userId} from ${groupMembers} join ${groups} on ${groups.id} = ${groupMembers.groupId}
+            sql`${tenantUsers.userId} in (select ${groupMembers.userId} from ${groupMembers} join ${groups} on ${groups.id} = ${groupMembers.groupId}
               where ${groupMembers.tenantId} = ${tenantId}${cond ? sql` and ${cond}` : sql``})`,
           sub: (name) => {
             const sub = subDefinition(def, name);
@@ -200,22 +204,22 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
     }
   }
   if (schema.id === ENTERPRISE_USER_SCHEMA && def.name === "manager") {
-    // As a set of one: `users.id in (select … where manager_id = ?)` drives the query from the
-    // manager index; a plain `users.manager_id = ?` lets SQLite walk the tenant instead.
+    // As a set of one: `user_id in (select … where manager_id = ?)` drives the query from the
+    // (tenant, manager) index; a plain `manager_id = ?` lets SQLite walk the tenant instead.
     const target: MultiTarget = {
       kind: "multi",
       exists: (cond) =>
-        sql`${users.id} in (select ${manager.id} from ${managerTable} where ${manager.managerId} is not null${cond ? sql` and ${cond}` : sql``})`,
+        sql`${tenantUsers.userId} in (select ${managed.userId} from ${managedTable}
+          where ${managed.tenantId} = ${tenantId} and ${managed.managerId} is not null${cond ? sql` and ${cond}` : sql``})`,
       sub: (name) => {
         switch (name.toLowerCase()) {
           case "value":
-            return scalar(sql`${manager.managerId}`, { type: "string", caseExact: true });
+            return scalar(sql`${managed.managerId}`, { type: "string", caseExact: true });
           case "displayname":
-            // Only a manager who is a user of this tenant is visible from it.
+            // The manager as this tenant's view names them.
             return scalar(
               sql`(select json_extract(${boss.profile}, '$.displayName') from ${bossTable}
-                join ${tenantUsers} on ${tenantUsers.userId} = ${boss.id} and ${tenantUsers.tenantId} = ${tenantId}
-                where ${boss.id} = ${manager.managerId})`,
+                where ${boss.tenantId} = ${tenantId} and ${boss.userId} = ${managed.managerId})`,
               { type: "string", caseExact: false },
             );
           case "$ref":
@@ -253,14 +257,15 @@ export const groupResolver = (tenantId: string): Resolver => (path) => {
   const target: MultiTarget = {
     kind: "multi",
     exists: (cond) =>
-      sql`${groups.id} in (select ${groupMembers.groupId} from ${groupMembers} join ${memberUserTable} on ${memberUser.id} = ${groupMembers.userId}
+      sql`${groups.id} in (select ${groupMembers.groupId} from ${groupMembers} join ${memberUserTable}
+        on ${memberUser.tenantId} = ${groupMembers.tenantId} and ${memberUser.userId} = ${groupMembers.userId}
         where ${groupMembers.tenantId} = ${tenantId}${cond ? sql` and ${cond}` : sql``})`,
     sub: (name) => memberSub(def, name),
   };
   return withSub(target, path, def);
 };
 
-/** Sub-attributes of one membership row (`group_members` joined with its user as member_user). */
+/** Sub-attributes of one membership row (`group_members` joined with the tenant's view of its user as member_user). */
 function memberSub(def: AttributeDef, name: string): ScalarTarget | undefined {
   const sub = subDefinition(def, name);
   switch (sub?.name) {
@@ -288,5 +293,6 @@ export function memberCondition(filter: Filter): SQL {
     return sub;
   });
   checkParameterBudget(cond, MAX_FILTER_PARAMETERS);
-  return sql`exists (select 1 from ${memberUserTable} where ${memberUser.id} = ${groupMembers.userId} and ${cond})`;
+  return sql`exists (select 1 from ${memberUserTable}
+    where ${memberUser.tenantId} = ${groupMembers.tenantId} and ${memberUser.userId} = ${groupMembers.userId} and ${cond})`;
 }
