@@ -21,6 +21,8 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
                 },
+                // An empty database for migration tests: filled through an older schema, then migrated.
+                d1Databases: ["MIGRATION_DB"],
               },
             }),
           ],

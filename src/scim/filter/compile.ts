@@ -82,11 +82,14 @@ export function unassignedWhenUnknown(resolve: Resolver): Resolver {
     try {
       return resolve(path);
     } catch (error) {
-      if (error instanceof UnknownAttributeError) return { kind: "scalar", expr: sql`null`, type: "string", caseExact: true };
+      if (error instanceof UnknownAttributeError) return UNASSIGNED;
       throw error;
     }
   };
 }
+
+/** An attribute the resource type does not have: never assigned, whatever its shape elsewhere. */
+const UNASSIGNED: ScalarTarget = { kind: "scalar", expr: sql`null`, type: "string", caseExact: true };
 
 /** Throws the `invalidFilter` error every unknown or unsupported attribute gets. */
 export function filterError(detail: string): never {
@@ -111,6 +114,8 @@ export function compileFilter(filter: Filter, resolve: Resolver): SQL {
       return attributeExpression(filter, resolve(filter.path));
     case "valuePath": {
       const target = resolve(filter.path);
+      // Root /.search: `phoneNumbers[…]` matches no Group rather than failing the whole search.
+      if (target === UNASSIGNED) return sql`0`;
       if (target.kind !== "multi") {
         filterError(`'${describePath(filter.path)}' is not multi-valued; '[...]' needs a multi-valued attribute.`);
       }
@@ -156,6 +161,8 @@ function leaf(filter: Extract<Filter, { kind: "compare" | "present" }>, target: 
     if (filter.op === "ne") return sql`(${target.expr} is not null)`;
     filterError(`'${filter.op}' cannot compare with null.`);
   }
+  // Unassigned (root /.search, another type's attribute): whatever the value's type, only `ne` holds.
+  if (target === UNASSIGNED) return filter.op === "ne" ? sql`1` : sql`0`;
   return compare(target, filter.op, filter.value, describePath(path));
 }
 

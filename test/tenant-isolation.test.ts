@@ -1,0 +1,243 @@
+/**
+ * Tenants are mutually distrusting customers. Two tenants provision the same person: every read
+ * and write path of one must show and change only its own view (SECURITY.md, "Tenant isolation").
+ */
+import { env } from "cloudflare:workers";
+import { and, count, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { createDb } from "../src/db/client";
+import { auditEvents, users } from "../src/db/schema";
+import { admin, newIntegration, scim, type TestIntegration } from "./helpers";
+
+const db = createDb(env.DB);
+const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+const q = encodeURIComponent;
+
+let n = 0;
+/** The victim's tenant B provisions a full profile; attacker tenant A has its own integration. */
+async function twoTenants() {
+  const a = await newIntegration();
+  const b = await newIntegration();
+  const victim = `ceo-${n++}@victim.example`;
+  const manager = (await scim(b, "POST", "/Users", { schemas: [USER], userName: `boss-${n}@victim.example`, displayName: "The Board" })).json;
+  const created = await scim(b, "POST", "/Users", {
+    schemas: [USER, ENTERPRISE],
+    userName: victim,
+    externalId: "b-ext",
+    name: { givenName: "Vic", familyName: "Tim" },
+    displayName: "Vic Tim",
+    title: "Chief Executive",
+    phoneNumbers: [{ value: "+1 555 0100", type: "mobile" }],
+    emails: [{ value: victim, type: "work", primary: true }],
+    addresses: [{ locality: "Zurich", type: "work" }],
+    [ENTERPRISE]: { employeeNumber: "0001", department: "Board", manager: { value: manager.id } },
+  });
+  expect(created.status).toBe(201);
+  return { a, b, victim, id: created.json.id as string, managerId: manager.id as string, bView: created.json };
+}
+
+const ownKeys = ["schemas", "id", "userName", "active", "meta"];
+
+describe("tenant isolation of user profiles", () => {
+  it("a POST that links an existing person answers only what this tenant sent", async () => {
+    const { a, b, victim, id, bView } = await twoTenants();
+    const joined = await scim(a, "POST", "/Users", { schemas: [USER], userName: victim });
+    expect(joined.status).toBe(201);
+    expect(joined.json.id).toBe(id); // Kestra: one global user
+    expect(Object.keys(joined.json).sort()).toEqual([...ownKeys].sort());
+    expect(joined.text).not.toMatch(/555|Chief|Board|0001|Zurich|Vic|b-ext/);
+    expect((await scim(a, "GET", `/Users/${id}`)).json).toEqual(joined.json);
+    // B's view is exactly what it was.
+    expect((await scim(b, "GET", `/Users/${id}`)).json).toEqual(bView);
+  });
+
+  it("PATCH (both Entra dialects) and PUT from one tenant leave the other's view, ETag and lastModified untouched", async () => {
+    const { a, b, victim, id, bView } = await twoTenants();
+    await scim(a, "POST", "/Users", { schemas: [USER], userName: victim });
+    const pathDialect = await scim(a, "PATCH", `/Users/${id}`, {
+      schemas: [PATCH],
+      Operations: [
+        { op: "Replace", path: "displayName", value: "Pwned" },
+        { op: "Add", path: 'emails[type eq "work"].value', value: "attacker@evil.example" },
+        { op: "Replace", path: `${ENTERPRISE}:department`, value: "Evil" },
+      ],
+    });
+    expect(pathDialect.status).toBe(200);
+    expect(pathDialect.json).toMatchObject({ displayName: "Pwned", emails: [{ value: "attacker@evil.example", type: "work" }] });
+    const valueDialect = await scim(a, "PATCH", `/Users/${id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: "replace", value: { title: "Pwned too", "name.familyName": "Evil", active: "False" } }],
+    });
+    expect(valueDialect.status).toBe(200);
+    const put = await scim(a, "PUT", `/Users/${id}`, { schemas: [USER], userName: victim, nickName: "put by A", active: false });
+    expect(put.status).toBe(200);
+    expect(put.json.nickName).toBe("put by A");
+
+    const afterB = await scim(b, "GET", `/Users/${id}`);
+    expect(afterB.json).toEqual(bView);
+    expect(afterB.headers.get("ETag")).toBe(bView.meta.version);
+    // B's conditional requests still see its own version.
+    expect((await scim(b, "GET", `/Users/${id}`, undefined, { "If-None-Match": bView.meta.version })).status).toBe(304);
+    const guarded = await scim(b, "PATCH", `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "nickName", value: "B's" }] }, { "If-Match": bView.meta.version });
+    expect(guarded.status).toBe(200);
+    // And nothing B wrote since shows in A.
+    expect((await scim(a, "GET", `/Users/${id}`)).json.nickName).toBe("put by A");
+  });
+
+  it("filters on every attribute, and .search, find nothing another tenant provisioned", async () => {
+    const { a, id, victim, managerId } = await twoTenants();
+    await scim(a, "POST", "/Users", { schemas: [USER], userName: victim, externalId: "a-ext" });
+    const foreign = [
+      'title eq "Chief Executive"',
+      "title pr",
+      'displayName eq "Vic Tim"',
+      'name.familyName eq "Tim"',
+      "name pr",
+      'phoneNumbers[value eq "+1 555 0100"]',
+      'phoneNumbers.type eq "mobile"',
+      'emails.value eq "' + victim + '"',
+      'emails[type eq "work"]',
+      'addresses[locality eq "Zurich"]',
+      `${ENTERPRISE}:employeeNumber eq "0001"`,
+      `${ENTERPRISE}:department co "oar"`,
+      `manager eq "${managerId}"`,
+      `${ENTERPRISE}:manager.value eq "${managerId}"`,
+      `${ENTERPRISE}:manager.displayName eq "The Board"`,
+      'externalId eq "b-ext"',
+      'userName eq "vic@victim.example"',
+      "active eq false",
+    ];
+    for (const filter of foreign) {
+      const listed = await scim(a, "GET", `/Users?filter=${q(filter)}`);
+      expect(listed.status, filter).toBe(200);
+      expect(listed.json.totalResults, filter).toBe(0);
+      const searched = await scim(a, "POST", "/Users/.search", { schemas: [SEARCH], filter });
+      expect(searched.json.totalResults, `${filter}: ${searched.text}`).toBe(0);
+      const root = await scim(a, "POST", "/.search", { schemas: [SEARCH], filter });
+      expect(root.json.totalResults, `${filter}: ${root.text}`).toBe(0);
+    }
+    // What A itself provisioned is found, and only A's view is returned.
+    const own = await scim(a, "GET", `/Users?filter=${q('externalId eq "a-ext"')}`);
+    expect(own.json.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
+    expect(own.json.Resources[0].title).toBeUndefined();
+    // Sorting on B's attributes cannot order A's users by them either: A's only user, no title.
+    const sorted = await scim(a, "GET", `/Users?sortBy=title&count=5`);
+    expect(sorted.json.totalResults).toBe(1);
+  });
+
+  it("answers 409 only for this tenant's own userNames, with this tenant's own words", async () => {
+    const { a, b, victim, id } = await twoTenants();
+    const first = await scim(a, "POST", "/Users", { schemas: [USER], userName: victim.toUpperCase() });
+    expect(first.status).toBe(201);
+    const again = await scim(a, "POST", "/Users", { schemas: [USER], userName: victim });
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ scimType: "uniqueness", detail: `A user with userName '${victim}' already exists in this tenant.` });
+    // Renaming A's view onto a userName only B uses is not a conflict: B's userNames are B's.
+    const other = (await scim(a, "POST", "/Users", { schemas: [USER], userName: `other-${n}@a.example` })).json;
+    const bOnly = (await scim(b, "POST", "/Users", { schemas: [USER], userName: `b-only-${n}@victim.example`, title: "B" })).json;
+    const renamed = await scim(a, "PATCH", `/Users/${other.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "userName", value: bOnly.userName }] });
+    expect(renamed.status).toBe(200);
+    expect(renamed.json.userName).toBe(bOnly.userName);
+    expect((await scim(b, "GET", `/Users/${bOnly.id}`)).json.userName).toBe(bOnly.userName);
+    // A rename onto one of A's own userNames is refused, naming only A's value.
+    const clash = await scim(a, "PATCH", `/Users/${other.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "userName", value: victim }] });
+    expect(clash.status).toBe(409);
+    expect(clash.json.detail).toBe(`userName '${victim}' is already taken in this tenant.`);
+    expect((await scim(b, "GET", `/Users/${id}`)).json.userName).toBe(victim);
+  });
+
+  it("a second directory mapping attributes differently causes no churn in the first tenant's view", async () => {
+    const { a, b, victim, id } = await twoTenants();
+    const body = { schemas: [USER], userName: victim, displayName: "Victor T.", title: "CEO" };
+    await scim(a, "POST", "/Users", body);
+    const before = (await scim(a, "GET", `/Users/${id}`)).json;
+    const auditOfA = async () =>
+      (await db.select({ n: count() }).from(auditEvents).where(and(eq(auditEvents.tenantId, a.tenant), eq(auditEvents.resourceId, id))))[0]!.n;
+    const eventsBefore = await auditOfA();
+    // Three sync cycles: each directory sends its own mapping again.
+    for (let cycle = 0; cycle < 3; cycle++) {
+      await scim(b, "PATCH", `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "displayName", value: "Vic Tim" }, { op: "replace", path: "title", value: "Chief Executive" }] });
+      const again = await scim(a, "PATCH", `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "displayName", value: "Victor T." }, { op: "replace", path: "title", value: "CEO" }] });
+      expect(again.status).toBe(200);
+    }
+    const after = (await scim(a, "GET", `/Users/${id}`)).json;
+    expect(after).toEqual(before); // same version, same lastModified
+    expect(await auditOfA()).toBe(eventsBefore); // nothing changed, nothing audited
+  });
+
+  it("group members and managers are named from this tenant's own view", async () => {
+    const { a, b, victim, id } = await twoTenants();
+    await scim(a, "POST", "/Users", { schemas: [USER], userName: victim, displayName: "Seen by A" });
+    const group = (await scim(a, "POST", "/Groups", { displayName: "A Team", members: [{ value: id }] })).json;
+    expect((await scim(a, "GET", `/Groups/${group.id}`)).json.members).toEqual([expect.objectContaining({ value: id, display: "Seen by A" })]);
+    expect((await scim(a, "GET", `/Groups?filter=${q('members[display eq "Vic Tim"]')}`)).json.totalResults).toBe(0);
+    expect((await scim(a, "GET", `/Groups?filter=${q('members[display eq "Seen by A"]')}`)).json.totalResults).toBe(1);
+    const report = (await scim(a, "POST", "/Users", { schemas: [USER, ENTERPRISE], userName: `report-${n}@a.example`, [ENTERPRISE]: { manager: { value: id } } })).json;
+    const byManagerName = await scim(a, "GET", `/Users?filter=${q(`${ENTERPRISE}:manager.displayName eq "Seen by A"`)}`);
+    expect(byManagerName.json.Resources.map((r: { id: string }) => r.id)).toEqual([report.id]);
+    // A's view of the victim has no manager, although B's has one.
+    expect((await scim(a, "GET", `/Users/${id}`)).json[ENTERPRISE]).toBeUndefined();
+    expect((await scim(b, "GET", `/Users/${id}`)).json[ENTERPRISE].manager.value).toBeDefined();
+  });
+
+  it("the admin API shows each tenant its own view, and the operator every view", async () => {
+    const { a, b, victim, id } = await twoTenants();
+    await scim(a, "POST", "/Users", { schemas: [USER], userName: victim, displayName: "Seen by A", externalId: "a-ext" });
+    const listA = await admin("GET", `/${a.tenant}/users`);
+    expect(listA.json.results).toEqual([expect.objectContaining({ id, userName: victim, displayName: "Seen by A", externalId: "a-ext" })]);
+    expect((await admin("GET", `/${a.tenant}/users?search=${q("Vic Tim")}`)).json.results).toEqual([]);
+    expect((await admin("GET", `/${b.tenant}/users?search=${q("Vic Tim")}`)).json.results.map((u: { id: string }) => u.id)).toEqual([id]);
+    const global = await admin("GET", `/users/${id}`);
+    expect(global.status).toBe(200);
+    expect(global.json.userName).toBe(victim);
+    const views = Object.fromEntries(global.json.tenants.map((t: { tenant: string }) => [t.tenant, t]));
+    expect(views[a.tenant]).toMatchObject({ userName: victim, displayName: "Seen by A", externalId: "a-ext", emails: [], attributes: {} });
+    expect(views[b.tenant]).toMatchObject({
+      userName: victim,
+      displayName: "Vic Tim",
+      externalId: "b-ext",
+      emails: [{ value: victim, type: "work", primary: true }],
+      attributes: { title: "Chief Executive", [ENTERPRISE]: expect.objectContaining({ employeeNumber: "0001" }) },
+    });
+  });
+});
+
+describe("identity changes are explicit", () => {
+  async function identityOf(id: string) {
+    return (await db.select({ userName: users.userName }).from(users).where(eq(users.id, id)))[0]?.userName;
+  }
+
+  it("a rename by the user's only tenant moves the identity other tenants link on", async () => {
+    const a = await newIntegration();
+    const created = (await scim(a, "POST", "/Users", { schemas: [USER], userName: `solo-${n}@example.com` })).json;
+    const renamed = await scim(a, "PATCH", `/Users/${created.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "userName", value: `solo-renamed-${n}@example.com` }] });
+    expect(renamed.status).toBe(200);
+    expect(await identityOf(created.id)).toBe(`solo-renamed-${n}@example.com`);
+    const c = await newIntegration();
+    expect((await scim(c, "POST", "/Users", { schemas: [USER], userName: `solo-renamed-${n}@example.com` })).json.id).toBe(created.id);
+  });
+
+  it("a rename by one of several tenants renames only that tenant's view; the identity stays", async () => {
+    const a: TestIntegration = await newIntegration();
+    const b = await newIntegration();
+    const original = `shared-${n}@example.com`;
+    const created = (await scim(a, "POST", "/Users", { schemas: [USER], userName: original })).json;
+    await scim(b, "POST", "/Users", { schemas: [USER], userName: original });
+    const renamed = await scim(a, "PUT", `/Users/${created.id}`, { schemas: [USER], userName: `married-${n}@example.com` });
+    expect(renamed.status).toBe(200);
+    expect(renamed.json.userName).toBe(`married-${n}@example.com`);
+    expect((await scim(b, "GET", `/Users/${created.id}`)).json.userName).toBe(original);
+    expect(await identityOf(created.id)).toBe(original);
+    // A third tenant still links on the identity; the new name is a new person to it.
+    const c = await newIntegration();
+    expect((await scim(c, "POST", "/Users", { schemas: [USER], userName: original })).json.id).toBe(created.id);
+    expect((await scim(c, "POST", "/Users", { schemas: [USER], userName: `married-${n}@example.com` })).json.id).not.toBe(created.id);
+    // Posting the identity again to A, which holds that person under its new name, is a clear 409.
+    const back = await scim(a, "POST", "/Users", { schemas: [USER], userName: original });
+    expect(back.status).toBe(409);
+    expect(back.json.detail).toContain("already provisioned in this tenant under another userName");
+  });
+});
