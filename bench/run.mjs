@@ -153,12 +153,14 @@ function seed() {
   const id = () => randomUUID();
   db.exec("BEGIN");
   const insertTenant = db.prepare("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)");
-  const insertUser = db.prepare(
-    "INSERT INTO users (id, user_name, user_name_key, profile, manager_id, version, created_at, updated_at) VALUES (?, ?, ?, ?, NULL, 1, ?, ?)",
+  const insertUser = db.prepare("INSERT INTO users (id, user_name, user_name_key, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)");
+  // The tenant's view of the user: what its directory provisioned.
+  const insertView = db.prepare(
+    `INSERT INTO tenant_users (tenant_id, user_id, user_name, user_name_key, profile, manager_id, external_id, active, version, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, NULL, ?, 1, 1, ?, ?)`,
   );
-  const insertEmail = db.prepare("INSERT INTO user_emails (user_id, position, value, value_key, type, display, is_primary) VALUES (?, 0, ?, ?, 'work', NULL, 1)");
-  const insertAccess = db.prepare(
-    "INSERT INTO tenant_users (tenant_id, user_id, external_id, active, version, created_at, updated_at) VALUES (?, ?, ?, 1, 1, ?, ?)",
+  const insertEmail = db.prepare(
+    "INSERT INTO tenant_user_emails (tenant_id, user_id, position, value, value_key, type, display, is_primary) VALUES (?, ?, 0, ?, ?, 'work', NULL, 1)",
   );
   const insertGroup = db.prepare(
     "INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, version, created_at, updated_at) VALUES (?, ?, ?, ?, NULL, 1, ?, ?)",
@@ -173,9 +175,9 @@ function seed() {
       const uid = id();
       const userName = `${tenant}-user${n}@contoso.com`;
       const profile = JSON.stringify({ name: { givenName: "User", familyName: `N${n}` }, emails: [{ value: userName, type: "work", primary: true }] });
-      insertUser.run(uid, userName, userName.toLowerCase(), profile, now, now);
-      insertEmail.run(uid, userName, userName.toLowerCase());
-      insertAccess.run(tenant, uid, `${tenant}-ext-${n}`, now, now);
+      insertUser.run(uid, userName, userName.toLowerCase(), now, now);
+      insertView.run(tenant, uid, userName, userName.toLowerCase(), profile, `${tenant}-ext-${n}`, now, now);
+      insertEmail.run(tenant, uid, userName, userName.toLowerCase());
       users.push(uid);
     }
     const spare = /** @type {string} */ (users.pop());
