@@ -73,6 +73,35 @@ describe("users", () => {
   });
 });
 
+describe("tenant isolation in the console", () => {
+  it("shows a tenant only its own view of a person another tenant also provisioned; the operator sees each view", async () => {
+    const other = await createTenant("fabrikam");
+    const otherIntegration = await createIntegration(other, "Fabrikam Entra");
+    const joined = await http("POST", `${otherIntegration.scim}/Users`, otherIntegration.token, {
+      schemas: [USER_SCHEMA],
+      userName: "ada@contoso.example",
+      displayName: "Augusta Ada King",
+      title: "Countess",
+    });
+    expect(joined.status).toBe(201);
+    expect(joined.json.id).toBe(ids.ada);
+
+    await page.goto(`/ui/t/${tenant}/users?search=augusta`);
+    await page.getByText("No user's userName or display name contains “augusta”.").waitFor();
+    await page.goto(`/ui/t/${tenant}/users?search=ada`);
+    const row = page.getByRole("table", { name: "Users" }).getByRole("row").filter({ hasText: "ada@contoso.example" });
+    await row.waitFor();
+    expect(await row.getByText("Ada Lovelace").isVisible()).toBe(true);
+    expect(await page.getByText("Augusta Ada King").count()).toBe(0);
+    // The operator's instance view lists every tenant's own view of the person.
+    await row.getByRole("button", { name: "Show tenants" }).click();
+    await row.getByRole("link", { name: other }).waitFor();
+    expect(await row.getByText("ada@contoso.example (Augusta Ada King) · active").isVisible()).toBe(true);
+    expect(await row.getByText("ada@contoso.example (Ada Lovelace) · active").isVisible()).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("groups and bindings", () => {
   it("binds a role to a provisioned group, shows it on the group and in Roles and bindings, and removes it", async () => {
     await page.goto(`/ui/t/${tenant}/groups`);
