@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from "./admin/problem";
 import { isTransientStoreError, RETRY_AFTER_SECONDS } from "./db/transient";
+import { describeError } from "./observability";
 import { SCIM_CONTENT_TYPE, ScimError, scimErrorBody, type ScimType } from "./scim/errors";
 
 /** True when the request targets a SCIM endpoint (…/scim/v2/…). */
@@ -37,7 +38,7 @@ function classify(err: unknown, requestId: string | undefined): Rendered {
     return { status: err.status, detail, headers, extra: {} };
   }
   if (isTransientStoreError(err)) {
-    console.error(JSON.stringify({ level: "warn", requestId, message: "transient failure", error: String(err) }));
+    console.error(JSON.stringify({ level: "warn", requestId, message: "transient failure", error: describeError(err) }));
     return {
       status: 503,
       detail: `A transient storage failure; retry after ${RETRY_AFTER_SECONDS} s (request id ${requestId ?? "(none)"}).`,
@@ -45,7 +46,7 @@ function classify(err: unknown, requestId: string | undefined): Rendered {
       extra: {},
     };
   }
-  console.error(JSON.stringify({ level: "error", requestId, message: String(err), stack: (err as Error)?.stack }));
+  console.error(JSON.stringify({ level: "error", requestId, message: "unhandled error", error: describeError(err) }));
   return {
     status: 500,
     detail: `Internal error; quote request id ${requestId ?? "(none)"} when reporting it.`,

@@ -12,11 +12,13 @@ import { requestLog } from "./observability";
 import { LIMITS } from "./scim/discovery";
 import { scimRoutes } from "./scim/routes";
 
-export { IntegrationWriter } from "./iam/integration-writer";
+export { IntegrationWriter } from "./scim/integration-writer";
 
 const app = new Hono<AppEnv>();
 
-app.use(requestId());
+// The request id is always the server's own (a client's X-Request-Id is logged apart as its
+// correlation id): audit rows and logs must not carry identifiers a client chose.
+app.use(requestId({ headerName: "" }));
 app.use(requestLog());
 app.use(secureHeaders({ xFrameOptions: "DENY" }));
 app.use(

@@ -19,6 +19,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     c.set("db", createDb(metered(c.env.DB, stats)));
     try {
       await next();
+      c.header("X-Request-Id", c.var.requestId);
     } finally {
       const scope = SCOPE.exec(c.req.path);
       const tenant = scope?.[1] && scope[1] !== "tenants" && scope[1] !== "users" && scope[1] !== "openapi.json" ? scope[1] : null;
@@ -26,6 +27,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
         JSON.stringify({
           level: "info",
           requestId: c.var.requestId,
+          correlationId: correlationId(c.req.header("X-Request-Id")),
           tenant,
           integration: scope?.[2] ?? null,
           method: c.req.method,
@@ -37,4 +39,31 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       );
     }
   };
+}
+
+/**
+ * An error as it may be logged: name, message and stack frames, never a failed query's bound
+ * parameters (Drizzle puts them in the message, and they are userNames, emails, filter values).
+ * The SQL text itself holds only placeholders.
+ */
+export function describeError(error: unknown): { name: string; message: string; query?: string; cause?: string; stack?: string } {
+  if (!(error instanceof Error)) return { name: typeof error, message: "(a thrown non-error value, withheld)" };
+  const frames = error.stack
+    ?.split("\n")
+    .filter((line) => line.trimStart().startsWith("at "))
+    .join("\n");
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  const failed = error as Error & { query?: unknown; params?: unknown };
+  if (typeof failed.query === "string" && "params" in failed) {
+    return { name: error.name, message: "A query failed (its parameters are withheld).", query: failed.query, cause, stack: frames };
+  }
+  return { name: error.name, message: error.message, cause, stack: frames };
+}
+
+/**
+ * The correlation id a client sent (`X-Request-Id`), kept apart from the server's own request
+ * id: at most 64 characters of a safe set, otherwise dropped.
+ */
+export function correlationId(header: string | undefined): string | undefined {
+  return header !== undefined && /^[\w.:=-]{1,64}$/.test(header) ? header : undefined;
 }

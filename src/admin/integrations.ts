@@ -1,7 +1,7 @@
 /** Admin API: /api/v1/{tenant}/integrations (Kestra's Administration → IAM → Provisioning). */
 import { createRoute } from "@hono/zod-openapi";
 import { publicBaseUrl, tenantsEnabled } from "../config";
-import { integrationWriter } from "../iam/integration-writer";
+import { integrationWriter } from "../scim/integration-writer";
 import { createIntegration, getIntegration, listIntegrations, type Integration as IntegrationRow } from "../iam/integrations";
 import type { Context } from "hono";
 import { SCIM_PROVISIONER_PERMISSIONS, SCIM_PROVISIONER_ROLE } from "../iam/permissions";

@@ -11,7 +11,11 @@ import { tenantsEnabled } from "../config";
 import { bearerToken, digestsEqual, sha256Hex } from "./tokens";
 
 /** What the gate tells later handlers: the verified credential (tenant, integration, account). */
-export type ScimVariables = BaseVariables & { credential: Credential & { integrationId: string } };
+export type ScimVariables = BaseVariables & {
+  credential: Credential & { integrationId: string };
+  /** The `RESOURCE:ACTION` permissions the route required: a write re-checks them at commit. */
+  requiredPermissions?: string[];
+};
 
 export interface ScimAuthOptions {
   /** Realm named in `WWW-Authenticate`. */
@@ -65,13 +69,15 @@ export function requirePermission(
 ): MiddlewareHandler<{ Bindings: Env; Variables: ScimVariables }> {
   return async function requirePermissionMiddleware(c, next) {
     const granted = new Set(c.var.credential.permissions);
-    const missing = required.map(([resource, action]) => `${resource}:${action}`).filter((p) => !granted.has(p));
+    const wanted = required.map(([resource, action]) => `${resource}:${action}`);
+    const missing = wanted.filter((p) => !granted.has(p));
     if (missing.length > 0) {
       throw new ScimError(
         403,
         `This integration's service account lacks ${missing.join(" and ")}; grant it through a role bound to the service account.`,
       );
     }
+    c.set("requiredPermissions", wanted);
     await next();
   };
 }

@@ -1,5 +1,5 @@
 /** Recognizing SQLite constraint failures, as D1 reports them (in the message or its cause). */
-export type Constraint = "UNIQUE" | "FOREIGN KEY" | "CHECK" | "PRIMARY KEY";
+export type Constraint = "UNIQUE" | "FOREIGN KEY" | "CHECK" | "PRIMARY KEY" | "NOT NULL";
 
 /** True when `error` is a failure of one of the given constraint kinds. */
 export function violates(error: unknown, ...kinds: Constraint[]): boolean {

@@ -140,7 +140,11 @@ export const groups = sqliteTable(
   ],
 );
 
-/** One row per membership: adding a member costs the same in a group of 10 or 100,000. */
+/**
+ * One row per membership: adding a member costs the same in a group of 10 or 100,000. A member
+ * is a view of the group's tenant: the foreign key makes a membership of a user without access
+ * impossible, whatever writers interleave, and revoking access removes the memberships with it.
+ */
 export const groupMembers = sqliteTable(
   "group_members",
   {
@@ -158,8 +162,20 @@ export const groupMembers = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.groupId, t.userId] }),
     index("group_members_tenant_user_idx").on(t.tenantId, t.userId, t.groupId),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [tenantUsers.tenantId, tenantUsers.userId] }).onDelete("cascade"),
   ],
 );
+
+/**
+ * Re-authorizes a SCIM write at commit: the first statement of its batch inserts `ok` = 1 only
+ * while the token, the enabled integration and the permissions still hold (else NULL, which the
+ * NOT NULL refuses, rolling the whole batch back); the last statement empties the table again.
+ * Batches run one at a time, so the table is empty between them.
+ */
+export const commitGuards = sqliteTable("commit_guards", {
+  id: integer("id").primaryKey(),
+  ok: integer("ok").notNull(),
+});
 
 export const roles = sqliteTable(
   "roles",

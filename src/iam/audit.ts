@@ -74,13 +74,43 @@ export async function recordAudit(db: Db, event: AuditInput, now: number = Date.
   await db.batch([auditStatement(db, event, now)]);
 }
 
-/** Returns the changed keys of two flat records as a before/after diff. */
+/**
+ * How much of a change an audit event keeps: a multi-valued attribute with more values than
+ * `sample` is summarised (counts of values before, after, added and removed, and the first few
+ * added and removed), and any other value longer than `valueBytes` of JSON is cut. An event's
+ * diff therefore stays within a few KiB however large the resource (SECURITY.md, "Limits").
+ */
+export const AUDIT_LIMITS = { sample: 5, valueBytes: 1024 } as const;
+
+/** A value as the audit log keeps it. */
+function kept(value: unknown): unknown {
+  const json = JSON.stringify(value);
+  if (json === undefined || json.length <= AUDIT_LIMITS.valueBytes) return value;
+  return { truncated: true, bytes: json.length, start: json.slice(0, 200) };
+}
+
+/** Summarises a change of a large multi-valued attribute in linear time. */
+function arrayChange(before: unknown[], after: unknown[]): { before: unknown; after: unknown } {
+  const beforeKeys = new Set(before.map((v) => JSON.stringify(v)));
+  const afterKeys = new Set(after.map((v) => JSON.stringify(v)));
+  const added = after.filter((v) => !beforeKeys.has(JSON.stringify(v)));
+  const removed = before.filter((v) => !afterKeys.has(JSON.stringify(v)));
+  const summary = (values: unknown[], sample: unknown[], changed: "added" | "removed") => ({
+    count: values.length,
+    [changed]: { count: sample.length, first: sample.slice(0, AUDIT_LIMITS.sample).map(kept) },
+  });
+  return { before: summary(before, removed, "removed"), after: summary(after, added, "added") };
+}
+
+/** Returns the changed keys of two flat records as a before/after diff, bounded (AUDIT_LIMITS). */
 export function diffOf(before: Record<string, unknown>, after: Record<string, unknown>): AuditDiff {
   const diff: AuditDiff = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
-      diff[key] = { before: before[key], after: after[key] };
-    }
+    const [b, a] = [before[key], after[key]];
+    if (JSON.stringify(b) === JSON.stringify(a)) continue;
+    const large = (v: unknown) => Array.isArray(v) && v.length > AUDIT_LIMITS.sample;
+    if (large(b) || large(a)) diff[key] = arrayChange(Array.isArray(b) ? b : [], Array.isArray(a) ? a : []);
+    else diff[key] = { before: kept(b), after: kept(a) };
   }
   return diff;
 }

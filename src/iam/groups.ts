@@ -2,7 +2,6 @@
 import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
-import { violates } from "../db/constraints";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantUsers } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
@@ -68,6 +67,20 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
   return result;
 }
 
+/** How many members each group has (groups without members are absent). */
+export async function memberCounts(db: Db, groupIds: string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const ids of chunk(groupIds, MAX_BOUND_PARAMETERS)) {
+    const rows = await db
+      .select({ groupId: groupMembers.groupId, n: count() })
+      .from(groupMembers)
+      .where(inArray(groupMembers.groupId, ids))
+      .groupBy(groupMembers.groupId);
+    for (const row of rows) counts.set(row.groupId, row.n);
+  }
+  return counts;
+}
+
 // ---- writes ------------------------------------------------------------------------------
 
 export interface GroupFields {
@@ -128,21 +141,54 @@ function memberInserts(db: Db, tenantId: string, groupId: string, userIds: strin
   return chunk(rows, Math.floor(MAX_BOUND_PARAMETERS / 4)).map((part) => db.insert(groupMembers).values(part).onConflictDoNothing());
 }
 
+/**
+ * A user's `groups` are part of its representation: every membership change moves the version
+ * (ETag) and lastModified of the views it touches. `which` picks the tenant's views to bump.
+ */
+function touchViews(db: Db, tenantId: string, which: SQL, now: number): Statement {
+  return db
+    .update(tenantUsers)
+    .set({ version: sql`${tenantUsers.version} + 1`, updatedAt: now })
+    .where(and(eq(tenantUsers.tenantId, tenantId), which));
+}
+
+/** The views of the group's current members (optionally only those matching `where`). */
+function membersOf(db: Db, groupId: string, where?: SQL): SQL {
+  return inArray(tenantUsers.userId, db.select({ id: groupMembers.userId }).from(groupMembers).where(and(eq(groupMembers.groupId, groupId), where)));
+}
+
+function isMember(groupId: string, present: boolean): SQL {
+  const test = sql`exists (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${groupId} and ${groupMembers.userId} = ${tenantUsers.userId})`;
+  return present ? test : sql`not ${test}`;
+}
+
+/** The statements of one member change, each preceded by the version bump of the views it changes. */
 function memberStatements(db: Db, tenantId: string, groupId: string, change: MemberChange, now: number): Statement[] {
   const ofGroup = eq(groupMembers.groupId, groupId);
+  // Ids a statement can bind next to the tenant and group ids.
+  const idChunks = (ids: string[]) => chunk([...new Set(ids)], MAX_BOUND_PARAMETERS - 4);
   switch (change.kind) {
     case "add":
-      return memberInserts(db, tenantId, groupId, change.userIds, now);
+      return [
+        ...idChunks(change.userIds).map((ids) => touchViews(db, tenantId, and(inArray(tenantUsers.userId, ids), isMember(groupId, false))!, now)),
+        ...memberInserts(db, tenantId, groupId, change.userIds, now),
+      ];
     case "remove":
-      return chunk([...new Set(change.userIds)], MAX_BOUND_PARAMETERS - 1).map((ids) =>
+      return idChunks(change.userIds).flatMap((ids) => [
+        touchViews(db, tenantId, and(inArray(tenantUsers.userId, ids), isMember(groupId, true))!, now),
         db.delete(groupMembers).where(and(ofGroup, inArray(groupMembers.userId, ids))),
-      );
+      ]);
     case "removeWhere":
-      return [db.delete(groupMembers).where(and(ofGroup, change.where))];
+      return [touchViews(db, tenantId, membersOf(db, groupId, change.where), now), db.delete(groupMembers).where(and(ofGroup, change.where))];
     case "removeAll":
-      return [db.delete(groupMembers).where(ofGroup)];
+      return [touchViews(db, tenantId, membersOf(db, groupId), now), db.delete(groupMembers).where(ofGroup)];
     case "replace":
-      return [db.delete(groupMembers).where(ofGroup), ...memberInserts(db, tenantId, groupId, change.userIds, now)];
+      return [
+        touchViews(db, tenantId, membersOf(db, groupId), now),
+        db.delete(groupMembers).where(ofGroup),
+        ...idChunks(change.userIds).map((ids) => touchViews(db, tenantId, inArray(tenantUsers.userId, ids), now)),
+        ...memberInserts(db, tenantId, groupId, change.userIds, now),
+      ];
   }
 }
 
@@ -181,7 +227,10 @@ async function displayNameTaken(db: Db, tenantId: string, displayName: string, e
   return found !== undefined && found.id !== except;
 }
 
-/** Creates a group with its initial members, in one batch. */
+/**
+ * Creates a group with its initial members, in one batch. A member whose access went away while
+ * the batch was planned fails the membership's foreign key: planned again, it is a clean 400.
+ */
 export async function createGroup(
   db: Db,
   ctx: WriteContext,
@@ -189,12 +238,13 @@ export async function createGroup(
   now = Date.now(),
 ): Promise<GroupWriteResult> {
   const change: MemberChange = { kind: "add", userIds: input.memberIds };
-  const problem = await checkMembers(db, ctx.tenantId, [change]);
-  if (problem) return problem;
-  const conflict = () => failure(409, `A group with displayName '${input.displayName}' already exists in this tenant.`, "uniqueness");
-  if (await displayNameTaken(db, ctx.tenantId, input.displayName)) return conflict();
-  const id = newId(now);
-  try {
+  return withRetry(async () => {
+    const problem = await checkMembers(db, ctx.tenantId, [change]);
+    if (problem) return problem;
+    if (await displayNameTaken(db, ctx.tenantId, input.displayName)) {
+      return failure(409, `A group with displayName '${input.displayName}' already exists in this tenant.`, "uniqueness");
+    }
+    const id = newId(now);
     await commit(db, [
       db.insert(groups).values({
         id,
@@ -218,16 +268,19 @@ export async function createGroup(
         now,
       ),
     ]);
-  } catch (error) {
-    // Another integration created the same displayName between our check and our batch.
-    if (violates(error, "UNIQUE")) {
-      return conflict();
-    }
-    throw error;
-  }
-  const group = await getGroup(db, ctx.tenantId, id);
-  if (!group) return failure(404, `Group '${id}' not found.`);
-  return { kind: "ok", group, created: true };
+    // What the batch wrote, without reading it back.
+    const group: Group = {
+      id,
+      tenantId: ctx.tenantId,
+      displayName: input.displayName,
+      displayNameKey: input.displayName.toLowerCase(),
+      externalId: input.externalId,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    return { kind: "ok", group, created: true } as const;
+  }, { idempotent: false });
 }
 
 /**
@@ -259,6 +312,7 @@ export async function updateGroup(
     if (next.displayName.toLowerCase() !== current.displayNameKey && (await displayNameTaken(db, ctx.tenantId, next.displayName, current.id))) {
       return failure(409, `A group with displayName '${next.displayName}' already exists in this tenant.`, "uniqueness");
     }
+    const renamed = next.displayName !== current.displayName;
     const statements: Statement[] = [
       db
         .update(groups)
@@ -266,11 +320,17 @@ export async function updateGroup(
           displayName: next.displayName,
           displayNameKey: next.displayName.toLowerCase(),
           externalId: next.externalId,
-          // Attribute changes need the version read; member changes commute and just bump it.
-          version: Object.keys(attributeDiff).length > 0 ? guardedVersion(groups.version, current.version) : sql`${groups.version} + 1`,
+          // Attribute changes, and any change made under If-Match, need the version read; member
+          // changes without If-Match commute and just bump it.
+          version:
+            Object.keys(attributeDiff).length > 0 || input.ifMatch !== undefined
+              ? guardedVersion(groups.version, current.version)
+              : sql`${groups.version} + 1`,
           updatedAt: now,
         })
         .where(eq(groups.id, current.id)),
+      // Members show the group's displayName in their `groups`.
+      ...(renamed ? [touchViews(db, ctx.tenantId, membersOf(db, current.id), now)] : []),
       ...input.members.flatMap((change) => memberStatements(db, ctx.tenantId, current.id, change, now)),
       auditStatement(
         db,
@@ -298,6 +358,7 @@ export async function deleteGroup(
     const stale = preconditionFailure(input.ifMatch, groupEtag(current));
     if (stale) return stale;
     await commit(db, [
+      touchViews(db, ctx.tenantId, membersOf(db, current.id), now),
       db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
       db
         .delete(bindings)

@@ -1,12 +1,12 @@
 /** Service accounts and their API tokens (stored as hashes only). */
-import { and, asc, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import { mintToken, sha256Hex } from "../auth/tokens";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
 import { newId } from "../db/ids";
 import { apiTokens, bindings, integrations, rolePermissions, serviceAccounts } from "../db/schema";
 import { auditStatement } from "./audit";
-import { commit, type WriteContext } from "./writes";
+import { commit, failure, type Authority, type WriteContext, type WriteFailure } from "./writes";
 
 /** A freshly minted token: the secret for the caller, the statement that stores its hash. */
 export interface MintedToken {
@@ -83,6 +83,42 @@ export async function findCredential(db: Db, tokenHash: string): Promise<Credent
     .get();
   if (!row) return undefined;
   return { ...row, permissions: JSON.parse(row.permissions ?? "[]") as string[] };
+}
+
+/**
+ * The condition that `authority` still holds in `tenantId`: the token exists, its integration is
+ * enabled, and the service account's tenant-wide bindings still grant every listed permission.
+ * Evaluated inside a write's commit batch (see `authorizedAtCommit`).
+ */
+export function authorityHolds(tenantId: string, authority: Authority): SQL {
+  const wanted = [...new Set(authority.permissions)];
+  const granted = wanted.length === 0
+    ? sql`1`
+    : sql`(select count(distinct rp.resource || ':' || rp.action)
+        from ${bindings} b join ${rolePermissions} rp on rp.role_id = b.role_id
+        where b.tenant_id = ${tenantId} and b.subject_type = 'SERVICE_ACCOUNT' and b.subject_id = ${authority.serviceAccountId}
+          and b.namespace is null and (rp.resource || ':' || rp.action) in (${sql.join(wanted.map((p) => sql`${p}`), sql`, `)})) = ${wanted.length}`;
+  return sql`(exists (select 1 from ${apiTokens} t join ${integrations} i on i.service_account_id = t.service_account_id
+      where t.id = ${authority.tokenId} and t.tenant_id = ${tenantId} and i.id = ${authority.integrationId} and i.enabled = 1)
+    and ${granted})`;
+}
+
+/** Why `authority` no longer holds, as the refusal a write whose commit it stopped answers. */
+export async function lostAuthority(db: Db, tenantId: string, authority: Authority): Promise<WriteFailure> {
+  const row = await db
+    .select({ enabled: integrations.enabled, permissions: grantedPermissions })
+    .from(apiTokens)
+    .innerJoin(integrations, eq(integrations.serviceAccountId, apiTokens.serviceAccountId))
+    .where(and(eq(apiTokens.id, authority.tokenId), eq(apiTokens.tenantId, tenantId), eq(integrations.id, authority.integrationId)))
+    .get();
+  if (!row) return failure(401, "The bearer token was revoked while this write waited in the queue; nothing was changed.");
+  if (!row.enabled) return failure(403, "This provisioning integration was disabled while this write waited in the queue; nothing was changed.");
+  const granted = new Set(JSON.parse(row.permissions ?? "[]") as string[]);
+  const missing = authority.permissions.filter((p) => !granted.has(p));
+  return failure(
+    403,
+    `This integration's service account lost ${missing.join(" and ") || "a permission"} while this write waited in the queue; nothing was changed.`,
+  );
 }
 
 /** The `RESOURCE:ACTION` permissions a service account holds through its tenant-wide bindings. */

@@ -30,9 +30,15 @@ export interface TenantUser {
   version: number;
   createdAt: number;
   updatedAt: number;
+  /** Whether `managerId` names a user of this tenant now (a manager can lose access). */
+  managerResolved: boolean;
   /** The user's groups in this tenant, when they were read with the user. */
   groups?: GroupRef[];
 }
+
+// A manager is shown with a $ref only while it is a user of the tenant: a PK lookup per row.
+const managerResolved = sql<number>`(${tenantUsers.managerId} is not null and exists (
+  select 1 from tenant_users boss where boss.tenant_id = "tenant_users"."tenant_id" and boss.user_id = "tenant_users"."manager_id"))`.mapWith(Boolean);
 
 const tenantUserColumns = {
   id: tenantUsers.userId,
@@ -44,6 +50,7 @@ const tenantUserColumns = {
   version: tenantUsers.version,
   createdAt: tenantUsers.createdAt,
   updatedAt: tenantUsers.updatedAt,
+  managerResolved,
 };
 
 export interface ListQuery {
@@ -216,6 +223,8 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       version: 1,
       createdAt: now,
       updatedAt: now,
+      // checkManager found the manager in the tenant before this write.
+      managerResolved: fields.managerId !== null,
       groups: [],
     };
     return { kind: "ok", user, created: true } as const;
@@ -299,7 +308,8 @@ export async function updateUser(
     await commit(db, statements);
     // Exactly what the guarded batch wrote (it failed otherwise), without reading it back.
     const { emails: _emails, ...view } = next;
-    const user: TenantUser = { ...current, ...view, version: current.version + 1, updatedAt: now };
+    const managerChecked = next.managerId !== current.managerId ? next.managerId !== null : current.managerResolved;
+    const user: TenantUser = { ...current, ...view, version: current.version + 1, updatedAt: now, managerResolved: managerChecked };
     return { kind: "ok", user, created: false } as const;
   });
 }

@@ -6,8 +6,21 @@ import { sql, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
 import { violates } from "../db/constraints";
+import { commitGuards } from "../db/schema";
 import { isTransientStoreError } from "../db/transient";
 import type { Actor } from "./audit";
+
+/**
+ * What a SCIM write was let in with: the token, its integration and the permissions the route
+ * required. Checked again inside the batch that commits the write (`authorizedAtCommit`).
+ */
+export interface Authority {
+  tokenId: string;
+  integrationId: string;
+  serviceAccountId: string;
+  /** `RESOURCE:ACTION` pairs. */
+  permissions: string[];
+}
 
 /** Who writes, on whose behalf: recorded in the audit log. */
 export interface WriteContext {
@@ -15,12 +28,14 @@ export interface WriteContext {
   integrationId?: string;
   actor: Actor;
   requestId?: string;
+  /** Set for SCIM writes: the write commits only while this still holds. */
+  authority?: Authority;
 }
 
 /** A refused write. `scimType` follows RFC 7644 §3.12. Plain data, so it crosses RPC. */
 export interface WriteFailure {
   kind: "error";
-  status: 400 | 404 | 409 | 412 | 429 | 503;
+  status: 400 | 401 | 403 | 404 | 409 | 412 | 413 | 429 | 500 | 503;
   scimType?: "uniqueness" | "invalidValue" | "mutability" | "noTarget" | "invalidPath" | "invalidSyntax" | "invalidFilter";
   detail: string;
   /** For 429 and 503: when to try again, in seconds. */
@@ -61,8 +76,10 @@ export function guardedVersion(column: AnySQLiteColumn, expected: number): SQL {
   return sql`case when ${column} = ${expected} then ${column} + 1 else 0 end`;
 }
 
+// A FOREIGN KEY failure is a lost race too: a member's access (or a referenced row) went away
+// between the plan's reads and its batch; planning again reads that and refuses cleanly.
 function lostRace(error: unknown): boolean {
-  return error instanceof WriteConflict || violates(error, "UNIQUE", "CHECK");
+  return error instanceof WriteConflict || violates(error, "UNIQUE", "CHECK", "FOREIGN KEY");
 }
 
 /** How many times a write is planned again after losing a race. */
@@ -107,4 +124,34 @@ export function preconditionFailure(ifMatch: string | undefined, current: string
 export async function commit(db: Db, statements: Statement[]): Promise<void> {
   if (statements.length === 0) return;
   await db.batch(statements as [Statement, ...Statement[]]);
+}
+
+/**
+ * A Db whose every batch commits only while `holds` is true when the batch runs: the batch
+ * starts by inserting `ok` = 1 into `commit_guards` (NULL when `holds` is false, which the
+ * NOT NULL refuses, rolling the whole batch back) and ends by emptying the table. Reads are
+ * untouched. A queued write thus re-checks its authorization at the moment it commits.
+ */
+export function authorizedAtCommit(db: Db, holds: SQL): Db {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === "batch") {
+        return async (statements: Statement[]) => {
+          const results = await target.batch([
+            target.insert(commitGuards).values({ ok: sql`case when ${holds} then 1 end` }),
+            ...statements,
+            target.delete(commitGuards),
+          ] as [Statement, ...Statement[]]);
+          return results.slice(1, -1);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** True when a batch was refused by `authorizedAtCommit`'s guard. */
+export function refusedAtCommit(error: unknown): boolean {
+  return violates(error, "NOT NULL") && /commit_guards\.ok/.test(`${String((error as Error)?.message)} ${String((error as Error)?.cause)}`);
 }

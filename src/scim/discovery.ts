@@ -8,6 +8,12 @@ export const LIMITS = {
   maxResults: 200,
   /** Largest request body accepted, in bytes (`bulk.maxPayloadSize`). */
   maxPayloadSize: 1_048_576,
+  /** Values one multi-valued attribute (emails, phoneNumbers…) may hold. */
+  maxValuesPerAttribute: 100,
+  /** Bytes of JSON one user's attributes may take when stored (a PATCH cannot grow past it). */
+  maxResourceBytes: 65_536,
+  /** Members one response carries in all (a list stops early; a larger group omits them). */
+  maxMembersPerResponse: 10_000,
 } as const;
 
 /** What is implemented; flip a capability here when its behaviour lands. */

@@ -12,7 +12,7 @@
 import { ScimError } from "./errors";
 import { parseFilter, type CompareOp, type CompareValue, type Filter } from "./filter/parse";
 import { findAttribute, PATCH_OP_SCHEMA, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schemas";
-import { attributeValue, checkRequired, type Doc } from "./validate";
+import { attributeValue, checkRequired, checkStoredSize, type Doc } from "./validate";
 
 export type PatchOpName = "add" | "replace" | "remove";
 
@@ -298,13 +298,17 @@ function equalities(filter: Filter, def: AttributeDef): Doc | undefined {
   return undefined;
 }
 
-function sameElement(a: unknown, b: unknown): boolean {
-  if (a && b && typeof a === "object" && typeof b === "object" && "value" in (a as Doc) && "value" in (b as Doc)) {
-    const av = (a as Doc).value;
-    const bv = (b as Doc).value;
-    return typeof av === "string" && typeof bv === "string" ? av.toLowerCase() === bv.toLowerCase() : av === bv;
+/**
+ * The identity of a multi-valued element for an `add`: its `value` (strings ignoring case), or
+ * the whole element when it has none. Two elements are the same when their keys are equal, so a
+ * merge looks elements up in a Map: linear in the values, whatever their number.
+ */
+function elementKey(e: unknown): string {
+  if (e && typeof e === "object" && "value" in (e as Doc)) {
+    const v = (e as Doc).value;
+    return typeof v === "string" ? `s:${v.toLowerCase()}` : `v:${JSON.stringify(v)}`;
   }
-  return JSON.stringify(a) === JSON.stringify(b);
+  return `e:${JSON.stringify(e)}`;
 }
 
 /**
@@ -374,7 +378,8 @@ function applyOne(doc: Doc, op: PatchOperation, type: ResourceTypeDef): void {
     } else if (op.value !== undefined && op.value !== null) {
       // Entra's default dialect: remove only the listed elements.
       const listed = attributeValue(def, op.value, label) as unknown[] | undefined;
-      container[def.name] = elements.filter((e) => !(listed ?? []).some((l) => sameElement(e, l)));
+      const removed = new Set((listed ?? []).map(elementKey));
+      container[def.name] = elements.filter((e) => !removed.has(elementKey(e)));
     } else {
       delete container[def.name];
     }
@@ -427,12 +432,18 @@ function applyOne(doc: Doc, op: PatchOperation, type: ResourceTypeDef): void {
     } else {
       const existing = Array.isArray(current) ? current : [];
       const merged = [...existing];
+      const positions = new Map<string, number>();
+      merged.forEach((e, at) => {
+        const key = elementKey(e);
+        if (!positions.has(key)) positions.set(key, at);
+      });
       const touched = new Set<unknown>();
       for (const item of items) {
-        const at = merged.findIndex((e) => sameElement(e, item));
-        const next = at >= 0 ? { ...(merged[at] as Doc), ...(item as Doc) } : item;
-        if (at >= 0) merged[at] = next;
-        else merged.push(next);
+        const key = elementKey(item);
+        const at = positions.get(key);
+        const next = at !== undefined ? { ...(merged[at] as Doc), ...(item as Doc) } : item;
+        if (at !== undefined) merged[at] = next;
+        else positions.set(key, merged.push(next) - 1);
         touched.add(next);
       }
       container[def.name] = preferPrimary(merged, touched);
@@ -471,5 +482,6 @@ function tidy(type: ResourceTypeDef, doc: Doc): Doc {
     if (schema !== type.schema && Object.keys(target).length > 0) out[schema.id] = target;
   }
   checkRequired(type, out);
+  checkStoredSize(type, out);
   return out;
 }

@@ -5,7 +5,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { LIMITS } from "./discovery";
 import { ScimError } from "./errors";
-import { checkParameterBudget, compileFilter, MAX_FILTER_PARAMETERS, type Resolver } from "./filter/compile";
+import { checkCostBudget, checkParameterBudget, compileFilter, CostMeter, MAX_FILTER_PARAMETERS, type Resolver } from "./filter/compile";
 import { parseAttrPath, parseFilter } from "./filter/parse";
 import { parseProjection, type Projection } from "./projection";
 import type { ResourceTypeDef } from "./schemas";
@@ -49,8 +49,12 @@ function optionalString(name: string, value: unknown): string | undefined {
 /** Turns list parameters into a plan; every invalid parameter is a 400 SCIM error. */
 export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters): ListQueryPlan {
   const filterText = optionalString("filter", params.filter);
-  const where = filterText === undefined ? undefined : compileFilter(parseFilter(filterText), resolve);
-  if (where) checkParameterBudget(where, MAX_FILTER_PARAMETERS);
+  const meter = new CostMeter();
+  const where = filterText === undefined ? undefined : compileFilter(parseFilter(filterText), resolve, meter);
+  if (where) {
+    checkCostBudget(meter);
+    checkParameterBudget(where, MAX_FILTER_PARAMETERS);
+  }
   // RFC 7644 §3.4.2.4: startIndex below 1 is 1, a negative count is 0, a large one is clamped.
   // Past 2^31 an offset stops being an integer SQLite takes; no tenant is that large anyway.
   const startIndex = Math.min(MAX_START_INDEX, Math.max(1, integer("startIndex", params.startIndex) ?? 1));

@@ -36,8 +36,9 @@ export function renderUser(user: TenantUser, base: ScimBase): Record<string, unk
     const ext: Record<string, unknown> = { ...enterprise };
     const manager = ext.manager as Record<string, unknown> | undefined;
     if (manager && typeof manager.value === "string") {
-      // Entra fails to deserialize a string manager: always an object, with a resolvable $ref.
-      ext.manager = { ...manager, $ref: `${base}/Users/${manager.value}` };
+      // Entra fails to deserialize a string manager: always an object; $ref only while it resolves
+      // (a manager whose access was revoked keeps its value and loses the link).
+      ext.manager = user.managerResolved ? { ...manager, $ref: `${base}/Users/${manager.value}` } : { value: manager.value };
     }
     resource.schemas = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA];
     resource[ENTERPRISE_USER_SCHEMA] = ext;

@@ -5,13 +5,15 @@
 import { Hono, type Context } from "hono";
 import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/scim";
 import { publicBaseUrl } from "../config";
+import { RETRY_AFTER_SECONDS } from "../db/transient";
+import { describeError } from "../observability";
 import { addStats, type D1Stats } from "../db/metered";
 import { recordAudit } from "../iam/audit";
-import { getGroup, groupEtag, membersOfGroups, queryGroups, type Group } from "../iam/groups";
-import { integrationWriter, type IntegrationWriter } from "../iam/integration-writer";
+import { getGroup, groupEtag, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
+import { integrationWriter, type IntegrationWriter } from "./integration-writer";
 import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
 import { etagMatches, type WriteFailure } from "../iam/writes";
-import { resourceType, resourceTypes, schemaDocument, schemaDocuments, serviceProviderConfig } from "./discovery";
+import { LIMITS, resourceType, resourceTypes, schemaDocument, schemaDocuments, serviceProviderConfig } from "./discovery";
 import { SCIM_CONTENT_TYPE, ScimError } from "./errors";
 import { unassignedWhenUnknown } from "./filter/compile";
 import { groupResolver, userResolver } from "./filter/targets";
@@ -60,6 +62,32 @@ async function listUsers(c: ScimContext, params: ListParameters) {
   return scimJson(c, listResponse(plan.startIndex, total, resources));
 }
 
+/**
+ * The groups of a response with their members, within LIMITS.maxMembersPerResponse: a list stops
+ * before the group that would pass the budget (clients page on from `itemsPerPage`), and a group
+ * larger than the budget by itself comes without `members` (README, "SCIM support").
+ */
+type Shown = { group: Group; members?: Member[] };
+
+async function withMembers(c: ScimContext, rows: Group[]): Promise<Shown[]> {
+  if (rows.length === 0) return [];
+  const counts = await memberCounts(c.var.db, rows.map((r) => r.id));
+  const shown: { group: Group; withMembers: boolean }[] = [];
+  let budget = LIMITS.maxMembersPerResponse;
+  for (const group of rows) {
+    const n = counts.get(group.id) ?? 0;
+    if (n > LIMITS.maxMembersPerResponse) {
+      shown.push({ group, withMembers: false });
+      continue;
+    }
+    if (n > budget) break;
+    budget -= n;
+    shown.push({ group, withMembers: true });
+  }
+  const members = await membersOfGroups(c.var.db, shown.filter((s) => s.withMembers && (counts.get(s.group.id) ?? 0) > 0).map((s) => s.group.id));
+  return shown.map((s) => (s.withMembers ? { group: s.group, members: members.get(s.group.id) ?? [] } : { group: s.group }));
+}
+
 async function listGroups(c: ScimContext, params: ListParameters) {
   const plan = planList(GROUP_TYPE, groupResolver(c.var.credential.tenantId), params);
   const { total, rows } = await queryGroups(c.var.db, c.var.credential.tenantId, {
@@ -69,13 +97,9 @@ async function listGroups(c: ScimContext, params: ListParameters) {
     limit: plan.count,
   });
   // Entra asks with excludedAttributes=members: then members are not even read.
-  const members = isReturned(plan.projection, GROUP_TYPE, "members")
-    ? await membersOfGroups(c.var.db, rows.map((r) => r.id))
-    : undefined;
+  const shown = isReturned(plan.projection, GROUP_TYPE, "members") ? await withMembers(c, rows) : rows.map((group): Shown => ({ group }));
   const base = scimBase(c);
-  const resources = rows.map((row) =>
-    project(renderGroup(row, base, members ? (members.get(row.id) ?? []) : undefined), plan.projection, GROUP_TYPE),
-  );
+  const resources = shown.map(({ group, members }) => project(renderGroup(group, base, members), plan.projection, GROUP_TYPE));
   return scimJson(c, listResponse(plan.startIndex, total, resources));
 }
 
@@ -111,15 +135,19 @@ async function readJson(c: ScimContext): Promise<unknown> {
   }
 }
 
-/** The write's context: tenant, integration and acting service account, for the audit log. */
+/**
+ * The write's context: tenant, integration and acting service account for the audit log, and the
+ * authority (token, integration, permissions) the write must still hold when it commits.
+ */
 function writeContext(c: ScimContext) {
-  const { tenantId, integrationId, serviceAccountId } = c.var.credential;
+  const { tenantId, integrationId, serviceAccountId, tokenId } = c.var.credential;
   return {
     tenantId,
     integrationId,
     actor: { type: "SERVICE_ACCOUNT" as const, id: serviceAccountId },
     requestId: c.var.requestId,
     ifMatch: c.req.header("If-Match"),
+    authority: { tokenId, integrationId, serviceAccountId, permissions: c.var.requiredPermissions ?? [] },
   };
 }
 
@@ -128,9 +156,28 @@ type ScimWriter = Pick<
   "createUser" | "replaceUser" | "patchUser" | "deleteUser" | "createGroup" | "replaceGroup" | "patchGroup" | "deleteGroup"
 >;
 
-/** The integration's writer. Typed as the class: RPC's Serializable mapping erases `unknown`-typed JSON. */
+/**
+ * The integration's writer. Typed as the class: RPC's Serializable mapping erases `unknown`-typed
+ * JSON. The object answers every refusal and defect as a result; a call that throws failed as a
+ * call (the object was reset, aborted or unreachable mid-write), so whether it committed is
+ * unknown: 503 with Retry-After, and the retry plans again from fresh state.
+ */
 function writer(c: ScimContext): ScimWriter {
-  return integrationWriter(c.env, c.var.credential.integrationId) as unknown as ScimWriter;
+  const stub = integrationWriter(c.env, c.var.credential.integrationId) as unknown as ScimWriter;
+  return new Proxy(stub, {
+    get(target, prop) {
+      return (...args: unknown[]) =>
+        (target as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[prop]!(...args).catch((error: unknown) => {
+          console.error(JSON.stringify({ level: "warn", requestId: c.var.requestId, message: "the integration's writer failed", error: describeError(error) }));
+          throw new ScimError(
+            503,
+            `The integration's writer was interrupted; the write may or may not have been applied. Retry after ${RETRY_AFTER_SECONDS} s.`,
+            undefined,
+            { "Retry-After": String(RETRY_AFTER_SECONDS) },
+          );
+        });
+    },
+  });
 }
 
 /** Turns a refused write into the SCIM error it means. */
@@ -163,7 +210,7 @@ function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, projectio
 }
 
 async function sendGroup(c: ScimContext, group: Group, status: 200 | 201, projection = projectionOf(c, GROUP_TYPE)) {
-  const members = isReturned(projection, GROUP_TYPE, "members") ? ((await membersOfGroups(c.var.db, [group.id])).get(group.id) ?? []) : undefined;
+  const members = isReturned(projection, GROUP_TYPE, "members") ? (await withMembers(c, [group]))[0]?.members : undefined;
   const resource = renderGroup(group, scimBase(c), members);
   const meta = resource.meta as { location: string; version: string };
   return scimJson(c, project(resource, projection, GROUP_TYPE), status, {
@@ -219,10 +266,10 @@ async function searchAll(c: ScimContext) {
   const groupLimit = Math.max(0, userPlan.count - users.rows.length);
   const groups = await queryGroups(c.var.db, tenantId, { where: groupPlan.where, orderBy: groupPlan.orderBy, offset: groupOffset, limit: groupLimit });
   const base = scimBase(c);
-  const members = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await membersOfGroups(c.var.db, groups.rows.map((g) => g.id)) : undefined;
+  const shown = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await withMembers(c, groups.rows) : groups.rows.map((group): Shown => ({ group }));
   const resources = [
     ...users.rows.map((u) => project(renderUser(u, base), userPlan.projection, USER_TYPE)),
-    ...groups.rows.map((g) => project(renderGroup(g, base, members ? (members.get(g.id) ?? []) : undefined), groupPlan.projection, GROUP_TYPE)),
+    ...shown.map(({ group, members }) => project(renderGroup(group, base, members), groupPlan.projection, GROUP_TYPE)),
   ];
   return scimJson(c, listResponse(userPlan.startIndex, users.total + groups.total, resources));
 }

@@ -6,6 +6,7 @@
  * `"True"`/`"False"` coerced to booleans, nulls and empty arrays dropped, unknown attributes and
  * read-only or write-only ones (id, meta, groups, password) left out. Values keep their case.
  */
+import { LIMITS } from "./discovery";
 import { ScimError } from "./errors";
 import { findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schemas";
 
@@ -91,6 +92,9 @@ export function attributeValue(def: AttributeDef, value: unknown, name = def.nam
     .map((v, i) => scalar(def, v, `${name}[${i}]`))
     .filter((v) => v !== undefined);
   if (items.length === 0) return undefined;
+  if (items.length > LIMITS.maxValuesPerAttribute) {
+    invalid(`'${name}' would hold ${items.length} values; an attribute holds at most ${LIMITS.maxValuesPerAttribute}.`);
+  }
   // At most one primary (RFC 7643 §2.4): keep the first one that says so.
   let primarySeen = false;
   for (const item of items) {
@@ -154,7 +158,19 @@ export function validateResource(type: ResourceTypeDef, body: unknown): Validate
     if (value !== undefined) doc[def.name] = value;
   }
   checkRequired(type, doc);
+  checkStoredSize(type, { ...doc, externalId });
   return { doc, externalId };
+}
+
+/** Refuses (413) a resource whose attributes would take more than LIMITS.maxResourceBytes stored. */
+export function checkStoredSize(type: ResourceTypeDef, doc: Doc): void {
+  const bytes = new TextEncoder().encode(JSON.stringify(doc)).length;
+  if (bytes > LIMITS.maxResourceBytes) {
+    throw new ScimError(
+      413,
+      `The ${type.name}'s attributes would take ${bytes} bytes stored; a resource holds at most ${LIMITS.maxResourceBytes}. Nothing was changed.`,
+    );
+  }
 }
 
 /** Throws when a required attribute is missing or blank. */

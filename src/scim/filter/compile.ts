@@ -26,6 +26,10 @@ export interface ScalarTarget {
   keyColumn?: boolean;
   /** dateTime columns hold epoch milliseconds. */
   epochMs?: boolean;
+  /** `eq` on this value is an index lookup (other operators are not). */
+  indexed?: boolean;
+  /** What any other comparison walks; `scan` (the tenant's resources) when absent. */
+  cost?: TermCost;
 }
 
 /** A multi-valued complex attribute: a filter on it means "some element matches". */
@@ -35,6 +39,8 @@ export interface MultiTarget {
   exists: (cond: SQL | undefined) => SQL;
   /** Resolves a sub-attribute of one element. */
   sub: (name: string) => ScalarTarget | undefined;
+  /** What presence (`members pr`) walks; `scan` when absent. */
+  cost?: TermCost;
 }
 
 /** A singular complex attribute (e.g. `name`): only presence can be tested on the whole. */
@@ -47,6 +53,25 @@ export interface ComplexTarget {
 
 export type Target = ScalarTarget | MultiTarget | ComplexTarget;
 
+/**
+ * What one filter term costs the database: an index lookup; a comparison on each of the tenant's
+ * resources; a sub-query over each resource's values (phoneNumbers, an email's type…); or a walk
+ * over every membership of the tenant (members' and groups' sub-attributes).
+ */
+export type TermCost = "index" | "scan" | "elements" | "members";
+
+/** Units of each kind of term, and the budget of one filter (README "SCIM support", limits). */
+export const TERM_COST_UNITS: Record<TermCost, number> = { index: 1, scan: 2, elements: 4, members: 25 };
+export const FILTER_COST_BUDGET = 100;
+
+/** Adds up what a filter's terms cost while it compiles. */
+export class CostMeter {
+  total = 0;
+  add(cost: TermCost): void {
+    this.total += TERM_COST_UNITS[cost];
+  }
+}
+
 /** Maps an attribute path to its target, or throws `invalidFilter`. */
 export type Resolver = (path: AttrPath) => Target;
 
@@ -57,6 +82,19 @@ export type Resolver = (path: AttrPath) => Target;
 export const MAX_FILTER_PARAMETERS = 90;
 
 const dialect = new SQLiteSyncDialect();
+
+/** Refuses (400) a filter whose terms cost more than FILTER_COST_BUDGET. */
+export function checkCostBudget(meter: CostMeter): void {
+  if (meter.total > FILTER_COST_BUDGET) {
+    const { index, scan, elements, members } = TERM_COST_UNITS;
+    filterError(
+      `the filter would cost ${meter.total} units and one filter may cost at most ${FILTER_COST_BUDGET}: ` +
+        `an indexed 'eq' (userName, externalId, id, emails.value, displayName, members.value, groups.value, manager) costs ${index}, ` +
+        `another comparison on the resource itself ${scan}, one on the values of a multi-valued attribute ${elements}, ` +
+        `and one on members' or groups' other sub-attributes walks every membership of the tenant (${members}).`,
+    );
+  }
+}
 
 /** Refuses (400) a compiled condition that binds more parameters than D1 takes. */
 export function checkParameterBudget(condition: SQL, budget: number): void {
@@ -100,18 +138,31 @@ function describePath(path: AttrPath): string {
   return `${path.schema ? `${path.schema}:` : ""}${path.attribute}${path.subAttribute ? `.${path.subAttribute}` : ""}`;
 }
 
-/** Compiles a filter for a resource; the result is a condition for its WHERE clause. */
-export function compileFilter(filter: Filter, resolve: Resolver): SQL {
+/**
+ * Joins conditions as a balanced tree, `((a or b) or (c or d))`: a flat chain of 90 terms nests
+ * 90 deep in SQLite's parser and passes its expression-depth limit; balanced, it nests 7.
+ */
+function balanced(parts: SQL[], op: "and" | "or"): SQL {
+  if (parts.length === 1) return parts[0]!;
+  const middle = Math.ceil(parts.length / 2);
+  return sql`(${balanced(parts.slice(0, middle), op)} ${sql.raw(op)} ${balanced(parts.slice(middle), op)})`;
+}
+
+/**
+ * Compiles a filter for a resource; the result is a condition for its WHERE clause. `meter`
+ * adds up what each term costs, for the caller to hold against FILTER_COST_BUDGET.
+ */
+export function compileFilter(filter: Filter, resolve: Resolver, meter = new CostMeter()): SQL {
   switch (filter.kind) {
     case "and":
-      return sql`(${sql.join(filter.filters.map((f) => compileFilter(f, resolve)), sql` and `)})`;
+      return balanced(filter.filters.map((f) => compileFilter(f, resolve, meter)), "and");
     case "or":
-      return sql`(${sql.join(filter.filters.map((f) => compileFilter(f, resolve)), sql` or `)})`;
+      return balanced(filter.filters.map((f) => compileFilter(f, resolve, meter)), "or");
     case "not":
-      return sql`(not coalesce(${compileFilter(filter.filter, resolve)}, 0))`;
+      return sql`(not coalesce(${compileFilter(filter.filter, resolve, meter)}, 0))`;
     case "present":
     case "compare":
-      return attributeExpression(filter, resolve(filter.path));
+      return attributeExpression(filter, resolve(filter.path), meter);
     case "valuePath": {
       const target = resolve(filter.path);
       // Root /.search: `phoneNumbers[…]` matches no Group rather than failing the whole search.
@@ -126,24 +177,35 @@ export function compileFilter(filter: Filter, resolve: Resolver): SQL {
         const resolved = target.sub(sub.attribute);
         if (!resolved) filterError(`'${filter.path.attribute}' has no sub-attribute '${sub.attribute}'.`);
         return resolved;
-      });
+      }, meter);
       return target.exists(inner);
     }
   }
 }
 
-function attributeExpression(filter: Extract<Filter, { kind: "compare" | "present" }>, target: Target): SQL {
+/** What a comparison (or presence test) on `target` costs. */
+function termCost(filter: Extract<Filter, { kind: "compare" | "present" }>, target: ScalarTarget): TermCost {
+  return filter.kind === "compare" && filter.op === "eq" && filter.value !== null && target.indexed ? "index" : (target.cost ?? "scan");
+}
+
+function attributeExpression(filter: Extract<Filter, { kind: "compare" | "present" }>, target: Target, meter: CostMeter): SQL {
   switch (target.kind) {
     case "scalar":
+      meter.add(termCost(filter, target));
       return leaf(filter, target, filter.path);
     case "multi": {
       // `emails eq "x"` compares the elements' values; `emails pr` tests for any element.
-      if (filter.kind === "present") return target.exists(undefined);
+      if (filter.kind === "present") {
+        meter.add(target.cost ?? "scan");
+        return target.exists(undefined);
+      }
       const value = target.sub("value");
       if (!value) filterError(`'${describePath(filter.path)}' has no value to compare; filter a sub-attribute.`);
+      meter.add(termCost(filter, value));
       return target.exists(leaf(filter, value, filter.path));
     }
     case "complex":
+      meter.add(target.comparesAs ? termCost(filter, target.comparesAs) : "scan");
       if (filter.kind === "present") return target.presence;
       if (target.comparesAs) return leaf(filter, target.comparesAs, filter.path);
       return filterError(`'${describePath(filter.path)}' is complex; compare one of its sub-attributes.`);

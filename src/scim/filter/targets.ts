@@ -55,8 +55,8 @@ function pathLiteral(path: string): SQL {
 function commonAttribute(path: AttrPath, columns: { id: SQL; externalId: SQL; created: SQL; lastModified: SQL }, resourceType: string): Target | undefined {
   if (path.schema) return undefined;
   const name = path.attribute.toLowerCase();
-  if (name === "id" && !path.subAttribute) return scalar(columns.id, { type: "string", caseExact: true });
-  if (name === "externalid" && !path.subAttribute) return scalar(columns.externalId, { type: "string", caseExact: true });
+  if (name === "id" && !path.subAttribute) return scalar(columns.id, { type: "string", caseExact: true }, { indexed: true });
+  if (name === "externalid" && !path.subAttribute) return scalar(columns.externalId, { type: "string", caseExact: true }, { indexed: true });
   if (name === "meta") {
     switch (path.subAttribute?.toLowerCase()) {
       case "created":
@@ -94,7 +94,7 @@ function jsonElement(def: AttributeDef, element: SQL) {
   return (name: string): ScalarTarget | undefined => {
     const sub = subDefinition(def, name);
     if (!sub) return undefined;
-    return scalar(sql`json_extract(${element}, ${pathLiteral(`$."${sub.name}"`)})`, sub);
+    return scalar(sql`json_extract(${element}, ${pathLiteral(`$."${sub.name}"`)})`, sub, { cost: "elements" });
   };
 }
 
@@ -104,6 +104,7 @@ function jsonArray(json: SQL, jsonPath: string, def: AttributeDef): MultiTarget 
     exists: (cond) =>
       sql`exists (select 1 from json_each(${json}, ${pathLiteral(jsonPath)}) as j ${cond ? sql`where ${cond}` : sql``})`,
     sub: jsonElement(def, sql.raw("j.value")),
+    cost: "elements",
   };
 }
 
@@ -149,7 +150,7 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
     switch (def.name) {
       case "userName":
         if (path.subAttribute) filterError("'userName' has no sub-attributes.");
-        return scalar(sql`${tenantUsers.userNameKey}`, def, { keyColumn: true });
+        return scalar(sql`${tenantUsers.userNameKey}`, def, { keyColumn: true, indexed: true });
       case "active":
         if (path.subAttribute) filterError("'active' has no sub-attributes.");
         return scalar(sql`${tenantUsers.active}`, def);
@@ -165,13 +166,13 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
             const sub = subDefinition(def, name);
             switch (sub?.name) {
               case "value":
-                return scalar(sql`${tenantUserEmails.valueKey}`, sub, { keyColumn: true });
+                return scalar(sql`${tenantUserEmails.valueKey}`, sub, { keyColumn: true, indexed: true });
               case "type":
-                return scalar(sql`${tenantUserEmails.type}`, sub);
+                return scalar(sql`${tenantUserEmails.type}`, sub, { cost: "elements" });
               case "display":
-                return scalar(sql`${tenantUserEmails.display}`, sub);
+                return scalar(sql`${tenantUserEmails.display}`, sub, { cost: "elements" });
               case "primary":
-                return scalar(sql`${tenantUserEmails.primary}`, sub);
+                return scalar(sql`${tenantUserEmails.primary}`, sub, { cost: "elements" });
               default:
                 return undefined;
             }
@@ -189,15 +190,16 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
             const sub = subDefinition(def, name);
             switch (sub?.name) {
               case "value":
-                return scalar(sql`${groupMembers.groupId}`, { type: "string", caseExact: true });
+                return scalar(sql`${groupMembers.groupId}`, { type: "string", caseExact: true }, { indexed: true, cost: "members" });
               case "display":
-                return scalar(sql`${groups.displayNameKey}`, sub, { keyColumn: true });
+                return scalar(sql`${groups.displayNameKey}`, sub, { keyColumn: true, cost: "members" });
               case "type":
-                return scalar(sql`'direct'`, sub);
+                return scalar(sql`'direct'`, sub, { cost: "members" });
               default:
                 return undefined;
             }
           },
+          cost: "members",
         };
         return withSub(target, path, def);
       }
@@ -214,13 +216,14 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
       sub: (name) => {
         switch (name.toLowerCase()) {
           case "value":
-            return scalar(sql`${managed.managerId}`, { type: "string", caseExact: true });
+            return scalar(sql`${managed.managerId}`, { type: "string", caseExact: true }, { indexed: true });
           case "displayname":
             // The manager as this tenant's view names them.
             return scalar(
               sql`(select json_extract(${boss.profile}, '$.displayName') from ${bossTable}
                 where ${boss.tenantId} = ${tenantId} and ${boss.userId} = ${managed.managerId})`,
               { type: "string", caseExact: false },
+              { cost: "elements" },
             );
           case "$ref":
             return filterError("'manager.$ref' cannot be filtered; filter manager.value.");
@@ -251,7 +254,7 @@ export const groupResolver = (tenantId: string): Resolver => (path) => {
   if (schema.id !== GROUP_SCHEMA) filterError(`'${path.attribute}' is not an attribute of Group.`);
   if (def.name === "displayName") {
     if (path.subAttribute) filterError("'displayName' has no sub-attributes.");
-    return scalar(sql`${groups.displayNameKey}`, def, { keyColumn: true });
+    return scalar(sql`${groups.displayNameKey}`, def, { keyColumn: true, indexed: true });
   }
   // members
   const target: MultiTarget = {
@@ -261,6 +264,7 @@ export const groupResolver = (tenantId: string): Resolver => (path) => {
         on ${memberUser.tenantId} = ${groupMembers.tenantId} and ${memberUser.userId} = ${groupMembers.userId}
         where ${groupMembers.tenantId} = ${tenantId}${cond ? sql` and ${cond}` : sql``})`,
     sub: (name) => memberSub(def, name),
+    cost: "members",
   };
   return withSub(target, path, def);
 };
@@ -270,11 +274,11 @@ function memberSub(def: AttributeDef, name: string): ScalarTarget | undefined {
   const sub = subDefinition(def, name);
   switch (sub?.name) {
     case "value":
-      return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true });
+      return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true }, { indexed: true, cost: "members" });
     case "display":
-      return scalar(sql`coalesce(json_extract(${memberUser.profile}, '$.displayName'), ${memberUser.userName})`, sub);
+      return scalar(sql`coalesce(json_extract(${memberUser.profile}, '$.displayName'), ${memberUser.userName})`, sub, { cost: "members" });
     case "type":
-      return scalar(sql`'User'`, sub);
+      return scalar(sql`'User'`, sub, { cost: "members" });
     default:
       return undefined;
   }

@@ -9,13 +9,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
 import { emptyStats, metered, type D1Stats } from "../db/metered";
-import { ScimError } from "../scim/errors";
-import { memberCondition } from "../scim/filter/targets";
-import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "../scim/patch";
-import { groupDoc, userDoc, userFields } from "../scim/resources";
-import { RESOURCE_TYPES } from "../scim/schemas";
-import { validateResource } from "../scim/validate";
-import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupWriteResult, type MemberChange } from "./groups";
+import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../db/transient";
+import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupWriteResult, type MemberChange } from "../iam/groups";
 import {
   deleteIntegration,
   rotateIntegrationToken,
@@ -25,11 +20,18 @@ import {
   type IntegrationPatch,
   type RotateTokenResult,
   type UpdateIntegrationResult,
-} from "./integrations";
-import { SerialQueue } from "./serial-queue";
-import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "./users";
-import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../db/transient";
-import { failure, TransientWriteError, type WriteContext, type WriteFailure } from "./writes";
+} from "../iam/integrations";
+import { SerialQueue } from "../iam/serial-queue";
+import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../iam/users";
+import { lostAuthority, authorityHolds } from "../iam/service-accounts";
+import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type WriteContext, type WriteFailure } from "../iam/writes";
+import { describeError } from "../observability";
+import { ScimError } from "./errors";
+import { memberCondition } from "./filter/targets";
+import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "./patch";
+import { groupDoc, userDoc, userFields } from "./resources";
+import { RESOURCE_TYPES } from "./schemas";
+import { validateResource } from "./validate";
 
 const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
@@ -75,29 +77,29 @@ export class IntegrationWriter extends DurableObject<Env> {
 
   /** Creates a user, or gives an existing global user access to the tenant. */
   async createUser(write: ScimWrite): Promise<UserWriteResult> {
-    return this.#run(() => {
+    return this.#run(write, (db) => {
       const { doc, externalId } = validateResource(USER_TYPE, write.body);
-      return createUser(this.#db, write, userFields(doc, externalId));
+      return createUser(db, write, userFields(doc, externalId));
     });
   }
 
   /** PUT: replaces the user's attributes with the body's. */
   async replaceUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
-    return this.#run(() => {
+    return this.#run(write, (db) => {
       const { doc, externalId } = validateResource(USER_TYPE, write.body);
-      return updateUser(this.#db, write, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId) });
+      return updateUser(db, write, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId) });
     });
   }
 
   /** PATCH: applies the operations to the user as it is when the write's turn comes. */
   async patchUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
-    return this.#run(() => {
+    return this.#run(write, (db) => {
       const ops = normalizePatch(USER_TYPE, write.body);
       if (ops.some((o) => o.op === "remove" && o.path?.schema === USER_TYPE.schema && o.path.def?.name === "active")) {
         // Unassigned would read as active: deprovisioning is `active` set to false.
         throw new ScimError(400, "'active' cannot be removed; set it to false to deactivate the user.", "invalidValue");
       }
-      return updateUser(this.#db, write, {
+      return updateUser(db, write, {
         id: write.id,
         ifMatch: write.ifMatch,
         compute: (current) => {
@@ -110,22 +112,22 @@ export class IntegrationWriter extends DurableObject<Env> {
 
   /** DELETE: revokes the user's access to the tenant (the global user stays). */
   async deleteUser(write: ScimWrite & { id: string }): Promise<DeleteResult> {
-    return this.#run(() => revokeUserAccess(this.#db, write, { id: write.id, ifMatch: write.ifMatch }));
+    return this.#run(write, (db) => revokeUserAccess(db, write, { id: write.id, ifMatch: write.ifMatch }));
   }
 
   /** Creates a group with its members. */
   async createGroup(write: ScimWrite): Promise<GroupWriteResult> {
-    return this.#run(() => {
+    return this.#run(write, (db) => {
       const { doc, externalId } = validateResource(GROUP_TYPE, write.body);
-      return createGroup(this.#db, write, { displayName: doc.displayName as string, externalId, memberIds: memberIdsOf(write.body) });
+      return createGroup(db, write, { displayName: doc.displayName as string, externalId, memberIds: memberIdsOf(write.body) });
     });
   }
 
   /** PUT: replaces the group's attributes and its whole member list. */
   async replaceGroup(write: ScimWrite & { id: string }): Promise<GroupWriteResult> {
-    return this.#run(() => {
+    return this.#run(write, (db) => {
       const { doc, externalId } = validateResource(GROUP_TYPE, write.body);
-      return updateGroup(this.#db, write, {
+      return updateGroup(db, write, {
         id: write.id,
         ifMatch: write.ifMatch,
         compute: () => ({ displayName: doc.displayName as string, externalId }),
@@ -136,9 +138,9 @@ export class IntegrationWriter extends DurableObject<Env> {
 
   /** PATCH: attribute operations in memory, member operations as row changes. */
   async patchGroup(write: ScimWrite & { id: string }): Promise<GroupWriteResult> {
-    return this.#run(() => {
+    return this.#run(write, (db) => {
       const { attributes, members } = splitMemberOperations(normalizePatch(GROUP_TYPE, write.body));
-      return updateGroup(this.#db, write, {
+      return updateGroup(db, write, {
         id: write.id,
         ifMatch: write.ifMatch,
         compute: (current) => {
@@ -153,7 +155,7 @@ export class IntegrationWriter extends DurableObject<Env> {
 
   /** Deletes a group with its memberships and bindings. */
   async deleteGroup(write: ScimWrite & { id: string }): Promise<DeleteResult> {
-    return this.#run(() => deleteGroup(this.#db, write, { id: write.id, ifMatch: write.ifMatch }));
+    return this.#run(write, (db) => deleteGroup(db, write, { id: write.id, ifMatch: write.ifMatch }));
   }
 
   /** Changes the integration's name, description or enabled flag. */
@@ -176,9 +178,11 @@ export class IntegrationWriter extends DurableObject<Env> {
   /**
    * Queues a SCIM write. Past MAX_PENDING_WRITES the write is refused at once with 429 (Entra
    * backs off and retries) rather than left to time out; validation errors and transient store
-   * failures become failure results.
+   * failures become failure results. The task's batches commit only while the write's authority
+   * (token, enabled integration, permissions) still holds: a revocation answered while the write
+   * waited stops it, with 401 or 403 and nothing changed.
    */
-  #run<T>(task: () => Promise<T>): Promise<T | WriteFailure> {
+  #run<T>(write: ScimWrite, task: (db: Db) => Promise<T>): Promise<T | WriteFailure> {
     if (this.#queue.size >= MAX_PENDING_WRITES) {
       return Promise.resolve({
         ...failure(429, `Too many writes are queued for this integration (${this.#queue.size}); retry after ${RETRY_AFTER_SECONDS} s.`),
@@ -187,21 +191,28 @@ export class IntegrationWriter extends DurableObject<Env> {
     }
     return this.#queue.run(async () => {
       Object.assign(this.#stats, emptyStats());
+      const db = write.authority ? authorizedAtCommit(this.#db, authorityHolds(write.tenantId, write.authority)) : this.#db;
       try {
-        const result = await task();
+        const result = await task(db);
         return result && typeof result === "object" ? { ...result, d1: { ...this.#stats } } : result;
       } catch (error) {
+        if (write.authority && refusedAtCommit(error)) {
+          return { ...(await lostAuthority(this.#db, write.tenantId, write.authority)), d1: { ...this.#stats } };
+        }
         if (error instanceof ScimError && error.status < 500) {
           return failure(error.status as WriteFailure["status"], error.detail, error.scimType as WriteFailure["scimType"]);
         }
         if (error instanceof TransientWriteError || isTransientStoreError(error)) {
-          console.error(JSON.stringify({ level: "warn", component: "integration-writer", message: "transient store failure", error: String(error) }));
+          console.error(JSON.stringify({ level: "warn", component: "integration-writer", message: "transient store failure", error: describeError(error) }));
           return {
             ...failure(503, `The store failed transiently; nothing was changed unless a retry finds it done. Retry after ${RETRY_AFTER_SECONDS} s.`),
             retryAfter: RETRY_AFTER_SECONDS,
           };
         }
-        throw error;
+        // A defect, answered as one: what reaches the caller as a thrown error is then always the
+        // call itself failing (the object reset or unreachable), which the route answers with 503.
+        console.error(JSON.stringify({ level: "error", component: "integration-writer", requestId: write.requestId, error: describeError(error) }));
+        return failure(500, `Internal error; quote request id ${write.requestId ?? "(none)"} when reporting it.`);
       }
     });
   }
