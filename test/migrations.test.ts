@@ -47,7 +47,8 @@ const OLD_ROWS = [
     ('t-one', 'u-babbage', NULL, 1, 1, 11, 11)`,
   `INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, version, created_at, updated_at) VALUES
     ('g-engines', 't-one', 'Engines', 'engines', NULL, 1, 13, 13)`,
-  `INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES ('g-engines', 'u-ada', 't-one', 13)`,
+  // The second membership dangles (u-orphan has no access to t-one), as interleaved writers could leave one.
+  `INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES ('g-engines', 'u-ada', 't-one', 13), ('g-engines', 'u-orphan', 't-one', 14)`,
 ];
 
 const db = createDb(env.MIGRATION_DB);
@@ -104,8 +105,11 @@ describe("migrating global profiles into per-tenant views", () => {
     ]);
     const global = await getGlobalUser(db, "u-ada");
     expect(global?.views.map((v) => v.tenantId)).toEqual(["t-one", "t-two"]);
-    // A member's display name now comes from the group's tenant's view.
+    // A member's display name now comes from the group's tenant's view; the dangling membership
+    // is gone (0005), and the foreign key of 0006 keeps it so.
     expect((await membersOfGroups(db, ["g-engines"])).get("g-engines")).toEqual([{ userId: "u-ada", display: "Ada Lovelace" }]);
+    const stray = env.MIGRATION_DB.prepare(`INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES ('g-engines', 'u-orphan', 't-one', 15)`);
+    await expect(stray.run()).rejects.toThrow(/FOREIGN KEY constraint failed/);
   });
 
   it("links new tenants to migrated identities and keeps userName unique within each tenant", async () => {

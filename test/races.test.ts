@@ -14,38 +14,9 @@ import { createUser, getTenantUser, updateUser, type TenantUser } from "../src/i
 import { createGroup, getGroup, updateGroup } from "../src/iam/groups";
 import { userDoc, userFields } from "../src/scim/resources";
 import { newIntegration, newTenant, scim } from "./helpers";
+import { deferred, pausingDb } from "./support/pausing-db";
 
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** A Db whose next batch waits: `reached` resolves when it is called, `release` lets it run. */
-function pausingDb(db: Db) {
-  const reached = deferred();
-  const release = deferred();
-  let paused = false;
-  const proxy = new Proxy(db, {
-    get(target, prop, receiver) {
-      if (prop === "batch") {
-        return async (statements: Parameters<Db["batch"]>[0]) => {
-          if (!paused) {
-            paused = true;
-            reached.resolve();
-            await release.promise;
-          }
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db: proxy as Db, reached: reached.promise, release: () => release.resolve() };
-}
 
 const ctx = (tenantId: string) => ({ tenantId, actor: { type: "ADMIN" as const } });
 const withProfile = (current: TenantUser, change: Record<string, unknown>) => userFields({ ...userDoc(current), ...change }, current.externalId);
