@@ -12,6 +12,7 @@
 //      and GET /Groups?excludedAttributes=members in both.
 //   4. Sustained load: 10 integrations at 25 requests per second each, a realistic mix.
 //   5. Ceiling: ServiceProviderConfig (the cheapest authenticated route) against GET /Users/{id}.
+//   6. Worst filter: the costliest filter the budget allows, next to another tenant's lookups.
 // Absolute times drift on a shared machine; the ratios are measured in the same run.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -429,6 +430,38 @@ async function ceiling() {
   return { serviceProviderConfig: spc, getUser, throughputRatio: round(getUser.perSecond / spc.perSecond) };
 }
 
+/**
+ * 6. The costliest filter one tenant may send (four walks over every membership of a tenant whose
+ * group holds --large members), next to another tenant's lookups; and the 80-term filter that
+ * used to hold the database for seconds, which is now refused before it reaches it.
+ */
+async function worstFilter() {
+  const attacker = await integration("bench-large", false);
+  const bystander = await integration("bench-small", false);
+  const enc = encodeURIComponent;
+  const refusedFilter = `members.display pr and ${Array.from({ length: 80 }, (_, n) => `members[display co "x${n}"]`).join(" and ")}`;
+  const refused = await request("GET", `${attacker.url}/Groups?excludedAttributes=members&filter=${enc(refusedFilter)}`, attacker.token);
+  if (refused.status !== 400) throw new Error(`the 80-term filter answered HTTP ${refused.status}, not 400`);
+  const costliest = [0, 1, 2, 3].map((n) => `members.display co "zz${n}"`).join(" or ");
+  const worst = () => request("GET", `${attacker.url}/Groups?excludedAttributes=members&filter=${enc(costliest)}`, attacker.token);
+  const lookup = () => request("GET", `${bystander.url}/Users?count=1`, bystander.token);
+  const alone = stats(await sample(lookup, 100));
+  /** @type {number[]} */
+  const worstTimes = [];
+  let running = true;
+  const attack = (async () => {
+    while (running) {
+      const res = await worst();
+      if (res.status !== 200) throw new Error(`the costliest allowed filter answered HTTP ${res.status}`);
+      worstTimes.push(res.ms);
+    }
+  })();
+  const during = stats(await sample(lookup, 100));
+  running = false;
+  await attack;
+  return { refused: { status: refused.status, ms: round(refused.ms) }, worst: stats(worstTimes), bystanderAlone: alone, bystanderDuring: during, members: N_LARGE };
+}
+
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main() {
@@ -451,6 +484,8 @@ async function main() {
     console.log("4. sustained load done");
     results.scenarios.ceiling = await ceiling();
     console.log("5. ceiling done");
+    results.scenarios.worstFilter = await worstFilter();
+    console.log("6. worst filter done");
   } finally {
     agent.destroy();
     server.kill("SIGTERM");
@@ -477,6 +512,9 @@ function report() {
     [`sustained: 10 integrations × 25 req/s, ${s.sustained.seconds} s`, `median ${s.sustained.median} ms, p99 ${s.sustained.p99} ms`, `${s.sustained.errors} errors of ${s.sustained.requests}`],
     ["ceiling: ServiceProviderConfig", `${s.ceiling.serviceProviderConfig.perSecond} req/s`, `median ${s.ceiling.serviceProviderConfig.median} ms`],
     ["ceiling: GET /Users/{id}", `${s.ceiling.getUser.perSecond} req/s`, `${s.ceiling.throughputRatio} of the ceiling`],
+    [`costliest allowed filter (4 walks over ${N_LARGE.toLocaleString("en")} memberships)`, `median ${s.worstFilter.worst.median} ms, p99 ${s.worstFilter.worst.p99} ms`, `${s.worstFilter.worst.n} runs`],
+    ["bystander tenant's GET /Users?count=1: alone / during", `median ${s.worstFilter.bystanderAlone.median} / ${s.worstFilter.bystanderDuring.median} ms`, `p99 ${s.worstFilter.bystanderAlone.p99} / ${s.worstFilter.bystanderDuring.p99} ms`],
+    ["80-term members filter (19.4 s before costing)", `HTTP ${s.worstFilter.refused.status} in ${s.worstFilter.refused.ms} ms`, "refused: invalidFilter"],
   ];
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => String(r[c]).length)));
   console.log("");
