@@ -431,7 +431,7 @@ async function ceiling() {
 }
 
 /**
- * 6. The costliest filter one tenant may send (four walks over every membership of a tenant whose
+ * 6. The costliest filter one tenant may send (two walks over every membership of a tenant whose
  * group holds --large members), next to another tenant's lookups; and the 80-term filter that
  * used to hold the database for seconds, which is now refused before it reaches it.
  */
@@ -442,7 +442,7 @@ async function worstFilter() {
   const refusedFilter = `members.display pr and ${Array.from({ length: 80 }, (_, n) => `members[display co "x${n}"]`).join(" and ")}`;
   const refused = await request("GET", `${attacker.url}/Groups?excludedAttributes=members&filter=${enc(refusedFilter)}`, attacker.token);
   if (refused.status !== 400) throw new Error(`the 80-term filter answered HTTP ${refused.status}, not 400`);
-  const costliest = [0, 1, 2, 3].map((n) => `members.display co "zz${n}"`).join(" or ");
+  const costliest = [0, 1].map((n) => `members.display co "zz${n}"`).join(" or ");
   const worst = () => request("GET", `${attacker.url}/Groups?excludedAttributes=members&filter=${enc(costliest)}`, attacker.token);
   const lookup = () => request("GET", `${bystander.url}/Users?count=1`, bystander.token);
   const alone = stats(await sample(lookup, 100));
@@ -512,7 +512,7 @@ function report() {
     [`sustained: 10 integrations × 25 req/s, ${s.sustained.seconds} s`, `median ${s.sustained.median} ms, p99 ${s.sustained.p99} ms`, `${s.sustained.errors} errors of ${s.sustained.requests}`],
     ["ceiling: ServiceProviderConfig", `${s.ceiling.serviceProviderConfig.perSecond} req/s`, `median ${s.ceiling.serviceProviderConfig.median} ms`],
     ["ceiling: GET /Users/{id}", `${s.ceiling.getUser.perSecond} req/s`, `${s.ceiling.throughputRatio} of the ceiling`],
-    [`costliest allowed filter (4 walks over ${N_LARGE.toLocaleString("en")} memberships)`, `median ${s.worstFilter.worst.median} ms, p99 ${s.worstFilter.worst.p99} ms`, `${s.worstFilter.worst.n} runs`],
+    [`costliest allowed filter (2 walks over ${N_LARGE.toLocaleString("en")} memberships)`, `median ${s.worstFilter.worst.median} ms, p99 ${s.worstFilter.worst.p99} ms`, `${s.worstFilter.worst.n} runs`],
     ["bystander tenant's GET /Users?count=1: alone / during", `median ${s.worstFilter.bystanderAlone.median} / ${s.worstFilter.bystanderDuring.median} ms`, `p99 ${s.worstFilter.bystanderAlone.p99} / ${s.worstFilter.bystanderDuring.p99} ms`],
     ["80-term members filter (19.4 s before costing)", `HTTP ${s.worstFilter.refused.status} in ${s.worstFilter.refused.ms} ms`, "refused: invalidFilter"],
   ];

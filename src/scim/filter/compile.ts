@@ -61,7 +61,7 @@ export type Target = ScalarTarget | MultiTarget | ComplexTarget;
 export type TermCost = "index" | "scan" | "elements" | "members";
 
 /** Units of each kind of term, and the budget of one filter (README "SCIM support", limits). */
-export const TERM_COST_UNITS: Record<TermCost, number> = { index: 1, scan: 2, elements: 4, members: 25 };
+export const TERM_COST_UNITS: Record<TermCost, number> = { index: 1, scan: 2, elements: 4, members: 50 };
 export const FILTER_COST_BUDGET = 100;
 
 /** Adds up what a filter's terms cost while it compiles. */
