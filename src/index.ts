@@ -10,11 +10,12 @@ import type { AppEnv } from "./app-env";
 import { renderError, renderNotFound } from "./errors";
 import { requestLog } from "./observability";
 import { LIMITS } from "./scim/discovery";
+import { canonicalPath } from "./scim/paths";
 import { scimRoutes } from "./scim/routes";
 
 export { IntegrationWriter } from "./scim/integration-writer";
 
-const app = new Hono<AppEnv>();
+const app = new Hono<AppEnv>({ getPath: canonicalPath });
 
 // The request id is always the server's own (a client's X-Request-Id is logged apart as its
 // correlation id): audit rows and logs must not carry identifiers a client chose.

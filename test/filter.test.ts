@@ -96,7 +96,6 @@ describe("filter parser", () => {
     ['userName eq "x" and', /expected an attribute/],
     ['userName "x"', /expected an operator/],
     ['userName like "x"', /not an operator/],
-    ["userName eq bjensen", /quote strings/],
     ['userName eq "x', /unterminated string/],
     ['(userName eq "x"', /not closed/],
     ['userName eq "x")', /expected 'and', 'or'/],
@@ -107,12 +106,20 @@ describe("filter parser", () => {
     ['userName eq "\\q"', /escape/],
     ['a.b.c eq "x"', /not an attribute path/],
     ['userName eq "x" ; drop table users', /unexpected character/],
-    ["userName eq 01", /not a number/],
   ])("rejects %j with invalidFilter and a detail", (input, detail) => {
     const error = parseError(input);
     expect(error.status).toBe(400);
     expect(error.scimType).toBe("invalidFilter");
     expect(error.detail).toMatch(detail);
+  });
+
+  it("reads bare words and timestamps in a value's place as strings (a documented tolerance)", () => {
+    expect(parseFilter("userName eq bjensen")).toMatchObject({ kind: "compare", value: "bjensen" });
+    expect(parseFilter("userName eq 01")).toMatchObject({ value: "01" });
+    expect(parseFilter("meta.created gt 2015-10-10T14:38:21.8617979-07:00")).toMatchObject({ value: "2015-10-10T14:38:21.8617979-07:00" });
+    expect(parseFilter("x eq 12")).toMatchObject({ value: 12 });
+    expect(parseFilter("x eq true")).toMatchObject({ value: true });
+    expect(parseFilter('x eq "true"')).toMatchObject({ value: "true" });
   });
 
   it("bounds depth, length and size instead of exhausting the stack", () => {
@@ -210,7 +217,7 @@ describe("filter compiler", () => {
     ['active eq "maybe"', /boolean/],
     ['meta.created gt "yesterday"', /not an ISO 8601/],
     ['meta.created co "2020"', /does not apply/],
-    ['userName eq 5', /quote the value/],
+    ['userName eq true', /quote the value/],
     ['urn:example:ext:foo eq "x"', /not a schema of this resource/],
     ['meta.location eq "x"', /cannot be filtered/],
   ])("rejects %j with invalidFilter", (filter, detail) => {

@@ -154,15 +154,19 @@ function emailStatements(db: Db, tenantId: string, userId: string, emails: UserF
   ];
 }
 
-async function checkManager(db: Db, tenantId: string, userId: string | null, managerId: string | null): Promise<WriteFailure | undefined> {
-  if (managerId === null) return undefined;
-  if (managerId === userId) return failure(400, "A user cannot be their own manager.", "invalidValue");
+/**
+ * Whether `managerId` is a user of the tenant now. A manager that is not (yet) is still stored as
+ * given: directories provision reports before their managers, and the reference resolves by
+ * itself once the manager arrives (its $ref is rendered only while it resolves).
+ */
+async function managerResolves(db: Db, tenantId: string, managerId: string | null): Promise<boolean> {
+  if (managerId === null) return false;
   const found = await db
     .select({ id: tenantUsers.userId })
     .from(tenantUsers)
     .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, managerId)))
     .get();
-  return found ? undefined : failure(400, `manager '${managerId}' is not a user of this tenant.`, "invalidValue");
+  return found !== undefined;
 }
 
 /**
@@ -172,14 +176,13 @@ async function checkManager(db: Db, tenantId: string, userId: string | null, man
  * A userName this tenant already uses is 409; nothing about other tenants decides the answer.
  */
 export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, now = Date.now()): Promise<UserWriteResult> {
-  const managerProblem = await checkManager(db, ctx.tenantId, null, fields.managerId);
-  if (managerProblem) return managerProblem;
   const key = caseKey(fields.userName);
   return withRetry(async () => {
     // One statement: this tenant's own use of the userName, the identity, and whether this
     // tenant already has that identity under another (renamed) userName.
-    const found = await db.get<{ own: string | null; identity: string | null; linked: number | null }>(sql`select
+    const found = await db.get<{ own: string | null; identity: string | null; linked: number | null; manager: number | null }>(sql`select
       (select ${tenantUsers.userId} from ${tenantUsers} where ${tenantUsers.tenantId} = ${ctx.tenantId} and ${tenantUsers.userNameKey} = ${key}) as own,
+      (select 1 from ${tenantUsers} where ${tenantUsers.tenantId} = ${ctx.tenantId} and ${tenantUsers.userId} = ${fields.managerId ?? ""}) as manager,
       (select ${users.id} from ${users} where ${users.userNameKey} = ${key}) as identity,
       (select 1 from ${tenantUsers} where ${tenantUsers.tenantId} = ${ctx.tenantId}
          and ${tenantUsers.userId} = (select ${users.id} from ${users} where ${users.userNameKey} = ${key})) as linked`);
@@ -191,8 +194,9 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
         "uniqueness",
       );
     }
-    const statements: Statement[] = [];
     const id = found.identity ?? newId(now);
+    if (fields.managerId === id) return failure(400, "A user cannot be their own manager.", "invalidValue");
+    const statements: Statement[] = [];
     if (found.identity === null) {
       statements.push(db.insert(users).values({ id, userName: fields.userName, userNameKey: key, createdAt: now, updatedAt: now }));
     }
@@ -223,8 +227,7 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       version: 1,
       createdAt: now,
       updatedAt: now,
-      // checkManager found the manager in the tenant before this write.
-      managerResolved: fields.managerId !== null,
+      managerResolved: found.manager !== null,
       groups: [],
     };
     return { kind: "ok", user, created: true } as const;
@@ -255,10 +258,7 @@ export async function updateUser(
     const stale = preconditionFailure(input.ifMatch, userEtag(current));
     if (stale) return stale;
     const next = input.compute(current);
-    if (next.managerId !== current.managerId) {
-      const problem = await checkManager(db, ctx.tenantId, current.id, next.managerId);
-      if (problem) return problem;
-    }
+    if (next.managerId === current.id) return failure(400, "A user cannot be their own manager.", "invalidValue");
     const diff = diffOf(userAuditFields(current), userAuditFields(next));
     if (Object.keys(diff).length === 0) return { kind: "ok", user: current, created: false } as const;
 
@@ -308,8 +308,8 @@ export async function updateUser(
     await commit(db, statements);
     // Exactly what the guarded batch wrote (it failed otherwise), without reading it back.
     const { emails: _emails, ...view } = next;
-    const managerChecked = next.managerId !== current.managerId ? next.managerId !== null : current.managerResolved;
-    const user: TenantUser = { ...current, ...view, version: current.version + 1, updatedAt: now, managerResolved: managerChecked };
+    const resolved = next.managerId === current.managerId ? current.managerResolved : await managerResolves(db, ctx.tenantId, next.managerId);
+    const user: TenantUser = { ...current, ...view, version: current.version + 1, updatedAt: now, managerResolved: resolved };
     return { kind: "ok", user, created: false } as const;
   });
 }

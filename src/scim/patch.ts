@@ -122,7 +122,9 @@ export function parsePatchPath(type: ResourceTypeDef, text: string): PatchPath {
       sub = findAttribute(def.subAttributes, subText);
       if (!sub) invalidPath(`'${def.name}' has no sub-attribute '${subText}'.`);
     }
-    if (filter && !def.multiValued) invalidPath(`'${def.name}' is not multi-valued; it cannot be filtered with '[...]'.`);
+    // A singular complex attribute takes a value filter too (`manager[value eq "x"]`): it selects
+    // the attribute when it matches, for remove (applyOne refuses it for add and replace).
+    if (filter && !def.multiValued && def.type !== "complex") invalidPath(`'${def.name}' is not multi-valued; it cannot be filtered with '[...]'.`);
     if (def.mutability === "readOnly" || sub?.mutability === "readOnly") {
       throw new ScimError(400, `'${sub ? `${def.name}.${sub.name}` : def.name}' is read-only and cannot be modified.`, "mutability");
     }
@@ -356,6 +358,18 @@ function applyOne(doc: Doc, op: PatchOperation, type: ResourceTypeDef): void {
   if (!container) return;
   const current = container[def.name];
   const label = path.text;
+
+  if (!def.multiValued && path.filter) {
+    if (op.op !== "remove") invalidPath(`'${label}': '${def.name}' is single-valued; a value filter selects it only to remove it.`);
+    // Removed when it matches, left alone when it does not (RFC 7644 §3.5.2.2: no match, no change).
+    if (current === undefined || current === null || !elementMatches(path.filter, current, def)) return;
+    if (path.sub) {
+      if (typeof current === "object") delete (current as Doc)[path.sub.name];
+    } else {
+      delete container[def.name];
+    }
+    return;
+  }
 
   if (op.op === "remove") {
     if (!def.multiValued) {

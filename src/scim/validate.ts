@@ -3,7 +3,7 @@
  *
  * Output is the canonical document: attribute names spelled as the schema spells them (input
  * names are case-insensitive), core attributes at the top, extension attributes under their URN,
- * `"True"`/`"False"` coerced to booleans, nulls and empty arrays dropped, unknown attributes and
+ * `"True"`/`"False"` coerced to booleans (and nothing else coerced), nulls and empty arrays dropped, unknown attributes and
  * read-only or write-only ones (id, meta, groups, password) left out. Values keep their case.
  */
 import { LIMITS } from "./discovery";
@@ -34,9 +34,10 @@ function scalar(def: AttributeDef, value: unknown, name: string): unknown {
     case "string":
     case "reference":
     case "binary":
-      // Numbers are accepted for strings (employeeNumber often arrives as one) and kept as text.
+      // Exact: a number where a string belongs is a client's mapping mistake (a userName of 42),
+      // refused rather than stored as text. Only what major directories are known to send is
+      // coerced: Entra's "True"/"False" and a manager as a plain string.
       if (typeof value === "string") return value;
-      if (typeof value === "number" && Number.isFinite(value)) return String(value);
       return invalid(`'${name}' must be a string, got ${JSON.stringify(value)}.`);
     case "integer":
       if (typeof value === "number" && Number.isInteger(value)) return value;

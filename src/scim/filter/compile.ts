@@ -256,10 +256,12 @@ function compare(target: ScalarTarget, op: CompareOp, raw: Exclude<CompareValue,
     case "string":
     case "reference":
     case "binary": {
-      if (typeof raw !== "string") filterError(`'${name}' is a string; quote the value.`);
-      if (target.caseExact) return text(target.expr, op, raw);
-      if (target.keyColumn) return text(target.expr, op, raw.toLowerCase());
-      return text(sql`lower(${target.expr})`, op, raw.toLowerCase());
+      // A number compares as its text (`employeeNumber eq 1815`); a boolean is a mistake.
+      if (typeof raw === "boolean") filterError(`'${name}' is a string; quote the value.`);
+      const value = String(raw);
+      if (target.caseExact) return text(target.expr, op, value);
+      if (target.keyColumn) return text(target.expr, op, value.toLowerCase());
+      return text(sql`lower(${target.expr})`, op, value.toLowerCase());
     }
   }
 }

@@ -46,7 +46,7 @@ function invalid(detail: string): never {
   throw new ScimError(400, `Invalid filter: ${detail}`, "invalidFilter");
 }
 
-const WORD = /[A-Za-z0-9_$:.\-]/;
+const WORD = /[A-Za-z0-9_$:.+\-]/;
 
 function tokenize(input: string): Token[] {
   const tokens: Token[] = [];
@@ -95,10 +95,11 @@ function tokenize(input: string): Token[] {
       const start = i;
       while (i < input.length && WORD.test(input[i]!)) i++;
       const text = input.slice(start, i);
-      if (/^-?\d/.test(text)) {
-        if (!/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) invalid(`'${text}' is not a number.`);
+      if (/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) {
         tokens.push({ type: "number", value: Number(text), at: start });
       } else {
+        // Anything else, a timestamp like 2015-10-10T14:38:21.86-07:00 included, is a word; in a
+        // value's place it reads as a string (see #comparison).
         tokens.push({ type: "word", text, at: start });
       }
       continue;
@@ -263,11 +264,13 @@ class Parser {
         value = valueToken.value;
         break;
       case "word": {
+        // Tolerance (README): a bare word that is not true, false or null is the string it spells,
+        // as clients write `userName sw O` or `meta.created gt 2015-10-10T14:38:21Z`.
         const word = valueToken.text;
         if (word === "true") value = true;
         else if (word === "false") value = false;
         else if (word === "null") value = null;
-        else invalid(`'${word}' at position ${valueToken.at + 1} is not a value: quote strings, e.g. "${word}".`);
+        else value = word;
         break;
       }
       default:
