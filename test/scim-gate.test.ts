@@ -118,7 +118,7 @@ describe("SCIM discovery", () => {
     expect(res.status).toBe(200);
     expect(res.json.schemas).toEqual(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]);
     expect(res.json.filter).toEqual({ supported: true, maxResults: 200 });
-    expect(res.json.bulk.supported).toBe(false);
+    expect(res.json.bulk).toEqual({ supported: true, maxOperations: 100, maxPayloadSize: 1_048_576 });
     expect(res.json.authenticationSchemes[0].type).toBe("oauthbearertoken");
     expect(res.json.meta.location).toBe(`${integration.endpoint}/ServiceProviderConfig`);
   });

@@ -186,9 +186,9 @@ describe("search and bulk", () => {
     expect((await scim(i, "POST", "/Groups/.search", { filter: "displayName eq" })).json.scimType).toBe("invalidFilter");
   });
 
-  it("answers /Bulk with 501", async () => {
+  it("refuses an empty /Bulk request with a SCIM error", async () => {
     const res = await scim(i, "POST", "/Bulk", { schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], Operations: [] });
-    expect(res.status).toBe(501);
+    expect(res.status).toBe(400);
     expect(res.json.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
   });
 });

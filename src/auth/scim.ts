@@ -65,7 +65,7 @@ export function scimAuth(
  * permission through its bindings. Permissions come with the token lookup: never cached.
  */
 export function requirePermission(
-  ...required: [Resource, Action][]
+  ...required: (readonly [Resource, Action])[]
 ): MiddlewareHandler<{ Bindings: Env; Variables: ScimVariables }> {
   return async function requirePermissionMiddleware(c, next) {
     const granted = new Set(c.var.credential.permissions);

@@ -8,6 +8,8 @@ export const LIMITS = {
   maxResults: 200,
   /** Largest request body accepted, in bytes (`bulk.maxPayloadSize`). */
   maxPayloadSize: 1_048_576,
+  /** Operations one /Bulk request may carry (`bulk.maxOperations`). */
+  maxBulkOperations: 100,
   /** Values one multi-valued attribute (emails, phoneNumbers…) may hold. */
   maxValuesPerAttribute: 100,
   /** Bytes of JSON one user's attributes may take when stored (a PATCH cannot grow past it). */
@@ -22,7 +24,7 @@ export const CAPABILITIES = {
   sort: true,
   etag: true,
   changePassword: false,
-  bulk: false,
+  bulk: true,
 } as const;
 
 /** /ServiceProviderConfig. */
@@ -30,7 +32,7 @@ export function serviceProviderConfig(base: ScimBase) {
   return {
     schemas: ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
     patch: { supported: CAPABILITIES.patch },
-    bulk: { supported: CAPABILITIES.bulk, maxOperations: 0, maxPayloadSize: LIMITS.maxPayloadSize },
+    bulk: { supported: CAPABILITIES.bulk, maxOperations: LIMITS.maxBulkOperations, maxPayloadSize: LIMITS.maxPayloadSize },
     filter: { supported: true, maxResults: LIMITS.maxResults },
     changePassword: { supported: CAPABILITIES.changePassword },
     sort: { supported: CAPABILITIES.sort },

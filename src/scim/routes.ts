@@ -2,41 +2,25 @@
  * SCIM 2.0 endpoints of one provisioning integration, mounted under
  * /api/v1/{tenant}/integrations/{integrationId}/scim/v2. Everything passes the gate first.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/scim";
-import { publicBaseUrl } from "../config";
-import { RETRY_AFTER_SECONDS } from "../db/transient";
-import { describeError } from "../observability";
-import { addStats, type D1Stats } from "../db/metered";
 import { recordAudit } from "../iam/audit";
 import { getGroup, groupEtag, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
-import { integrationWriter, type IntegrationWriter } from "./integration-writer";
 import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
-import { etagMatches, type WriteFailure } from "../iam/writes";
+import { etagMatches } from "../iam/writes";
 import { LIMITS, resourceType, resourceTypes, schemaDocument, schemaDocuments, serviceProviderConfig } from "./discovery";
-import { SCIM_CONTENT_TYPE, ScimError } from "./errors";
+import { bulk } from "./bulk";
+import { ScimError } from "./errors";
+import { readJson, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
 import { unassignedWhenUnknown } from "./filter/compile";
 import { groupResolver, userResolver } from "./filter/targets";
 import { isReturned, parseProjection, project } from "./projection";
 import { planList, type ListParameters } from "./query";
-import { renderGroup, renderUser, type ScimBase } from "./resources";
+import { renderGroup, renderUser } from "./resources";
 import { ALL_SCHEMAS, LIST_RESPONSE_SCHEMA, RESOURCE_TYPES, SEARCH_REQUEST_SCHEMA, type ResourceTypeDef } from "./schemas";
-
-type ScimContext = Context<{ Bindings: Env; Variables: ScimVariables }>;
 
 const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
-
-/** The absolute base URL of this integration's SCIM endpoint. */
-function scimBase(c: ScimContext): ScimBase {
-  const { tenantId, integrationId } = c.var.credential;
-  return `${publicBaseUrl(c.env, c.req.url)}/api/v1/${tenantId}/integrations/${integrationId}/scim/v2`;
-}
-
-/** Sends a SCIM JSON document. */
-export function scimJson(c: ScimContext, body: unknown, status: 200 | 201 = 200, headers: Record<string, string> = {}) {
-  return c.body(JSON.stringify(body), status, { ...headers, "Content-Type": SCIM_CONTENT_TYPE });
-}
 
 function listResponse(startIndex: number, total: number, resources: Record<string, unknown>[]) {
   return {
@@ -114,81 +98,6 @@ function findType(id: string): ResourceTypeDef {
   const type = RESOURCE_TYPES.find((t) => t.id.toLowerCase() === id.toLowerCase());
   if (!type) throw new ScimError(404, `No resource type '${id}'; this server serves User and Group.`);
   return type;
-}
-
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
-
-/** Reads a JSON body: application/scim+json or application/json (any charset), else 415. */
-async function readJson(c: ScimContext): Promise<unknown> {
-  const contentType = c.req.header("Content-Type");
-  if (contentType && !JSON_MEDIA_TYPE.test(contentType.split(";")[0]!.trim())) {
-    throw new ScimError(415, `Send the body as application/scim+json or application/json, not ${contentType}.`);
-  }
-  const text = await c.req.text();
-  if (text.trim() === "") throw new ScimError(400, "The request body is empty; a JSON object is expected.", "invalidSyntax");
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    // Only the position: the parser's message can quote the body, and bodies can hold passwords.
-    const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
-    throw new ScimError(400, `The request body is not valid JSON${position ? ` (at character ${position})` : ""}.`, "invalidSyntax");
-  }
-}
-
-/**
- * The write's context: tenant, integration and acting service account for the audit log, and the
- * authority (token, integration, permissions) the write must still hold when it commits.
- */
-function writeContext(c: ScimContext) {
-  const { tenantId, integrationId, serviceAccountId, tokenId } = c.var.credential;
-  return {
-    tenantId,
-    integrationId,
-    actor: { type: "SERVICE_ACCOUNT" as const, id: serviceAccountId },
-    requestId: c.var.requestId,
-    ifMatch: c.req.header("If-Match"),
-    authority: { tokenId, integrationId, serviceAccountId, permissions: c.var.requiredPermissions ?? [] },
-  };
-}
-
-type ScimWriter = Pick<
-  IntegrationWriter,
-  "createUser" | "replaceUser" | "patchUser" | "deleteUser" | "createGroup" | "replaceGroup" | "patchGroup" | "deleteGroup"
->;
-
-/**
- * The integration's writer. Typed as the class: RPC's Serializable mapping erases `unknown`-typed
- * JSON. The object answers every refusal and defect as a result; a call that throws failed as a
- * call (the object was reset, aborted or unreachable mid-write), so whether it committed is
- * unknown: 503 with Retry-After, and the retry plans again from fresh state.
- */
-function writer(c: ScimContext): ScimWriter {
-  const stub = integrationWriter(c.env, c.var.credential.integrationId) as unknown as ScimWriter;
-  return new Proxy(stub, {
-    get(target, prop) {
-      return (...args: unknown[]) =>
-        (target as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[prop]!(...args).catch((error: unknown) => {
-          console.error(JSON.stringify({ level: "warn", requestId: c.var.requestId, message: "the integration's writer failed", error: describeError(error) }));
-          throw new ScimError(
-            503,
-            `The integration's writer was interrupted; the write may or may not have been applied. Retry after ${RETRY_AFTER_SECONDS} s.`,
-            undefined,
-            { "Retry-After": String(RETRY_AFTER_SECONDS) },
-          );
-        });
-    },
-  });
-}
-
-/** Turns a refused write into the SCIM error it means. */
-function unwrap<R extends { kind: string }>(c: ScimContext, result: R): Exclude<R, { kind: "error" }> {
-  // The object's D1 work belongs to this request's log line.
-  addStats(c.var.d1Stats, (result as { d1?: D1Stats }).d1);
-  if (result.kind === "error") {
-    const f = result as unknown as WriteFailure;
-    throw new ScimError(f.status, f.detail, f.scimType, f.retryAfter ? { "Retry-After": String(f.retryAfter) } : {});
-  }
-  return result as Exclude<R, { kind: "error" }>;
 }
 
 function projectionOf(c: ScimContext, type: ResourceTypeDef) {
@@ -321,13 +230,12 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     return scimJson(c, schemaDocument(schema, scimBase(c)));
   })
   .post("/.search", can(["USERS", "READ"], ["GROUPS", "READ"]), (c) => searchAll(c))
-  .post("/Bulk", () => {
-    throw new ScimError(501, "Bulk operations are not supported (bulk.supported is false in /ServiceProviderConfig).");
-  })
+  // Each operation is checked against the permission its single request needs.
+  .post("/Bulk", (c) => bulk(c))
   // Users: DELETE revokes tenant access (and the user's bindings), hence USERS:UPDATE, not USERS:DELETE.
   .get("/Users", can(["USERS", "READ"]), (c) => listUsers(c, c.req.query()))
   .post("/Users/.search", can(["USERS", "READ"]), async (c) => listUsers(c, await searchParameters(c)))
-  .post("/Users", can(["USERS", "CREATE"]), async (c) => {
+  .post("/Users", can(...WRITE_PERMISSIONS.Users.POST), async (c) => {
     const projection = projectionOf(c, USER_TYPE);
     const result = unwrap(c, await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
     return sendUser(c, result.user, 201, projection);
@@ -340,24 +248,24 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     if (!user) throw new ScimError(404, `User '${c.req.param("id")}' not found.`);
     return notModified(c, userEtag(user)) ?? sendUser(c, user, 200, projection);
   })
-  .put("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
+  .put("/Users/:id", can(...WRITE_PERMISSIONS.Users.PUT), async (c) => {
     const projection = projectionOf(c, USER_TYPE);
     const result = unwrap(c, await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, projection);
   })
-  .patch("/Users/:id", can(["USERS", "UPDATE"]), async (c) => {
+  .patch("/Users/:id", can(...WRITE_PERMISSIONS.Users.PATCH), async (c) => {
     const projection = projectionOf(c, USER_TYPE);
     const result = unwrap(c, await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, projection);
   })
-  .delete("/Users/:id", can(["USERS", "UPDATE"], ["BINDINGS", "DELETE"]), async (c) => {
+  .delete("/Users/:id", can(...WRITE_PERMISSIONS.Users.DELETE), async (c) => {
     unwrap(c, await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   // Groups
   .get("/Groups", can(["GROUPS", "READ"]), (c) => listGroups(c, c.req.query()))
   .post("/Groups/.search", can(["GROUPS", "READ"]), async (c) => listGroups(c, await searchParameters(c)))
-  .post("/Groups", can(["GROUPS", "CREATE"]), async (c) => {
+  .post("/Groups", can(...WRITE_PERMISSIONS.Groups.POST), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
     const result = unwrap(c, await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
     return sendGroup(c, result.group, 201, projection);
@@ -367,19 +275,19 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     if (!group) throw new ScimError(404, `Group '${c.req.param("id")}' not found.`);
     return notModified(c, groupEtag(group)) ?? sendGroup(c, group, 200);
   })
-  .put("/Groups/:id", can(["GROUPS", "UPDATE"]), async (c) => {
+  .put("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PUT), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
     const result = unwrap(c, await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendGroup(c, result.group, 200, projection);
   })
-  .patch("/Groups/:id", can(["GROUPS", "UPDATE"]), async (c) => {
+  .patch("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PATCH), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
     const result = unwrap(c, await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     // Entra expects 204: thousands of members are not sent back unless asked for.
     if (c.req.query("attributes") === undefined) return c.body(null, 204, { ETag: groupEtag(result.group) });
     return sendGroup(c, result.group, 200, projection);
   })
-  .delete("/Groups/:id", can(["GROUPS", "DELETE"], ["BINDINGS", "DELETE"]), async (c) => {
+  .delete("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.DELETE), async (c) => {
     unwrap(c, await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));
     return c.body(null, 204);
   })

@@ -1,0 +1,124 @@
+/**
+ * The HTTP side every SCIM handler shares: the context type, absolute URLs, JSON in and out, and
+ * the hand-off of writes to the integration's Durable Object (routes.ts and bulk.ts use it).
+ */
+import type { Context } from "hono";
+import type { ScimVariables } from "../auth/scim";
+import { publicBaseUrl } from "../config";
+import { addStats, type D1Stats } from "../db/metered";
+import { RETRY_AFTER_SECONDS } from "../db/transient";
+import type { Action, Resource } from "../iam/permissions";
+import type { WriteFailure } from "../iam/writes";
+import { describeError } from "../observability";
+import { SCIM_CONTENT_TYPE, ScimError } from "./errors";
+import { integrationWriter, type IntegrationWriter } from "./integration-writer";
+import type { ScimBase } from "./resources";
+
+export type ScimContext = Context<{ Bindings: Env; Variables: ScimVariables }>;
+
+/** The absolute base URL of this integration's SCIM endpoint. */
+export function scimBase(c: ScimContext): ScimBase {
+  const { tenantId, integrationId } = c.var.credential;
+  return `${publicBaseUrl(c.env, c.req.url)}/api/v1/${tenantId}/integrations/${integrationId}/scim/v2`;
+}
+
+/** Sends a SCIM JSON document. */
+export function scimJson(c: ScimContext, body: unknown, status: 200 | 201 = 200, headers: Record<string, string> = {}) {
+  return c.body(JSON.stringify(body), status, { ...headers, "Content-Type": SCIM_CONTENT_TYPE });
+}
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/** Reads a JSON body: application/scim+json or application/json (any charset), else 415. */
+export async function readJson(c: ScimContext): Promise<unknown> {
+  const contentType = c.req.header("Content-Type");
+  if (contentType && !JSON_MEDIA_TYPE.test(contentType.split(";")[0]!.trim())) {
+    throw new ScimError(415, `Send the body as application/scim+json or application/json, not ${contentType}.`);
+  }
+  const text = await c.req.text();
+  if (text.trim() === "") throw new ScimError(400, "The request body is empty; a JSON object is expected.", "invalidSyntax");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // Only the position: the parser's message can quote the body, and bodies can hold passwords.
+    const position = /position (\d+)/.exec(String((error as Error).message))?.[1];
+    throw new ScimError(400, `The request body is not valid JSON${position ? ` (at character ${position})` : ""}.`, "invalidSyntax");
+  }
+}
+
+/**
+ * The write's context: tenant, integration and acting service account for the audit log, and the
+ * authority (token, integration, permissions) the write must still hold when it commits.
+ */
+export function writeContext(c: ScimContext, permissions: string[] = c.var.requiredPermissions ?? []) {
+  const { tenantId, integrationId, serviceAccountId, tokenId } = c.var.credential;
+  return {
+    tenantId,
+    integrationId,
+    actor: { type: "SERVICE_ACCOUNT" as const, id: serviceAccountId },
+    requestId: c.var.requestId,
+    ifMatch: c.req.header("If-Match"),
+    authority: { tokenId, integrationId, serviceAccountId, permissions },
+  };
+}
+
+export type ScimWriter = Pick<
+  IntegrationWriter,
+  "createUser" | "replaceUser" | "patchUser" | "deleteUser" | "createGroup" | "replaceGroup" | "patchGroup" | "deleteGroup"
+>;
+
+/**
+ * The integration's writer. Typed as the class: RPC's Serializable mapping erases `unknown`-typed
+ * JSON. The object answers every refusal and defect as a result; a call that throws failed as a
+ * call (the object was reset, aborted or unreachable mid-write), so whether it committed is
+ * unknown: 503 with Retry-After, and the retry plans again from fresh state.
+ */
+export function writer(c: ScimContext): ScimWriter {
+  const stub = integrationWriter(c.env, c.var.credential.integrationId) as unknown as ScimWriter;
+  return new Proxy(stub, {
+    get(target, prop) {
+      return (...args: unknown[]) =>
+        (target as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[prop]!(...args).catch((error: unknown) => {
+          console.error(JSON.stringify({ level: "warn", requestId: c.var.requestId, message: "the integration's writer failed", error: describeError(error) }));
+          throw new ScimError(
+            503,
+            `The integration's writer was interrupted; the write may or may not have been applied. Retry after ${RETRY_AFTER_SECONDS} s.`,
+            undefined,
+            { "Retry-After": String(RETRY_AFTER_SECONDS) },
+          );
+        });
+    },
+  });
+}
+
+/** Turns a refused write into the SCIM error it means. */
+export function unwrap<R extends { kind: string }>(c: ScimContext, result: R): Exclude<R, { kind: "error" }> {
+  // The object's D1 work belongs to this request's log line.
+  addStats(c.var.d1Stats, (result as { d1?: D1Stats }).d1);
+  if (result.kind === "error") {
+    const f = result as unknown as WriteFailure;
+    throw new ScimError(f.status, f.detail, f.scimType, f.retryAfter ? { "Retry-After": String(f.retryAfter) } : {});
+  }
+  return result as Exclude<R, { kind: "error" }>;
+}
+
+
+/**
+ * What each SCIM write needs from the integration's service account: the single routes and every
+ * operation of a /Bulk request check the same table. A user's DELETE revokes tenant access (and
+ * the user's bindings), hence USERS:UPDATE, not USERS:DELETE.
+ */
+export const WRITE_PERMISSIONS = {
+  Users: {
+    POST: [["USERS", "CREATE"]],
+    PUT: [["USERS", "UPDATE"]],
+    PATCH: [["USERS", "UPDATE"]],
+    DELETE: [["USERS", "UPDATE"], ["BINDINGS", "DELETE"]],
+  },
+  Groups: {
+    POST: [["GROUPS", "CREATE"]],
+    PUT: [["GROUPS", "UPDATE"]],
+    PATCH: [["GROUPS", "UPDATE"]],
+    DELETE: [["GROUPS", "DELETE"], ["BINDINGS", "DELETE"]],
+  },
+} as const satisfies Record<"Users" | "Groups", Record<"POST" | "PUT" | "PATCH" | "DELETE", readonly (readonly [Resource, Action])[]>>;
