@@ -40,8 +40,8 @@ export interface TenantUser {
 const managerResolved = sql<number>`(${tenantUsers.managerId} is not null and exists (
   select 1 from tenant_users boss where boss.tenant_id = "tenant_users"."tenant_id" and boss.user_id = "tenant_users"."manager_id"))`.mapWith(Boolean);
 
-const tenantUserColumns = {
-  id: tenantUsers.userId,
+// What a view holds, as every read selects it.
+const viewColumns = {
   userName: tenantUsers.userName,
   profile: tenantUsers.profile,
   managerId: tenantUsers.managerId,
@@ -50,8 +50,9 @@ const tenantUserColumns = {
   version: tenantUsers.version,
   createdAt: tenantUsers.createdAt,
   updatedAt: tenantUsers.updatedAt,
-  managerResolved,
 };
+
+const tenantUserColumns = { id: tenantUsers.userId, ...viewColumns, managerResolved };
 
 export interface ListQuery {
   /** Extra condition (a compiled SCIM filter). */
@@ -390,18 +391,7 @@ export async function listTenantUsers(
 }
 
 /** One tenant's view of a global user, for the operator. */
-export interface TenantView {
-  tenantId: string;
-  tenantName: string;
-  userName: string;
-  profile: Record<string, unknown>;
-  managerId: string | null;
-  externalId: string | null;
-  active: boolean;
-  version: number;
-  createdAt: number;
-  updatedAt: number;
-}
+export type TenantView = Omit<TenantUser, "id" | "managerResolved" | "groups"> & { tenantId: string; tenantName: string };
 
 export interface GlobalUser {
   id: string;
@@ -417,18 +407,7 @@ export async function getGlobalUser(db: Db, id: string): Promise<GlobalUser | un
   const [identity, views] = await db.batch([
     db.select().from(users).where(eq(users.id, id)),
     db
-      .select({
-        tenantId: tenantUsers.tenantId,
-        tenantName: tenants.name,
-        userName: tenantUsers.userName,
-        profile: tenantUsers.profile,
-        managerId: tenantUsers.managerId,
-        externalId: tenantUsers.externalId,
-        active: tenantUsers.active,
-        version: tenantUsers.version,
-        createdAt: tenantUsers.createdAt,
-        updatedAt: tenantUsers.updatedAt,
-      })
+      .select({ tenantId: tenantUsers.tenantId, tenantName: tenants.name, ...viewColumns })
       .from(tenantUsers)
       .innerJoin(tenants, eq(tenants.id, tenantUsers.tenantId))
       .where(eq(tenantUsers.userId, id))

@@ -4,12 +4,11 @@
  * batch, audit row), so one that fails never half-applies and the others are unaffected.
  * `bulkId` cross-references resolve to what earlier operations of the request created.
  */
-import { recordAudit } from "../iam/audit";
 import { groupEtag } from "../iam/groups";
 import { userEtag } from "../iam/users";
 import { LIMITS } from "./discovery";
 import { ScimError, scimErrorBody, type ScimType } from "./errors";
-import { readJson, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
+import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
 
 export const BULK_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 export const BULK_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -149,23 +148,9 @@ async function runOperation(c: ScimContext, op: Record<string, unknown>, created
 
 /** Records a refused operation in the audit log, as the single request's refusal would be. */
 async function auditRefusal(c: ScimContext, op: Record<string, unknown>, error: OperationError): Promise<void> {
-  const method = String(field(op, "method") ?? "").toUpperCase();
-  const action = ({ POST: "CREATE", PUT: "UPDATE", PATCH: "UPDATE", DELETE: "DELETE" } as Record<string, string>)[method];
   const path = /^\/?(users|groups)(?:\/([^/]+))?/i.exec(String(field(op, "path") ?? ""));
-  if (!action || !path || error.status >= 500) return;
-  const { tenantId, integrationId, serviceAccountId } = c.var.credential;
-  await recordAudit(c.var.db, {
-    tenantId,
-    integrationId,
-    actor: { type: "SERVICE_ACCOUNT", id: serviceAccountId },
-    action,
-    resourceType: path[1]!.toLowerCase() === "users" ? "USER" : "GROUP",
-    resourceId: path[2] ?? null,
-    outcome: "FAILURE",
-    status: error.status,
-    detail: `bulk: ${error.detail}`,
-    requestId: c.var.requestId,
-  });
+  if (!path) return;
+  await recordRefusedWrite(c, { method: String(field(op, "method") ?? ""), endpoint: path[1]!, id: path[2], status: error.status, detail: `bulk: ${error.detail}` });
 }
 
 /** POST /Bulk. */

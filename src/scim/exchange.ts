@@ -7,6 +7,7 @@ import type { ScimVariables } from "../auth/scim";
 import { publicBaseUrl } from "../config";
 import { addStats, type D1Stats } from "../db/metered";
 import { RETRY_AFTER_SECONDS } from "../db/transient";
+import { recordAudit } from "../iam/audit";
 import type { Action, Resource } from "../iam/permissions";
 import type { WriteFailure } from "../iam/writes";
 import { describeError } from "../observability";
@@ -122,3 +123,32 @@ export const WRITE_PERMISSIONS = {
     DELETE: [["GROUPS", "DELETE"], ["BINDINGS", "DELETE"]],
   },
 } as const satisfies Record<"Users" | "Groups", Record<"POST" | "PUT" | "PATCH" | "DELETE", readonly (readonly [Resource, Action])[]>>;
+
+const WRITE_ACTIONS: Record<string, string> = { POST: "CREATE", PUT: "UPDATE", PATCH: "UPDATE", DELETE: "DELETE" };
+
+/**
+ * Records a refused SCIM write (4xx) in the audit log with its error detail, so an admin can see
+ * why Entra reports failures; a single request and a /Bulk operation are recorded alike.
+ * Successful writes are audited in their own batch.
+ */
+export async function recordRefusedWrite(
+  c: ScimContext,
+  refused: { method: string; endpoint: string; id?: string; status: number; detail: string },
+): Promise<void> {
+  const action = WRITE_ACTIONS[refused.method.toUpperCase()];
+  const endpoint = refused.endpoint.toLowerCase();
+  if (!action || (endpoint !== "users" && endpoint !== "groups") || refused.status < 400 || refused.status >= 500) return;
+  const { tenantId, integrationId, serviceAccountId } = c.var.credential;
+  await recordAudit(c.var.db, {
+    tenantId,
+    integrationId,
+    actor: { type: "SERVICE_ACCOUNT", id: serviceAccountId },
+    action,
+    resourceType: endpoint === "users" ? "USER" : "GROUP",
+    resourceId: refused.id ?? null,
+    outcome: "FAILURE",
+    status: refused.status,
+    detail: refused.detail,
+    requestId: c.var.requestId,
+  });
+}

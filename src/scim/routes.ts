@@ -4,14 +4,13 @@
  */
 import { Hono } from "hono";
 import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/scim";
-import { recordAudit } from "../iam/audit";
 import { getGroup, groupEtag, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
 import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
 import { etagMatches } from "../iam/writes";
 import { LIMITS, resourceType, resourceTypes, schemaDocument, schemaDocuments, serviceProviderConfig } from "./discovery";
 import { bulk } from "./bulk";
 import { ScimError } from "./errors";
-import { readJson, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
+import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
 import { unassignedWhenUnknown } from "./filter/compile";
 import { groupResolver, userResolver } from "./filter/targets";
 import { isReturned, parseProjection, project } from "./projection";
@@ -183,31 +182,13 @@ async function searchAll(c: ScimContext) {
   return scimJson(c, listResponse(userPlan.startIndex, users.total + groups.total, resources));
 }
 
-const WRITE_ACTIONS: Record<string, string> = { POST: "CREATE", PUT: "UPDATE", PATCH: "UPDATE", DELETE: "DELETE" };
-
-/**
- * Records refused SCIM writes (4xx) in the audit log with their error detail, so an admin can
- * see why Entra reports failures. Successful writes are audited in their own batch.
- */
+/** Audits the refusal of a single write (a /Bulk request audits each operation itself). */
 async function auditRejectedWrites(c: ScimContext, next: () => Promise<void>) {
   await next();
-  const action = WRITE_ACTIONS[c.req.method];
   const target = /\/(Users|Groups)(?:\/([^/]+))?$/.exec(c.req.path);
-  if (!action || !target || target[2] === ".search" || c.res.status < 400 || c.res.status >= 500) return;
+  if (!target || target[2] === ".search") return;
   const detail = c.error instanceof ScimError ? c.error.detail : `HTTP ${c.res.status}`;
-  const { tenantId, integrationId, serviceAccountId } = c.var.credential;
-  await recordAudit(c.var.db, {
-    tenantId,
-    integrationId,
-    actor: { type: "SERVICE_ACCOUNT", id: serviceAccountId },
-    action,
-    resourceType: target[1] === "Users" ? "USER" : "GROUP",
-    resourceId: target[2] ?? null,
-    outcome: "FAILURE",
-    status: c.res.status,
-    detail,
-    requestId: c.var.requestId,
-  });
+  await recordRefusedWrite(c, { method: c.req.method, endpoint: target[1]!, id: target[2], status: c.res.status, detail });
 }
 
 export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>()
