@@ -64,7 +64,7 @@ describe("PATCH normalization", () => {
     [{ schemas: [PATCH], Operations: [{ op: "add", value: "x" }] }, "invalidValue", /object value/],
     [{ schemas: [PATCH], Operations: [{ op: "add", path: "nope", value: "x" }] }, "invalidPath", /not an attribute/],
     [{ schemas: [PATCH], Operations: [{ op: "add", path: "name.nope", value: "x" }] }, "invalidPath", /no sub-attribute/],
-    [{ schemas: [PATCH], Operations: [{ op: "add", path: "urn:example:other:attr", value: "x" }] }, "invalidPath", /schema/],
+    [{ schemas: [PATCH], Operations: [{ op: "add", path: 'urn:example:other:attr[value eq "x"]', value: "x" }] }, "invalidPath", /declared schema extension/],
     [{ schemas: [PATCH], Operations: [{ op: "replace", path: "id", value: "x" }] }, "mutability", /read-only/],
     [{ schemas: [PATCH], Operations: [{ op: "replace", path: "meta.created", value: "x" }] }, "mutability", /read-only/],
     [{ schemas: [PATCH], Operations: [{ op: "add", path: "groups", value: [{ value: "g" }] }] }, "mutability", /read-only/],

@@ -8,6 +8,7 @@ import { registerDirectory } from "./directory";
 import { registerIntegrations } from "./integrations";
 import { registerMe } from "./me";
 import { registerRoles } from "./roles";
+import { registerScimSchemas } from "./scim-schemas";
 import { registerServiceAccounts } from "./service-accounts";
 import { registerTenants } from "./tenants";
 
@@ -36,6 +37,7 @@ registerTenants(adminRoutes);
 registerDirectory(adminRoutes);
 registerIntegrations(adminRoutes);
 registerRoles(adminRoutes);
+registerScimSchemas(adminRoutes);
 registerBindings(adminRoutes);
 registerServiceAccounts(adminRoutes);
 registerAudit(adminRoutes);

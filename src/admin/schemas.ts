@@ -267,3 +267,65 @@ export const AuditQuery = PageQuery.extend({
     .optional()
     .openapi({ param: { name: "after", in: "query" }, description: "Only events at or after this time." }),
 });
+
+// ---- SCIM schema extensions ------------------------------------------------------------------------
+
+const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_$-]*$/, "an attribute name: a letter, then letters, digits, _, $ or -").max(64);
+
+/** RFC 7643 §7's characteristics of one attribute, every one spelled out after validation. */
+const AttributeCharacteristics = z.object({
+  name: attributeName,
+  type: z.enum(["string", "boolean", "integer", "decimal", "dateTime", "reference", "complex", "binary"]),
+  multiValued: z.boolean().default(false),
+  description: z.string().max(1000).default(""),
+  required: z.boolean().default(false),
+  caseExact: z.boolean().default(false),
+  mutability: z.enum(["readOnly", "readWrite", "immutable", "writeOnly"]).default("readWrite"),
+  returned: z.enum(["always", "never", "default", "request"]).default("default"),
+  uniqueness: z.enum(["none", "server"]).default("none"),
+  canonicalValues: z.array(z.string().max(200)).max(100).optional(),
+  referenceTypes: z.array(z.string().max(100)).max(20).optional(),
+});
+
+function distinctNames(list: { name: string }[]): boolean {
+  return new Set(list.map((a) => a.name.toLowerCase())).size === list.length;
+}
+
+const SubAttribute = AttributeCharacteristics.refine((a) => a.type !== "complex", { message: "a sub-attribute cannot be complex (RFC 7643 §2.3.8)" })
+  .refine((a) => a.uniqueness === "none", { message: "only a top-level single-valued string attribute can be unique" });
+
+export const AttributeDefinition = AttributeCharacteristics.extend({
+  subAttributes: z.array(SubAttribute).min(1).max(50).refine(distinctNames, { message: "sub-attribute names must differ (ignoring case)" }).optional(),
+})
+  .refine((a) => (a.type === "complex") === (a.subAttributes !== undefined), { message: "a complex attribute needs subAttributes, and only a complex one has them" })
+  .refine((a) => a.uniqueness === "none" || (!a.multiValued && (a.type === "string" || a.type === "reference")), {
+    message: "only a single-valued string or reference attribute can be unique",
+  })
+  .openapi("ScimAttributeDefinition", { description: "An attribute definition as in RFC 7643 §7; omitted characteristics take their defaults." });
+
+export const UrnParam = TenantParam.extend({
+  urn: z
+    .string()
+    .max(300)
+    .regex(/^urn:[A-Za-z0-9][A-Za-z0-9-]*:[A-Za-z0-9()+,\-.:=@;$_!*'%]+$/, "a schema URN, such as urn:ietf:params:scim:schemas:extension:Contoso:2.0:User")
+    .openapi({ param: { name: "urn", in: "path" }, example: "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User" }),
+});
+
+export const PutScimSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    description: z.string().max(1000).nullable().default(null),
+    attributes: z.array(AttributeDefinition).min(1).max(100).refine(distinctNames, { message: "attribute names must differ (ignoring case)" }),
+  })
+  .openapi("PutScimSchema");
+
+export const ScimSchemaDeclaration = z
+  .object({
+    id: z.string().openapi({ description: "The schema URN." }),
+    name: z.string(),
+    description: z.string().nullable(),
+    attributes: z.array(z.record(z.string(), z.unknown())),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .openapi("ScimSchemaDeclaration");

@@ -117,6 +117,50 @@ export const tenantUserEmails = sqliteTable(
   ],
 );
 
+/**
+ * A tenant's own SCIM schema extensions for Users (RFC 7643 §7 definitions), declared by its
+ * admins: served in that tenant's /Schemas and /ResourceTypes, validating writes from then on.
+ */
+export const scimSchemas = sqliteTable(
+  "scim_schemas",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    urn: text("urn").notNull(),
+    /** Lowercased URN: schema URNs compare case-insensitively. */
+    urnKey: text("urn_key").notNull(),
+    name: text("name").notNull(),
+    description: text("description"),
+    /** The attribute definitions, normalized (every characteristic spelled out). */
+    attributes: text("attributes", { mode: "json" }).$type<unknown[]>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.urnKey] })],
+);
+
+/**
+ * Values of declared extension attributes with `uniqueness: server`, one row per value: the
+ * primary key makes a value unique in the tenant whatever writers interleave, and
+ * `attr eq "x"` is an index lookup. The view's JSON stays the source of what is returned.
+ */
+export const tenantUserValues = sqliteTable(
+  "tenant_user_values",
+  {
+    tenantId: text("tenant_id").notNull(),
+    /** `<urn>:<attribute>`, lowercased. */
+    attribute: text("attribute").notNull(),
+    valueKey: text("value_key").notNull(),
+    userId: text("user_id").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.attribute, t.valueKey] }),
+    index("tenant_user_values_user_idx").on(t.tenantId, t.userId),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [tenantUsers.tenantId, tenantUsers.userId] }).onDelete("cascade"),
+  ],
+);
+
 export const groups = sqliteTable(
   "groups",
   {

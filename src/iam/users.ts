@@ -8,7 +8,7 @@ import { and, asc, count, eq, gt, inArray, ne, sql, type SQL } from "drizzle-orm
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { newId } from "../db/ids";
-import { bindings, groupMembers, groups, tenants, tenantUserEmails, tenantUsers, users } from "../db/schema";
+import { bindings, groupMembers, groups, tenants, tenantUserEmails, tenantUsers, tenantUserValues, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
@@ -126,6 +126,11 @@ export interface UserFields {
   managerId: string | null;
   externalId: string | null;
   active: boolean;
+  /**
+   * Values of the tenant's declared unique attributes (`<urn>:<attr>` keys), when the write knew
+   * the declarations: they replace the user's rows in tenant_user_values. Undefined: untouched.
+   */
+  uniqueValues?: { attribute: string; valueKey: string }[];
 }
 
 export type UserWriteResult = { kind: "ok"; user: TenantUser; created: boolean } | WriteFailure;
@@ -135,6 +140,34 @@ export const caseKey = (value: string) => value.toLowerCase();
 
 function userAuditFields(user: Pick<UserFields, "userName" | "profile" | "externalId" | "active" | "managerId">) {
   return { userName: user.userName, ...user.profile, externalId: user.externalId, active: user.active, manager: user.managerId };
+}
+
+/** The 409 a write answers when one of its unique values belongs to another user of the tenant. */
+async function uniqueConflict(db: Db, tenantId: string, userId: string | null, values: UserFields["uniqueValues"]): Promise<WriteFailure | undefined> {
+  if (!values || values.length === 0) return undefined;
+  for (const part of chunk(values, Math.floor((MAX_BOUND_PARAMETERS - 2) / 2))) {
+    const taken = await db
+      .select({ attribute: tenantUserValues.attribute })
+      .from(tenantUserValues)
+      .where(
+        and(
+          eq(tenantUserValues.tenantId, tenantId),
+          userId ? ne(tenantUserValues.userId, userId) : undefined,
+          sql`(${tenantUserValues.attribute}, ${tenantUserValues.valueKey}) in (values ${sql.join(part.map((v) => sql`(${v.attribute}, ${v.valueKey})`), sql`, `)})`,
+        ),
+      )
+      .get();
+    if (taken) return failure(409, `Another user of this tenant already has this value of '${taken.attribute}', which is declared unique.`, "uniqueness");
+  }
+  return undefined;
+}
+
+/** Replaces a user's rows of declared unique values (4 bound values a row). */
+function uniqueValueStatements(db: Db, tenantId: string, userId: string, values: NonNullable<UserFields["uniqueValues"]>): Statement[] {
+  return [
+    db.delete(tenantUserValues).where(and(eq(tenantUserValues.tenantId, tenantId), eq(tenantUserValues.userId, userId))),
+    ...chunk(values, Math.floor(MAX_BOUND_PARAMETERS / 4)).map((part) => db.insert(tenantUserValues).values(part.map((v) => ({ tenantId, userId, ...v })))),
+  ];
 }
 
 function emailStatements(db: Db, tenantId: string, userId: string, emails: UserFields["emails"]): Statement[] {
@@ -197,6 +230,8 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
     }
     const id = found.identity ?? newId(now);
     if (fields.managerId === id) return failure(400, "A user cannot be their own manager.", "invalidValue");
+    const conflict = await uniqueConflict(db, ctx.tenantId, null, fields.uniqueValues);
+    if (conflict) return conflict;
     const statements: Statement[] = [];
     if (found.identity === null) {
       statements.push(db.insert(users).values({ id, userName: fields.userName, userNameKey: key, createdAt: now, updatedAt: now }));
@@ -215,6 +250,7 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
         updatedAt: now,
       }),
       ...emailStatements(db, ctx.tenantId, id, fields.emails).slice(1),
+      ...(fields.uniqueValues?.length ? uniqueValueStatements(db, ctx.tenantId, id, fields.uniqueValues).slice(1) : []),
       auditStatement(db, { ...ctx, action: "CREATE", resourceType: "USER", resourceId: id, diff: diffOf({}, userAuditFields(fields)) }, now),
     );
     await commit(db, statements);
@@ -305,10 +341,15 @@ export async function updateUser(
     if (JSON.stringify(next.profile.emails ?? null) !== JSON.stringify(current.profile.emails ?? null)) {
       statements.push(...emailStatements(db, ctx.tenantId, current.id, next.emails));
     }
+    if (next.uniqueValues) {
+      const conflict = await uniqueConflict(db, ctx.tenantId, current.id, next.uniqueValues);
+      if (conflict) return conflict;
+      statements.push(...uniqueValueStatements(db, ctx.tenantId, current.id, next.uniqueValues));
+    }
     statements.push(auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "USER", resourceId: current.id, diff }, now));
     await commit(db, statements);
     // Exactly what the guarded batch wrote (it failed otherwise), without reading it back.
-    const { emails: _emails, ...view } = next;
+    const { emails: _emails, uniqueValues: _unique, ...view } = next;
     const resolved = next.managerId === current.managerId ? current.managerResolved : await managerResolves(db, ctx.tenantId, next.managerId);
     const user: TenantUser = { ...current, ...view, version: current.version + 1, updatedAt: now, managerResolved: resolved };
     return { kind: "ok", user, created: false } as const;
@@ -344,6 +385,7 @@ export async function revokeUserAccess(
         .delete(bindings)
         .where(and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "USER"), eq(bindings.subjectId, current.id))),
       db.delete(tenantUserEmails).where(and(eq(tenantUserEmails.tenantId, ctx.tenantId), eq(tenantUserEmails.userId, current.id))),
+      db.delete(tenantUserValues).where(and(eq(tenantUserValues.tenantId, ctx.tenantId), eq(tenantUserValues.userId, current.id))),
       db.delete(tenantUsers).where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
       auditStatement(
         db,

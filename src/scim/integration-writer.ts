@@ -32,6 +32,8 @@ import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type Memb
 import { groupDoc, userDoc, userFields } from "./resources";
 import { RESOURCE_TYPES } from "./schemas";
 import { validateResource } from "./validate";
+import { listDeclaredSchemas } from "../iam/scim-schemas";
+import { schemaOf, userTypeFor, userTypeWith } from "./extensions";
 
 const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
@@ -77,25 +79,30 @@ export class IntegrationWriter extends DurableObject<Env> {
 
   /** Creates a user, or gives an existing global user access to the tenant. */
   async createUser(write: ScimWrite): Promise<UserWriteResult> {
-    return this.#run(write, (db) => {
-      const { doc, externalId } = validateResource(USER_TYPE, write.body);
-      return createUser(db, write, userFields(doc, externalId));
+    return this.#run(write, async (db) => {
+      const type = await userTypeFor(db, write.tenantId, write.body);
+      const { doc, externalId } = validateResource(type, write.body);
+      return createUser(db, write, userFields(doc, externalId, type));
     });
   }
 
   /** PUT: replaces the user's attributes with the body's. */
   async replaceUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
-    return this.#run(write, (db) => {
-      const { doc, externalId } = validateResource(USER_TYPE, write.body);
-      return updateUser(db, write, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId) });
+    return this.#run(write, async (db) => {
+      // A PUT may drop extension data without naming its URN: it always knows the declarations.
+      const type = userTypeWith((await listDeclaredSchemas(db, write.tenantId)).map(schemaOf));
+      const { doc, externalId } = validateResource(type, write.body);
+      return updateUser(db, write, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId, type) });
     });
   }
 
   /** PATCH: applies the operations to the user as it is when the write's turn comes. */
   async patchUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
-    return this.#run(write, (db) => {
-      const ops = normalizePatch(USER_TYPE, write.body);
-      if (ops.some((o) => o.op === "remove" && o.path?.schema === USER_TYPE.schema && o.path.def?.name === "active")) {
+    return this.#run(write, async (db) => {
+      // Extension data changes only where the PATCH names its URN: then the declarations are read.
+      const type = await userTypeFor(db, write.tenantId, write.body);
+      const ops = normalizePatch(type, write.body);
+      if (ops.some((o) => o.op === "remove" && o.path?.schema === type.schema && o.path.def?.name === "active")) {
         // Unassigned would read as active: deprovisioning is `active` set to false.
         throw new ScimError(400, "'active' cannot be removed; set it to false to deactivate the user.", "invalidValue");
       }
@@ -103,8 +110,8 @@ export class IntegrationWriter extends DurableObject<Env> {
         id: write.id,
         ifMatch: write.ifMatch,
         compute: (current) => {
-          const next = applyPatch(USER_TYPE, userDoc(current), ops);
-          return userFields(next, (next.externalId as string | undefined) ?? null);
+          const next = applyPatch(type, userDoc(current), ops);
+          return userFields(next, (next.externalId as string | undefined) ?? null, type === USER_TYPE ? undefined : type);
         },
       });
     });

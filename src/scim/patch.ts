@@ -10,6 +10,7 @@
  * value-filtered path that matches nothing creating the element.
  */
 import { ScimError } from "./errors";
+import { isExtensionKey } from "./extensions";
 import { parseFilter, type CompareOp, type CompareValue, type Filter } from "./filter/parse";
 import { findAttribute, PATCH_OP_SCHEMA, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schemas";
 import { attributeValue, checkRequired, checkStoredSize, type Doc } from "./validate";
@@ -23,6 +24,11 @@ export interface PatchPath {
   def?: AttributeDef;
   filter?: Filter;
   sub?: AttributeDef;
+  /**
+   * Set for a path under an extension URN the tenant has not declared: applied to the data kept
+   * as sent, without types (the whole extension, or one attribute of it).
+   */
+  undeclared?: string;
 }
 
 export interface PatchOperation {
@@ -63,7 +69,6 @@ function splitUrn(type: ResourceTypeDef, text: string): { schema?: SchemaDef; re
     .filter((s) => lower === s.id.toLowerCase() || lower.startsWith(`${s.id.toLowerCase()}:`))
     .sort((a, b) => b.id.length - a.id.length)[0];
   if (match) return { schema: match, rest: text.slice(match.id.length + 1) };
-  if (/^urn:/i.test(text)) invalidPath(`'${text}' names a schema this resource does not have.`);
   return { rest: text };
 }
 
@@ -92,6 +97,12 @@ export function parsePatchPath(type: ResourceTypeDef, text: string): PatchPath {
     }
   }
   const { schema: urnSchema, rest } = splitUrn(type, attrText);
+  if (!urnSchema && isExtensionKey(attrText)) {
+    // An extension the tenant has not declared: its data is kept as sent, so paths into it work
+    // on that data (without types, and without value filters, which need them).
+    if (filter || subText !== undefined) invalidPath(`'${trimmed}': '[...]' needs a declared schema extension (declare it in the admin API).`);
+    return { text: trimmed, schema: type.schema, undeclared: attrText };
+  }
   if (urnSchema && rest === "" && !filter) {
     if (urnSchema === type.schema) invalidPath(`'${trimmed}' names the core schema, not an attribute.`);
     return { text: trimmed, schema: urnSchema };
@@ -337,8 +348,46 @@ function containerFor(doc: Doc, path: PatchPath, type: ResourceTypeDef, create: 
   return fresh;
 }
 
+/** Finds a top-level key of `doc` spelled `name` in any case. */
+function keyOf(doc: Doc, name: string): string | undefined {
+  return Object.keys(doc).find((k) => k.toLowerCase() === name.toLowerCase());
+}
+
+/**
+ * Applies an operation under an undeclared extension. The path names the whole extension when the
+ * user holds data under exactly that URN, or when an add or replace brings an object (a path-less
+ * PATCH's `{"urn:…:User": {…}}`); otherwise it names one attribute, after the last ':' (Entra's
+ * `urn:…:CustomExt:2.0:User:costCenter`).
+ */
+function applyUndeclared(doc: Doc, op: PatchOperation, path: string): void {
+  const isObject = (v: unknown): v is Doc => !!v && typeof v === "object" && !Array.isArray(v);
+  const whole = keyOf(doc, path);
+  if (whole !== undefined || (op.op !== "remove" && isObject(op.value))) {
+    const key = whole ?? path;
+    if (op.op === "remove") {
+      delete doc[key];
+      return;
+    }
+    if (!isObject(op.value)) throw new ScimError(400, `'${path}' takes an object value.`, "invalidValue");
+    const current = doc[key];
+    doc[key] = op.op === "add" && isObject(current) ? { ...current, ...op.value } : op.value;
+    return;
+  }
+  const colon = path.lastIndexOf(":");
+  const attribute = path.slice(colon + 1);
+  if (!/^[A-Za-z$][\w$-]*$/.test(attribute)) invalidPath(`'${path}' is not an attribute path.`);
+  const urn = keyOf(doc, path.slice(0, colon)) ?? path.slice(0, colon);
+  const container: Doc = isObject(doc[urn]) ? (doc[urn] as Doc) : {};
+  const name = keyOf(container, attribute) ?? attribute;
+  if (op.op === "remove") delete container[name];
+  else container[name] = op.value;
+  if (Object.keys(container).length > 0) doc[urn] = container;
+  else delete doc[urn];
+}
+
 function applyOne(doc: Doc, op: PatchOperation, type: ResourceTypeDef): void {
   const path = op.path!;
+  if (path.undeclared !== undefined) return applyUndeclared(doc, op, path.undeclared);
   const def = path.def;
   if (!def) {
     // The whole extension: add/replace merge its attributes, remove drops it.
@@ -494,6 +543,10 @@ function tidy(type: ResourceTypeDef, doc: Doc): Doc {
       if (value !== undefined) target[def.name] = value;
     }
     if (schema !== type.schema && Object.keys(target).length > 0) out[schema.id] = target;
+  }
+  // Data under extensions the tenant has not declared is kept as sent.
+  for (const [key, value] of Object.entries(doc)) {
+    if (isExtensionKey(key) && !schemasOf(type).some((s) => s.id.toLowerCase() === key.toLowerCase()) && value && typeof value === "object") out[key] = value;
   }
   checkRequired(type, out);
   checkStoredSize(type, out);

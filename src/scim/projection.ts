@@ -4,6 +4,7 @@
  * `returned: request` attributes appear only when asked for.
  */
 import { ScimError } from "./errors";
+import { isExtensionKey } from "./extensions";
 import { parseAttrPath } from "./filter/parse";
 import { findAttribute, type ResourceTypeDef, type SchemaDef } from "./schemas";
 
@@ -175,6 +176,8 @@ function withSchemas(out: Record<string, unknown>, type: ResourceTypeDef): Recor
     const value = out[ext.schema.id];
     if (value && typeof value === "object" && Object.keys(value).length === 0) delete out[ext.schema.id];
   }
-  out.schemas = [type.schema.id, ...type.extensions.filter((e) => out[e.schema.id] !== undefined).map((e) => e.schema.id)];
+  // Undeclared extensions (kept as sent) are listed by the keys they are under.
+  const undeclared = Object.keys(out).filter((k) => isExtensionKey(k) && !type.extensions.some((e) => e.schema.id === k));
+  out.schemas = [type.schema.id, ...type.extensions.filter((e) => out[e.schema.id] !== undefined).map((e) => e.schema.id), ...undeclared];
   return out;
 }

@@ -2,7 +2,8 @@
 import type { Group, Member } from "../iam/groups";
 import { userEtag, type TenantUser, type UserFields } from "../iam/users";
 import type { Doc } from "./validate";
-import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema } from "./schemas";
+import { isExtensionKey, uniqueAttributes, uniqueKey } from "./extensions";
+import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema, type ResourceTypeDef } from "./schemas";
 
 /** Base URL of one integration's SCIM endpoint, e.g. https://host/api/v1/acme/integrations/ID/scim/v2. */
 export type ScimBase = string;
@@ -42,6 +43,13 @@ export function renderUser(user: TenantUser, base: ScimBase): Record<string, unk
     }
     resource.schemas = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA];
     resource[ENTERPRISE_USER_SCHEMA] = ext;
+  }
+  // The tenant's own extensions, declared or not: stored as validated (or as sent), returned as stored.
+  for (const [key, value] of Object.entries(profile)) {
+    if (isExtensionKey(key) && value && typeof value === "object") {
+      resource[key] = value;
+      resource.schemas = [...(resource.schemas as string[]), key];
+    }
   }
   resource.meta = {
     resourceType: "User",
@@ -83,8 +91,11 @@ export function userDoc(user: TenantUser): Doc {
   };
 }
 
-/** Splits a canonical user document into the fields a tenant's view keeps. */
-export function userFields(doc: Doc, externalId: string | null): UserFields {
+/**
+ * Splits a canonical user document into the fields a tenant's view keeps. With the tenant's
+ * `type`, the values of its declared unique attributes come along, to be kept unique.
+ */
+export function userFields(doc: Doc, externalId: string | null, type?: ResourceTypeDef): UserFields {
   const { userName, active, externalId: _ignored, ...profile } = doc;
   const enterprise = profile[ENTERPRISE_USER_SCHEMA] as Doc | undefined;
   const managerValue = (enterprise?.manager as Doc | undefined)?.value;
@@ -104,6 +115,7 @@ export function userFields(doc: Doc, externalId: string | null): UserFields {
       display: (e.display as string | undefined) ?? null,
       primary: e.primary === true,
     }));
+  const unique = type ? uniqueAttributes(type) : [];
   return {
     userName: userName as string,
     profile,
@@ -111,6 +123,14 @@ export function userFields(doc: Doc, externalId: string | null): UserFields {
     managerId,
     externalId,
     active: active === undefined ? true : (active as boolean),
+    ...(unique.length > 0
+      ? {
+          uniqueValues: unique.flatMap(({ schema, def }) => {
+            const value = (profile[schema.id] as Doc | undefined)?.[def.name];
+            return typeof value === "string" ? [{ attribute: uniqueKey(schema, def), valueKey: def.caseExact ? value : value.toLowerCase() }] : [];
+          }),
+        }
+      : {}),
   };
 }
 

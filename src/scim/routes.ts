@@ -7,7 +7,9 @@ import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/
 import { getGroup, groupEtag, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
 import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
 import { etagMatches } from "../iam/writes";
-import { LIMITS, resourceType, resourceTypes, schemaDocument, schemaDocuments, serviceProviderConfig } from "./discovery";
+import { listDeclaredSchemas } from "../iam/scim-schemas";
+import { LIMITS, listOf, resourceType, schemaDocument, serviceProviderConfig } from "./discovery";
+import { schemaOf, userTypeFor, userTypeWith } from "./extensions";
 import { bulk } from "./bulk";
 import { ScimError } from "./errors";
 import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
@@ -16,9 +18,8 @@ import { groupResolver, userResolver } from "./filter/targets";
 import { isReturned, parseProjection, project } from "./projection";
 import { planList, type ListParameters } from "./query";
 import { renderGroup, renderUser } from "./resources";
-import { ALL_SCHEMAS, LIST_RESPONSE_SCHEMA, RESOURCE_TYPES, SEARCH_REQUEST_SCHEMA, type ResourceTypeDef } from "./schemas";
+import { ALL_SCHEMAS, LIST_RESPONSE_SCHEMA, RESOURCE_TYPES, SEARCH_REQUEST_SCHEMA, type ResourceTypeDef, type SchemaDef } from "./schemas";
 
-const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
 
 function listResponse(startIndex: number, total: number, resources: Record<string, unknown>[]) {
@@ -31,8 +32,17 @@ function listResponse(startIndex: number, total: number, resources: Record<strin
   };
 }
 
+/**
+ * The tenant's User type for this request: its declared extensions are read only when the
+ * request names a schema URN this server does not define (Entra's lookups never do).
+ */
+function userType(c: ScimContext, ...request: unknown[]): Promise<ResourceTypeDef> {
+  return userTypeFor(c.var.db, c.var.credential.tenantId, c.req.query("attributes"), c.req.query("excludedAttributes"), ...request);
+}
+
 async function listUsers(c: ScimContext, params: ListParameters) {
-  const plan = planList(USER_TYPE, userResolver(c.var.credential.tenantId), params);
+  const USER_TYPE = await userType(c, params);
+  const plan = planList(USER_TYPE, userResolver(c.var.credential.tenantId, USER_TYPE), params);
   const { total, rows } = await queryTenantUsers(c.var.db, c.var.credential.tenantId, {
     where: plan.where,
     orderBy: plan.orderBy,
@@ -93,8 +103,22 @@ function refuseFilter(c: ScimContext): void {
   }
 }
 
-function findType(id: string): ResourceTypeDef {
-  const type = RESOURCE_TYPES.find((t) => t.id.toLowerCase() === id.toLowerCase());
+/** The tenant's declared schema extensions. */
+async function declaredOf(c: ScimContext): Promise<SchemaDef[]> {
+  return (await listDeclaredSchemas(c.var.db, c.var.credential.tenantId)).map(schemaOf);
+}
+
+async function resourceTypesOf(c: ScimContext): Promise<ResourceTypeDef[]> {
+  const declared = await declaredOf(c);
+  return RESOURCE_TYPES.map((t) => (t.id === "User" ? userTypeWith(declared) : t));
+}
+
+async function schemasOf(c: ScimContext): Promise<SchemaDef[]> {
+  return [...ALL_SCHEMAS, ...(await declaredOf(c))];
+}
+
+function findType(types: ResourceTypeDef[], id: string): ResourceTypeDef {
+  const type = types.find((t) => t.id.toLowerCase() === id.toLowerCase());
   if (!type) throw new ScimError(404, `No resource type '${id}'; this server serves User and Group.`);
   return type;
 }
@@ -108,10 +132,10 @@ function projectionOf(c: ScimContext, type: ResourceTypeDef) {
  * Its groups come with it: reads and updates load them in the user's query, and a user just
  * given access to the tenant has none.
  */
-function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, projection = projectionOf(c, USER_TYPE)) {
+function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, type: ResourceTypeDef, projection = projectionOf(c, type)) {
   const resource = renderUser(user, scimBase(c));
   const meta = resource.meta as { location: string; version: string };
-  return scimJson(c, project(resource, projection, USER_TYPE), status, {
+  return scimJson(c, project(resource, projection, type), status, {
     ETag: meta.version,
     ...(status === 201 ? { Location: meta.location } : {}),
   });
@@ -159,7 +183,8 @@ async function searchParameters(c: ScimContext): Promise<ListParameters> {
 /** Root /.search: Users then Groups, paged as one list. */
 async function searchAll(c: ScimContext) {
   const params = await searchParameters(c);
-  const userPlan = planList(USER_TYPE, unassignedWhenUnknown(userResolver(c.var.credential.tenantId)), params);
+  const USER_TYPE = await userType(c, params);
+  const userPlan = planList(USER_TYPE, unassignedWhenUnknown(userResolver(c.var.credential.tenantId, USER_TYPE)), params);
   const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.credential.tenantId)), params);
   const tenantId = c.var.credential.tenantId;
   const offset = userPlan.startIndex - 1;
@@ -195,18 +220,19 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .use(scimAuth())
   .use(auditRejectedWrites)
   .get("/ServiceProviderConfig", (c) => scimJson(c, serviceProviderConfig(scimBase(c))))
-  .get("/ResourceTypes", (c) => {
+  // Discovery includes the tenant's declared extensions (one read).
+  .get("/ResourceTypes", async (c) => {
     refuseFilter(c);
-    return scimJson(c, resourceTypes(scimBase(c)));
+    return scimJson(c, listOf((await resourceTypesOf(c)).map((t) => resourceType(t, scimBase(c)))));
   })
-  .get("/ResourceTypes/:id", (c) => scimJson(c, resourceType(findType(c.req.param("id")), scimBase(c))))
-  .get("/Schemas", (c) => {
+  .get("/ResourceTypes/:id", async (c) => scimJson(c, resourceType(findType(await resourceTypesOf(c), c.req.param("id")), scimBase(c))))
+  .get("/Schemas", async (c) => {
     refuseFilter(c);
-    return scimJson(c, schemaDocuments(scimBase(c)));
+    return scimJson(c, listOf((await schemasOf(c)).map((s) => schemaDocument(s, scimBase(c)))));
   })
-  .get("/Schemas/:id", (c) => {
+  .get("/Schemas/:id", async (c) => {
     const id = c.req.param("id");
-    const schema = ALL_SCHEMAS.find((s) => s.id.toLowerCase() === id.toLowerCase());
+    const schema = (await schemasOf(c)).find((s) => s.id.toLowerCase() === id.toLowerCase());
     if (!schema) throw new ScimError(404, `No schema '${id}'.`);
     return scimJson(c, schemaDocument(schema, scimBase(c)));
   })
@@ -217,27 +243,31 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .get("/Users", can(["USERS", "READ"]), (c) => listUsers(c, c.req.query()))
   .post("/Users/.search", can(["USERS", "READ"]), async (c) => listUsers(c, await searchParameters(c)))
   .post("/Users", can(...WRITE_PERMISSIONS.Users.POST), async (c) => {
-    const projection = projectionOf(c, USER_TYPE);
+    const type = await userType(c);
+    const projection = projectionOf(c, type);
     const result = unwrap(c, await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
-    return sendUser(c, result.user, 201, projection);
+    return sendUser(c, result.user, 201, type, projection);
   })
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
+    const USER_TYPE = await userType(c);
     const projection = projectionOf(c, USER_TYPE);
     const user = await getTenantUser(c.var.db, c.var.credential.tenantId, c.req.param("id"), {
       withGroups: isReturned(projection, USER_TYPE, "groups"),
     });
     if (!user) throw new ScimError(404, `User '${c.req.param("id")}' not found.`);
-    return notModified(c, userEtag(user)) ?? sendUser(c, user, 200, projection);
+    return notModified(c, userEtag(user)) ?? sendUser(c, user, 200, USER_TYPE, projection);
   })
   .put("/Users/:id", can(...WRITE_PERMISSIONS.Users.PUT), async (c) => {
-    const projection = projectionOf(c, USER_TYPE);
+    const type = await userType(c);
+    const projection = projectionOf(c, type);
     const result = unwrap(c, await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
-    return sendUser(c, result.user, 200, projection);
+    return sendUser(c, result.user, 200, type, projection);
   })
   .patch("/Users/:id", can(...WRITE_PERMISSIONS.Users.PATCH), async (c) => {
-    const projection = projectionOf(c, USER_TYPE);
+    const type = await userType(c);
+    const projection = projectionOf(c, type);
     const result = unwrap(c, await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
-    return sendUser(c, result.user, 200, projection);
+    return sendUser(c, result.user, 200, type, projection);
   })
   .delete("/Users/:id", can(...WRITE_PERMISSIONS.Users.DELETE), async (c) => {
     unwrap(c, await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));

@@ -7,6 +7,7 @@
  * read-only or write-only ones (id, meta, groups, password) left out. Values keep their case.
  */
 import { LIMITS } from "./discovery";
+import { isExtensionKey } from "./extensions";
 import { ScimError } from "./errors";
 import { findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schemas";
 
@@ -140,6 +141,14 @@ export function validateResource(type: ResourceTypeDef, body: unknown): Validate
       continue;
     }
     const ext = extensionFor(type, key);
+    if (!ext && isExtensionKey(key)) {
+      // An extension the tenant has not declared: kept as sent (within the resource size cap) and
+      // answered back, never silently dropped; validated once the tenant declares it.
+      if (raw === null || raw === undefined) continue;
+      if (typeof raw !== "object" || Array.isArray(raw)) invalid(`'${key}' must be an object.`);
+      if (Object.keys(raw as Doc).length > 0) doc[key] = raw;
+      continue;
+    }
     if (ext) {
       if (raw === null || raw === undefined) continue;
       if (typeof raw !== "object" || Array.isArray(raw)) invalid(`'${ext.id}' must be an object.`);
@@ -178,6 +187,8 @@ export function checkStoredSize(type: ResourceTypeDef, doc: Doc): void {
 export function checkRequired(type: ResourceTypeDef, doc: Doc): void {
   for (const schema of schemasOf(type)) {
     const container = schema === type.schema ? doc : (doc[schema.id] as Doc | undefined);
+    // An extension's required attributes bind only users that carry the extension.
+    if (schema !== type.schema && container === undefined && !type.extensions.some((e) => e.schema === schema && e.required)) continue;
     for (const def of schema.attributes) {
       if (!def.required) continue;
       const value = container?.[def.name];

@@ -5,18 +5,21 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import { groupMembers, groups, tenantUserEmails, tenantUsers } from "../../db/schema";
+import { groupMembers, groups, tenantUserEmails, tenantUsers, tenantUserValues } from "../../db/schema";
+import { uniqueAttributes, uniqueKey } from "../extensions";
 import {
   ENTERPRISE_USER_SCHEMA,
-  enterpriseUserSchema,
   findAttribute,
   GROUP_SCHEMA,
   groupSchema,
+  RESOURCE_TYPES,
   USER_SCHEMA,
-  userSchema,
   type AttributeDef,
+  type ResourceTypeDef,
   type SchemaDef,
 } from "../schemas";
+
+const USER_RESOURCE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 import { checkParameterBudget, compileFilter, filterError, MAX_FILTER_PARAMETERS, UnknownAttributeError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
 import type { AttrPath, Filter } from "./parse";
 
@@ -132,8 +135,28 @@ function withSub(target: MultiTarget, path: AttrPath, def: AttributeDef): MultiT
   return { kind: "multi", exists: target.exists, sub: (name) => (name.toLowerCase() === "value" ? sub : target.sub(name)) };
 }
 
-/** The resolver of a tenant's /Users: the query reads the tenant's views (`tenant_users`). */
-export const userResolver = (tenantId: string): Resolver => (path) => {
+/**
+ * A declared extension attribute with `uniqueness: server` (a string): every value of it in the
+ * tenant is a row of tenant_user_values, so the attribute filters as a set of one, like the
+ * manager, and `eq` is an index lookup.
+ */
+function uniqueTarget(tenantId: string, schema: SchemaDef, def: AttributeDef, path: AttrPath): MultiTarget {
+  if (path.subAttribute) filterError(`'${def.name}' has no sub-attributes.`);
+  const key = uniqueKey(schema, def);
+  return {
+    kind: "multi",
+    exists: (cond) =>
+      sql`${tenantUsers.userId} in (select ${tenantUserValues.userId} from ${tenantUserValues}
+        where ${tenantUserValues.tenantId} = ${tenantId} and ${tenantUserValues.attribute} = ${key}${cond ? sql` and ${cond}` : sql``})`,
+    sub: (name) => (name.toLowerCase() === "value" ? scalar(sql`${tenantUserValues.valueKey}`, def, { keyColumn: !def.caseExact, indexed: true }) : undefined),
+  };
+}
+
+/**
+ * The resolver of a tenant's /Users: the query reads the tenant's views (`tenant_users`). `type`
+ * carries the tenant's declared extensions when the request names one.
+ */
+export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESOURCE): Resolver => (path) => {
   const common = commonAttribute(
     path,
     {
@@ -145,7 +168,7 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
     "User",
   );
   if (common) return common;
-  const { schema, def } = definitionOf(path, [userSchema, enterpriseUserSchema]);
+  const { schema, def } = definitionOf(path, [type.schema, ...type.extensions.map((e) => e.schema)]);
   if (schema.id === USER_SCHEMA) {
     switch (def.name) {
       case "userName":
@@ -234,6 +257,7 @@ export const userResolver = (tenantId: string): Resolver => (path) => {
     };
     return withSub(target, path, def);
   }
+  if (uniqueAttributes(type).some((u) => u.schema === schema && u.def === def)) return uniqueTarget(tenantId, schema, def, path);
   return profileTarget(path, schema, def);
 };
 
