@@ -10,6 +10,7 @@ import { renderAudit } from "./views/audit.js";
 import { renderGroup, renderGroups } from "./views/groups.js";
 import { renderProvisioning } from "./views/provisioning.js";
 import { renderRoles } from "./views/roles.js";
+import { renderSchemas } from "./views/schemas.js";
 import { renderTenants } from "./views/tenants.js";
 import { renderUsers } from "./views/users.js";
 
@@ -29,6 +30,7 @@ const SECTIONS = /** @type {const} */ ([
   ["users", "Users", ["USERS:READ"]],
   ["groups", "Groups", ["GROUPS:READ"]],
   ["roles", "Roles and bindings", ["ROLES:READ", "BINDINGS:READ"]],
+  ["schemas", "SCIM schemas", ["USERS:READ"]],
   ["audit", "Audit log", ["AUDIT_LOGS:READ"]],
 ]);
 
@@ -43,6 +45,7 @@ const ROUTES = [
   [/^\/ui\/t\/([^/]+)\/groups$/, renderGroups],
   [/^\/ui\/t\/([^/]+)\/groups\/([^/]+)$/, renderGroup],
   [/^\/ui\/t\/([^/]+)\/roles$/, renderRoles],
+  [/^\/ui\/t\/([^/]+)\/schemas$/, renderSchemas],
   [/^\/ui\/t\/([^/]+)\/audit$/, renderAudit],
 ];
 
