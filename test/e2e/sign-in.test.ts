@@ -67,7 +67,7 @@ describe("sign-in", () => {
     expect(new URL(page.url()).pathname).toBe(`/ui/t/${tenant}/users`);
     await expect(page.getByText(`Service account of tenant ${tenant}`).isVisible()).resolves.toBe(true);
     const tabs = page.getByRole("navigation", { name: "Tenant sections" }).getByRole("link");
-    expect(await tabs.allTextContents()).toEqual(["Users", "Groups", "Roles and bindings"]);
+    expect(await tabs.allTextContents()).toEqual(["Users", "Groups", "Roles and bindings", "SCIM schemas"]);
     // SCIMProvisioner may not read roles: the view says so in words instead of failing.
     await page.getByRole("link", { name: "Roles and bindings" }).click();
     await page.getByText("This token may not read roles (ROLES:READ).").waitFor();
