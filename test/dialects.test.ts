@@ -36,6 +36,18 @@ describe("paths as clients write them", () => {
   });
 });
 
+describe("projections as clients write them", () => {
+  it("reads a value filter in attributes (Microsoft's reference collection sends one) as the attribute it filters", async () => {
+    const i = await newIntegration();
+    const u = (await scim(i, "POST", "/Users", { schemas: [USER], userName: "proj@example.com", title: "t", emails: [{ value: "proj@example.com", type: "work" }] })).json;
+    const res = await scim(i, "GET", `/Users?attributes=${q('emails[type eq "work"]')}`);
+    expect(res.status).toBe(200);
+    expect(res.json.Resources[0]).toEqual({ schemas: [USER], id: u.id, emails: [{ value: "proj@example.com", type: "work" }] });
+    const sub = await scim(i, "GET", `/Users/${u.id}?attributes=${q('emails[type eq "work"].value')}`);
+    expect(sub.json.emails).toEqual([{ value: "proj@example.com" }]);
+  });
+});
+
 describe("references that do not resolve yet", () => {
   it("stores a manager who is not a user of the tenant as given, and links it once they are", async () => {
     const i = await newIntegration();

@@ -234,7 +234,7 @@ describe("hardening", () => {
   });
 
   it("checks the projection before writing, so a bad one changes nothing", async () => {
-    const bad = await call("POST", `${i.scimPath}/Users?attributes=${q('emails[type eq "work"]')}`, {
+    const bad = await call("POST", `${i.scimPath}/Users?attributes=${q("emails.value.type")}`, {
       token: i.token,
       body: { userName: "projection-first@example.com" },
     });

@@ -28,7 +28,9 @@ function schemasOf(type: ResourceTypeDef): SchemaDef[] {
 }
 
 function resolveSelector(text: string, type: ResourceTypeDef, parameter: string): Selector | undefined {
-  const trimmed = text.trim();
+  // Tolerance (README): a value filter in a projection (`emails[type eq "work"]`, which Microsoft's
+  // reference server accepts) selects the attribute it filters; RFC 7644 §3.4.2.5 has names only.
+  const trimmed = text.trim().replace(/^([^[\]]+)\[[^\]]*\](\.[A-Za-z$][\w$-]*)?$/, "$1$2");
   if (!trimmed) return undefined;
   const schemas = schemasOf(type);
   const whole = schemas.find((s) => s.id.toLowerCase() === trimmed.toLowerCase());
