@@ -7,6 +7,7 @@ afterEach(() => vi.restoreAllMocks());
 describe("request log", () => {
   it("writes one JSON line per request with route, status, duration and D1 work, and no token or query", async () => {
     const i = await newIntegration();
+    await scim(i, "GET", "/ServiceProviderConfig"); // the token's first use also records its last use
     const log = vi.spyOn(console, "log");
     const res = await scim(i, "GET", `/Users?filter=${encodeURIComponent('userName eq "secret-person@example.com"')}`);
     expect(res.status).toBe(200);
@@ -22,9 +23,11 @@ describe("request log", () => {
       route: "/api/v1/:tenant/integrations/:integrationId/scim/v2/Users",
       status: 200,
       durationMs: expect.any(Number),
-      d1: { queries: expect.any(Number), rowsRead: expect.any(Number), rowsWritten: expect.any(Number), rowsReturned: expect.any(Number) },
+      d1: { roundTrips: expect.any(Number), queries: expect.any(Number), rowsRead: expect.any(Number), rowsWritten: expect.any(Number), rowsReturned: expect.any(Number) },
     });
     expect(read.d1.queries).toBeGreaterThanOrEqual(2);
+    // Today a lookup is two round trips: the credential, then the query (issue: one, batched).
+    expect(read.d1.roundTrips).toBe(2);
     expect(write).toMatchObject({ method: "POST", status: 201 });
     expect(write.d1.rowsWritten).toBeGreaterThan(0);
     expect(write.requestId).toBe(created.headers.get("x-request-id"));

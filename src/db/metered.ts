@@ -1,20 +1,24 @@
 /**
- * Counts what a request asks of D1, for its log line: queries, and rows as D1 reports them
+ * Counts what a request asks of D1, for its log line: round trips (in production each crosses the
+ * network to the database), statements, and rows as D1 reports them
  * (`meta.rows_read`/`rows_written` on run, all and batch; rows returned for raw reads, which
  * carry no meta).
  */
 export interface D1Stats {
+  /** Calls that crossed to D1: each statement run on its own, or one batch of any size. */
+  roundTrips: number;
   queries: number;
   rowsRead: number;
   rowsWritten: number;
   rowsReturned: number;
 }
 
-export const emptyStats = (): D1Stats => ({ queries: 0, rowsRead: 0, rowsWritten: 0, rowsReturned: 0 });
+export const emptyStats = (): D1Stats => ({ roundTrips: 0, queries: 0, rowsRead: 0, rowsWritten: 0, rowsReturned: 0 });
 
 /** Adds `more` into `into`. */
 export function addStats(into: D1Stats, more: Partial<D1Stats> | undefined): void {
   if (!more) return;
+  into.roundTrips += more.roundTrips ?? 0;
   into.queries += more.queries ?? 0;
   into.rowsRead += more.rowsRead ?? 0;
   into.rowsWritten += more.rowsWritten ?? 0;
@@ -39,6 +43,7 @@ function meterStatement(statement: D1PreparedStatement, stats: D1Stats): D1Prepa
         case "run":
         case "all":
           return async (...args: unknown[]) => {
+            stats.roundTrips++;
             stats.queries++;
             const result = await (target[prop] as (...a: unknown[]) => Promise<D1Result>)(...args);
             countMeta(stats, result);
@@ -47,6 +52,7 @@ function meterStatement(statement: D1PreparedStatement, stats: D1Stats): D1Prepa
         case "raw":
         case "first":
           return async (...args: unknown[]) => {
+            stats.roundTrips++;
             stats.queries++;
             const result = await (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args);
             if (Array.isArray(result)) stats.rowsReturned += result.length;
@@ -71,6 +77,7 @@ export function metered(db: D1Database, stats: D1Stats): D1Database {
       if (prop === "prepare") return (query: string) => meterStatement(target.prepare(query), stats);
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
+          stats.roundTrips++;
           stats.queries += statements.length;
           const results = await target.batch(statements.map((s) => originals.get(s) ?? s));
           for (const result of results) countMeta(stats, result);
