@@ -52,7 +52,8 @@ export function describeError(error: unknown): { name: string; message: string; 
     ?.split("\n")
     .filter((line) => line.trimStart().startsWith("at "))
     .join("\n");
-  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  // A cause is described the same way (a transient failure wraps the failed query).
+  const cause = error.cause instanceof Error ? JSON.stringify(describeError(error.cause)) : undefined;
   const failed = error as Error & { query?: unknown; params?: unknown };
   if (typeof failed.query === "string" && "params" in failed) {
     return { name: error.name, message: "A query failed (its parameters are withheld).", query: failed.query, cause, stack: frames };

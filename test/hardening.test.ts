@@ -12,7 +12,7 @@ import { apiTokens, auditEvents, groupMembers, tenantUsers } from "../src/db/sch
 import { updateGroup } from "../src/iam/groups";
 import { authorityHolds, lostAuthority } from "../src/iam/service-accounts";
 import { createUser, revokeUserAccess, updateUser } from "../src/iam/users";
-import { authorizedAtCommit, refusedAtCommit, type Authority } from "../src/iam/writes";
+import { authorizedAtCommit, refusedAtCommit, TransientWriteError, type Authority } from "../src/iam/writes";
 import { describeError } from "../src/observability";
 import { LIMITS } from "../src/scim/discovery";
 import { FILTER_COST_BUDGET } from "../src/scim/filter/compile";
@@ -310,5 +310,73 @@ describe("honest errors and logs", () => {
     const logged = JSON.stringify(describeError(thrown));
     expect(logged).toContain("no_such_table");
     expect(logged).not.toContain("ada@example.com");
+  });
+});
+
+describe("review findings", () => {
+  it("creates and replaces groups with more members than one attribute's value cap (members are rows)", async () => {
+    const i = await newIntegration();
+    const ids: string[] = [];
+    for (let k = 0; k < 150; k += 50) {
+      const made = await Promise.all(Array.from({ length: 50 }, (_, j) => user(i, `member-${k + j}@example.com`)));
+      ids.push(...made.map((u) => u.id));
+    }
+    const created = await scim(i, "POST", "/Groups", { displayName: "Large", members: ids.map((value) => ({ value })) });
+    expect(created.status, created.text).toBe(201);
+    const replaced = await scim(i, "PUT", `/Groups/${created.json.id}`, { displayName: "Large", members: ids.slice(10).map((value) => ({ value })) });
+    expect(replaced.status).toBe(200);
+    expect(replaced.json.members).toHaveLength(140);
+  });
+
+  it("answers a malformed or too deeply nested body with 400, and a bad Bulk operation on its own", async () => {
+    const i = await newIntegration();
+    const deep = `{"userName":"deep@example.com","title":${"[".repeat(40)}${"]".repeat(40)}}`;
+    const res = await scim(i, "POST", "/Users", deep, { "Content-Type": "application/scim+json" });
+    expect(res.status).toBe(400);
+    expect(res.json.detail).toMatch(/nests deeper than/);
+    const bulk = await scim(i, "POST", "/Bulk", {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+      Operations: [
+        { method: "POST", path: "/Users", bulkId: "ok", data: { userName: "bulk-ok@example.com" } },
+        { method: "DELETE", path: "/Users/%E0%A4%A" },
+        { method: "POST", path: "/Users", bulkId: "ok", data: { userName: "bulk-dup-id@example.com" } },
+      ],
+    });
+    expect(bulk.status).toBe(200);
+    expect(bulk.json.Operations.map((o: { status: string }) => o.status)).toEqual(["201", "400", "400"]);
+  });
+
+  it("costs a root /.search's filter for both types together", async () => {
+    const i = await newIntegration();
+    const walks = 'groups[display co "a"] or members[display co "b"]';
+    expect((await scim(i, "POST", "/.search", { filter: walks })).status).toBe(200);
+    const four = 'groups[display co "a"] or groups[type eq "direct"] or members[display co "b"] or members[type eq "User"]';
+    expect((await scim(i, "POST", "/.search", { filter: four })).status).toBe(400);
+  });
+
+  it("moves ETags when a manager's $ref appears or goes, and when a member's name changes", async () => {
+    const i = await newIntegration();
+    const boss = await user(i, "etag-boss@example.com");
+    const report = await user(i, "etag-report@example.com", { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: { value: boss.id } } });
+    await scim(i, "DELETE", `/Users/${boss.id}`);
+    const afterRevoke = await scim(i, "GET", `/Users/${report.id}`, undefined, { "If-None-Match": report.meta.version });
+    expect(afterRevoke.status).toBe(200);
+    expect(afterRevoke.json[ENTERPRISE].manager.$ref).toBeUndefined();
+    await scim(i, "POST", "/Users", { schemas: [USER], userName: "etag-boss@example.com" });
+    const afterReturn = await scim(i, "GET", `/Users/${report.id}`, undefined, { "If-None-Match": afterRevoke.json.meta.version });
+    expect(afterReturn.status).toBe(200);
+    expect(afterReturn.json[ENTERPRISE].manager.$ref).toBeDefined();
+    const group = (await scim(i, "POST", "/Groups", { displayName: "Named", members: [{ value: report.id }] })).json;
+    await scim(i, "PATCH", `/Users/${report.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "displayName", value: "Renamed" }] });
+    const reread = await scim(i, "GET", `/Groups/${group.id}`, undefined, { "If-None-Match": group.meta.version });
+    expect(reread.status).toBe(200);
+    expect(reread.json.members[0].display).toBe("Renamed");
+  });
+
+  it("does not put a failed query's parameters in a transient failure's message", () => {
+    const original = Object.assign(new Error("Failed query: select 1\nparams: ada@example.com"), { query: "select 1", params: ["ada@example.com"] });
+    const wrapped = new TransientWriteError(original);
+    expect(wrapped.message).not.toContain("ada@example.com");
+    expect(JSON.stringify(describeError(wrapped))).not.toContain("ada@example.com");
   });
 });

@@ -7,7 +7,7 @@ import { and, count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { auditEvents, users } from "../src/db/schema";
-import { admin, newIntegration, scim, type TestIntegration } from "./helpers";
+import { admin, newIntegration, scim } from "./helpers";
 
 const db = createDb(env.DB);
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -210,34 +210,45 @@ describe("identity changes are explicit", () => {
     return (await db.select({ userName: users.userName }).from(users).where(eq(users.id, id)))[0]?.userName;
   }
 
-  it("a rename by the user's only tenant moves the identity other tenants link on", async () => {
+  it("a rename changes only the renaming tenant's view; the identity other tenants link on never moves", async () => {
     const a = await newIntegration();
-    const created = (await scim(a, "POST", "/Users", { schemas: [USER], userName: `solo-${n}@example.com` })).json;
+    const original = `solo-${n}@example.com`;
+    const created = (await scim(a, "POST", "/Users", { schemas: [USER], userName: original })).json;
     const renamed = await scim(a, "PATCH", `/Users/${created.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "userName", value: `solo-renamed-${n}@example.com` }] });
     expect(renamed.status).toBe(200);
-    expect(await identityOf(created.id)).toBe(`solo-renamed-${n}@example.com`);
-    const c = await newIntegration();
-    expect((await scim(c, "POST", "/Users", { schemas: [USER], userName: `solo-renamed-${n}@example.com` })).json.id).toBe(created.id);
-  });
-
-  it("a rename by one of several tenants renames only that tenant's view; the identity stays", async () => {
-    const a: TestIntegration = await newIntegration();
-    const b = await newIntegration();
-    const original = `shared-${n}@example.com`;
-    const created = (await scim(a, "POST", "/Users", { schemas: [USER], userName: original })).json;
-    await scim(b, "POST", "/Users", { schemas: [USER], userName: original });
-    const renamed = await scim(a, "PUT", `/Users/${created.id}`, { schemas: [USER], userName: `married-${n}@example.com` });
-    expect(renamed.status).toBe(200);
-    expect(renamed.json.userName).toBe(`married-${n}@example.com`);
-    expect((await scim(b, "GET", `/Users/${created.id}`)).json.userName).toBe(original);
+    expect(renamed.json.userName).toBe(`solo-renamed-${n}@example.com`);
     expect(await identityOf(created.id)).toBe(original);
-    // A third tenant still links on the identity; the new name is a new person to it.
     const c = await newIntegration();
     expect((await scim(c, "POST", "/Users", { schemas: [USER], userName: original })).json.id).toBe(created.id);
-    expect((await scim(c, "POST", "/Users", { schemas: [USER], userName: `married-${n}@example.com` })).json.id).not.toBe(created.id);
-    // Posting the identity again to A, which holds that person under its new name, is a clear 409.
-    const back = await scim(a, "POST", "/Users", { schemas: [USER], userName: original });
-    expect(back.status).toBe(409);
-    expect(back.json.detail).toContain("already provisioned in this tenant under another userName");
+    expect((await scim(c, "POST", "/Users", { schemas: [USER], userName: `solo-renamed-${n}@example.com` })).json.id).not.toBe(created.id);
+  });
+
+  it("answers a tenant the same whether or not another tenant shares the person (no probe can tell)", async () => {
+    // Tenant A renames its view of a person, then posts the old name again: a new person, with a
+    // new random id, whether A is the person's only tenant or not.
+    const answers: boolean[] = [];
+    for (const shared of [false, true]) {
+      const a = await newIntegration();
+      const original = `probe-${shared}-${n}@example.com`;
+      const person = (await scim(a, "POST", "/Users", { schemas: [USER], userName: original })).json;
+      if (shared) await scim(await newIntegration(), "POST", "/Users", { schemas: [USER], userName: original });
+      await scim(a, "PUT", `/Users/${person.id}`, { schemas: [USER], userName: `married-${shared}-${n}@example.com` });
+      const again = await scim(a, "POST", "/Users", { schemas: [USER], userName: original });
+      expect(again.status).toBe(201);
+      expect(again.json.id).not.toBe(person.id);
+      expect(again.json.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-/); // random (v4): no time to read
+      answers.push(again.status === 201 && again.json.userName === original);
+    }
+    expect(answers).toEqual([true, true]);
+  });
+
+  it("gives a person a random id, so linking to someone another tenant provisioned dates nothing", async () => {
+    const b = await newIntegration();
+    const first = (await scim(b, "POST", "/Users", { schemas: [USER], userName: `dated-${n}@example.com` })).json;
+    expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const a = await newIntegration();
+    const linked = await scim(a, "POST", "/Users", { schemas: [USER], userName: `dated-${n}@example.com` });
+    expect(linked.json.id).toBe(first.id);
+    expect(Date.parse(linked.json.meta.created)).toBeGreaterThanOrEqual(Date.parse(first.meta.created));
   });
 });

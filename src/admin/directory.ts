@@ -1,7 +1,7 @@
 /** Admin API: provisioned users and groups (read-only here: they are written over SCIM). */
 import { createRoute } from "@hono/zod-openapi";
 import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/groups";
-import { getGlobalUser, listTenantUsers, type TenantUser as TenantUserRow } from "../iam/users";
+import { getGlobalUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/users";
 import { adminOnly, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
@@ -87,7 +87,10 @@ export function registerDirectory(app: AdminApp): void {
     async (c) => {
       const { limit, cursor, search } = c.req.valid("query");
       const rows = await listTenantUsers(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor), search: search || undefined });
-      return c.json(pageOf(rows, limit, renderTenantUser), 200);
+      // User ids are random: the list resumes from the last user's time and id.
+      const more = rows.length > limit;
+      const shown = more ? rows.slice(0, limit) : rows;
+      return c.json({ results: shown.map(renderTenantUser), ...(more ? { nextCursor: encodeCursor(userCursor(shown[shown.length - 1]!)) } : {}) }, 200);
     },
   );
 

@@ -93,6 +93,8 @@ export const tenantUsers = sqliteTable(
     index("tenant_users_user_idx").on(t.userId),
     uniqueIndex("tenant_users_user_name_key_unique").on(t.tenantId, t.userNameKey),
     index("tenant_users_manager_idx").on(t.tenantId, t.managerId),
+    // Lists go in the order users were provisioned in the tenant (user ids are random).
+    index("tenant_users_created_idx").on(t.tenantId, t.createdAt, t.userId),
     versionCheck("tenant_users_version_guard", t.version),
   ],
 );

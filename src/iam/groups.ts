@@ -358,6 +358,8 @@ export async function deleteGroup(
     const stale = preconditionFailure(input.ifMatch, groupEtag(current));
     if (stale) return stale;
     await commit(db, [
+      // Under If-Match the version compared above must still be the one deleted.
+      ...(input.ifMatch !== undefined ? [db.update(groups).set({ version: guardedVersion(groups.version, current.version) }).where(eq(groups.id, current.id))] : []),
       touchViews(db, ctx.tenantId, membersOf(db, current.id), now),
       db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
       db

@@ -4,10 +4,9 @@
  * profile, emails, manager, externalId and active. Every read and write here goes through one
  * tenant's view, so a tenant never sees nor changes what another tenant provisioned.
  */
-import { and, asc, count, eq, gt, inArray, ne, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, inArray, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
-import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenants, tenantUserEmails, tenantUsers, tenantUserValues, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
@@ -91,7 +90,8 @@ export async function queryTenantUsers(
         .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null` })
         .from(tenantUsers)
         .where(where)
-        .orderBy(...(query.orderBy ?? []), asc(tenantUsers.userId))
+        // Ids are random: a list is in the order users were provisioned here, then by id.
+        .orderBy(...(query.orderBy ?? []), asc(tenantUsers.createdAt), asc(tenantUsers.userId))
         .limit(query.limit)
         .offset(query.offset),
     async () => (await db.select({ total: count() }).from(tenantUsers).where(where))[0]?.total ?? 0,
@@ -170,6 +170,14 @@ function uniqueValueStatements(db: Db, tenantId: string, userId: string, values:
   ];
 }
 
+/** Moves the version of the views whose manager is `managerId` (their manager.$ref changes). */
+function touchReports(db: Db, tenantId: string, managerId: string, now: number): Statement {
+  return db
+    .update(tenantUsers)
+    .set({ version: sql`${tenantUsers.version} + 1`, updatedAt: now })
+    .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.managerId, managerId)));
+}
+
 function emailStatements(db: Db, tenantId: string, userId: string, emails: UserFields["emails"]): Statement[] {
   const rows = emails.map((e, position) => ({
     tenantId,
@@ -204,10 +212,19 @@ async function managerResolves(db: Db, tenantId: string, managerId: string | nul
 }
 
 /**
+ * The identity key of a person no other tenant can link to: lowercase keys never contain
+ * uppercase letters, so it cannot be any userName's key.
+ */
+const unlinkedKey = (id: string) => `UNLINKED:${id}`;
+
+/**
  * Creates a tenant's view of a user. The view holds exactly what this tenant sent: when the
  * userName is a known identity (another tenant provisioned the person), the view links to that
  * user's id (Kestra: users are global) and still shows nothing another tenant provisioned.
- * A userName this tenant already uses is 409; nothing about other tenants decides the answer.
+ * A userName this tenant already uses is 409; nothing about other tenants decides the answer:
+ * new people get random ids (a time-ordered id would date another tenant's provisioning), and a
+ * userName whose identity this tenant already holds under another name is a new person too,
+ * with an identity no one links to, whether or not other tenants share the first one.
  */
 export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, now = Date.now()): Promise<UserWriteResult> {
   const key = caseKey(fields.userName);
@@ -221,20 +238,16 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       (select 1 from ${tenantUsers} where ${tenantUsers.tenantId} = ${ctx.tenantId}
          and ${tenantUsers.userId} = (select ${users.id} from ${users} where ${users.userNameKey} = ${key})) as linked`);
     if (found.own !== null) return failure(409, `A user with userName '${fields.userName}' already exists in this tenant.`, "uniqueness");
-    if (found.identity !== null && found.linked !== null) {
-      return failure(
-        409,
-        `userName '${fields.userName}' identifies user '${found.identity}', who is already provisioned in this tenant under another userName.`,
-        "uniqueness",
-      );
-    }
-    const id = found.identity ?? newId(now);
+    const links = found.identity !== null && found.linked === null;
+    const id = links ? found.identity! : crypto.randomUUID();
     if (fields.managerId === id) return failure(400, "A user cannot be their own manager.", "invalidValue");
     const conflict = await uniqueConflict(db, ctx.tenantId, null, fields.uniqueValues);
     if (conflict) return conflict;
     const statements: Statement[] = [];
-    if (found.identity === null) {
-      statements.push(db.insert(users).values({ id, userName: fields.userName, userNameKey: key, createdAt: now, updatedAt: now }));
+    // Identities never move nor go (renames change views only), so a link needs no guard.
+    if (!links) {
+      const identityKey = found.identity === null ? key : unlinkedKey(id);
+      statements.push(db.insert(users).values({ id, userName: fields.userName, userNameKey: identityKey, createdAt: now, updatedAt: now }));
     }
     statements.push(
       db.insert(tenantUsers).values({
@@ -251,6 +264,8 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       }),
       ...emailStatements(db, ctx.tenantId, id, fields.emails).slice(1),
       ...(fields.uniqueValues?.length ? uniqueValueStatements(db, ctx.tenantId, id, fields.uniqueValues).slice(1) : []),
+      // Reports that named this user as their manager now show its $ref: their version moves.
+      touchReports(db, ctx.tenantId, id, now),
       auditStatement(db, { ...ctx, action: "CREATE", resourceType: "USER", resourceId: id, diff: diffOf({}, userAuditFields(fields)) }, now),
     );
     await commit(db, statements);
@@ -278,9 +293,9 @@ export const userEtag = (user: Pick<TenantUser, "version">) => `W/"${user.versio
  * Updates this tenant's view of a user through `compute`, which turns the current view into the
  * fields to store (PUT builds them from the body, PATCH by applying operations).
  *
- * A userName change renames this tenant's view only. The identity other tenants link on follows
- * it only while this tenant is the user's only one (and the new name is no other identity),
- * decided inside the committing batch, so other tenants never see a rename they did not make.
+ * A userName change renames this tenant's view only, never the identity other tenants link on
+ * (the userName the person was first provisioned with): what one tenant does can then not be
+ * observed, nor inferred, from another (SECURITY.md, "What stays global, and renames").
  */
 export async function updateUser(
   db: Db,
@@ -301,27 +316,13 @@ export async function updateUser(
 
     const key = caseKey(next.userName);
     const statements: Statement[] = [];
-    if (next.userName !== current.userName) {
-      if (key !== caseKey(current.userName)) {
-        const taken = await db
-          .select({ id: tenantUsers.userId })
-          .from(tenantUsers)
-          .where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userNameKey, key), ne(tenantUsers.userId, current.id)))
-          .get();
-        if (taken) return failure(409, `userName '${next.userName}' is already taken in this tenant.`, "uniqueness");
-      }
-      statements.push(
-        db
-          .update(users)
-          .set({ userName: next.userName, userNameKey: key, version: sql`${users.version} + 1`, updatedAt: now })
-          .where(
-            and(
-              eq(users.id, current.id),
-              sql`(select count(*) from ${tenantUsers} where ${tenantUsers.userId} = ${current.id}) = 1`,
-              sql`not exists (select 1 from ${users} as other where other.user_name_key = ${key} and other.id <> ${current.id})`,
-            ),
-          ),
-      );
+    if (key !== caseKey(current.userName)) {
+      const taken = await db
+        .select({ id: tenantUsers.userId })
+        .from(tenantUsers)
+        .where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userNameKey, key), ne(tenantUsers.userId, current.id)))
+        .get();
+      if (taken) return failure(409, `userName '${next.userName}' is already taken in this tenant.`, "uniqueness");
     }
     statements.push(
       db
@@ -345,6 +346,15 @@ export async function updateUser(
       const conflict = await uniqueConflict(db, ctx.tenantId, current.id, next.uniqueValues);
       if (conflict) return conflict;
       statements.push(...uniqueValueStatements(db, ctx.tenantId, current.id, next.uniqueValues));
+    }
+    if (next.userName !== current.userName || next.profile.displayName !== current.profile.displayName) {
+      // Groups show their members' names: their versions move with them.
+      statements.push(
+        db
+          .update(groups)
+          .set({ version: sql`${groups.version} + 1`, updatedAt: now })
+          .where(inArray(groups.id, db.select({ id: groupMembers.groupId }).from(groupMembers).where(and(eq(groupMembers.tenantId, ctx.tenantId), eq(groupMembers.userId, current.id))))),
+      );
     }
     statements.push(auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "USER", resourceId: current.id, diff }, now));
     await commit(db, statements);
@@ -374,7 +384,12 @@ export async function revokeUserAccess(
     const stale = preconditionFailure(input.ifMatch, userEtag(current));
     if (stale) return stale;
     const inTenant = and(eq(groupMembers.tenantId, ctx.tenantId), eq(groupMembers.userId, current.id));
+    const view = and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id));
     await commit(db, [
+      // Under If-Match the version compared above must still be the one deleted.
+      ...(input.ifMatch !== undefined ? [db.update(tenantUsers).set({ version: guardedVersion(tenantUsers.version, current.version) }).where(view)] : []),
+      // Reports lose their manager's $ref.
+      touchReports(db, ctx.tenantId, current.id, now),
       // The groups lose a member: their meta.version and lastModified move.
       db
         .update(groups)
@@ -400,7 +415,7 @@ export async function revokeUserAccess(
 // ---- admin views ---------------------------------------------------------------------------
 
 /**
- * A page of a tenant's users in creation order, each with its groups in this tenant. `search`
+ * A page of a tenant's users in the order they were provisioned here, each with its groups in this tenant. `search`
  * keeps users whose userName or displayName (in this tenant's view) contains it, ignoring case
  * (for displayName, ASCII case only, or exactly as typed). A scan bounded by the page: meant for
  * people looking someone up, not for provisioning lookups, which use filters.
@@ -417,7 +432,7 @@ export async function listTenantUsers(
     .where(
       and(
         eq(tenantUsers.tenantId, tenantId),
-        page.after ? gt(tenantUsers.userId, page.after) : undefined,
+        page.after ? afterCursor(page.after) : undefined,
         // userName has a Unicode-folded key; displayName lives in the JSON profile, where SQLite's
         // lower() folds ASCII only, so it also matches as typed ("Ölaf" finds "Ölaf Ünal").
         needle
@@ -427,9 +442,20 @@ export async function listTenantUsers(
           : undefined,
       ),
     )
-    .orderBy(asc(tenantUsers.userId))
+    .orderBy(asc(tenantUsers.createdAt), asc(tenantUsers.userId))
     .limit(page.limit);
   return rows.map(withParsedGroups);
+}
+
+/** Where a page of the admin user list resumes: the cursor is the last row's `createdAt:id`. */
+export const userCursor = (user: Pick<TenantUser, "createdAt" | "id">) => `${user.createdAt}:${user.id}`;
+
+function afterCursor(cursor: string): SQL {
+  const colon = cursor.indexOf(":");
+  const at = Number(cursor.slice(0, colon));
+  const id = cursor.slice(colon + 1);
+  if (colon < 0 || !Number.isSafeInteger(at)) return sql`0`;
+  return sql`(${tenantUsers.createdAt} > ${at} or (${tenantUsers.createdAt} = ${at} and ${tenantUsers.userId} > ${id}))`;
 }
 
 /** One tenant's view of a global user, for the operator. */

@@ -55,7 +55,8 @@ export const failure = (status: WriteFailure["status"], detail: string, scimType
  */
 export class TransientWriteError extends Error {
   constructor(readonly original: unknown) {
-    super(`The store failed transiently: ${String((original as Error)?.message ?? original)}`);
+    // The original's message is not copied: a failed query's message carries its parameters.
+    super("The store failed transiently.", { cause: original });
     this.name = "TransientWriteError";
   }
 }

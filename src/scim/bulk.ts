@@ -92,21 +92,28 @@ function target(method: Method, path: unknown, created: Map<string, string>): { 
   const match = /^\/?(users|groups)(?:\/([^/]+))?\/?$/i.exec(path.trim());
   if (!match) throw invalid(`'${path}' is not a path of this server's bulk endpoint (/Users, /Users/{id}, /Groups, /Groups/{id}).`, "invalidPath");
   const endpoint: Endpoint = match[1]!.toLowerCase() === "users" ? "Users" : "Groups";
-  const id = match[2] === undefined ? undefined : (resolveBulkIds(decodeURIComponent(match[2]), created) as string);
+  let decoded: string | undefined;
+  try {
+    decoded = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  } catch {
+    throw invalid(`'${path}' is not a valid path (bad percent-encoding).`, "invalidPath");
+  }
+  const id = decoded === undefined ? undefined : (resolveBulkIds(decoded, created) as string);
   if (method === "POST" && id !== undefined) throw invalid(`POST goes to /${endpoint}, not to one ${endpoint === "Users" ? "user" : "group"}.`, "invalidPath");
   if (method !== "POST" && id === undefined) throw invalid(`${method} needs a resource: /${endpoint}/{id}.`, "invalidPath");
   return { endpoint, ...(id !== undefined ? { id } : {}) };
 }
 
 /** Runs one operation through the integration's writer, as its single request would. */
-async function runOperation(c: ScimContext, op: Record<string, unknown>, created: Map<string, string>): Promise<OperationResult> {
+async function runOperation(c: ScimContext, op: Record<string, unknown>, created: Map<string, string>, seen: Set<string>): Promise<OperationResult> {
   const methodText = field(op, "method");
   const method = typeof methodText === "string" ? (methodText.toUpperCase() as Method) : undefined;
   if (!method || !["POST", "PUT", "PATCH", "DELETE"].includes(method)) throw invalid("'method' must be POST, PUT, PATCH or DELETE.");
   const bulkId = field(op, "bulkId");
   if (bulkId !== undefined && (typeof bulkId !== "string" || bulkId === "")) throw invalid("'bulkId' must be a non-empty string.");
   if (method === "POST" && bulkId === undefined) throw invalid("A POST operation needs a 'bulkId' (RFC 7644 §3.7).");
-  if (typeof bulkId === "string" && created.has(bulkId)) throw invalid(`bulkId '${bulkId}' is used twice in this request.`, "uniqueness");
+  if (typeof bulkId === "string" && seen.has(bulkId)) throw invalid(`bulkId '${bulkId}' is used twice in this request.`, "uniqueness");
+  if (typeof bulkId === "string") seen.add(bulkId);
   const version = field(op, "version");
   if (version !== undefined && typeof version !== "string") throw invalid("'version' must be an ETag string.");
   const { endpoint, id } = target(method, field(op, "path"), created);
@@ -157,24 +164,26 @@ async function auditRefusal(c: ScimContext, op: Record<string, unknown>, error: 
 export async function bulk(c: ScimContext): Promise<Response> {
   const { operations, failOnErrors } = readEnvelope(await readJson(c));
   const created = new Map<string, string>();
+  const seen = new Set<string>();
   const results: OperationResult[] = [];
   let errors = 0;
   for (const op of operations) {
     // RFC 7644 §3.7.3: past failOnErrors errors, the rest is not performed (nor answered).
     if (failOnErrors !== undefined && errors >= failOnErrors) break;
     try {
-      const result = await runOperation(c, op, created);
+      const result = await runOperation(c, op, created, seen);
       const bulkId = field(op, "bulkId");
       if (typeof bulkId === "string" && result.status === "201") created.set(bulkId, result.location!.slice(result.location!.lastIndexOf("/") + 1));
       results.push(result);
     } catch (caught) {
+      // Whatever one operation throws is that operation's answer: the ones before it committed
+      // and are answered, the ones after it still run.
       const error =
         caught instanceof OperationError
           ? caught
           : caught instanceof ScimError
             ? new OperationError(caught.status, caught.detail, caught.scimType)
-            : undefined;
-      if (!error) throw caught;
+            : new OperationError(400, "The operation could not be read (a malformed path or data).", "invalidSyntax");
       errors++;
       await auditRefusal(c, op, error);
       const method = field(op, "method");

@@ -46,10 +46,12 @@ function optionalString(name: string, value: unknown): string | undefined {
   return value;
 }
 
-/** Turns list parameters into a plan; every invalid parameter is a 400 SCIM error. */
-export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters): ListQueryPlan {
+/**
+ * Turns list parameters into a plan; every invalid parameter is a 400 SCIM error. A root search
+ * passes one `meter` to both types' plans: the filter runs against both, so its cost is the sum.
+ */
+export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters, meter = new CostMeter()): ListQueryPlan {
   const filterText = optionalString("filter", params.filter);
-  const meter = new CostMeter();
   const where = filterText === undefined ? undefined : compileFilter(parseFilter(filterText), resolve, meter);
   if (where) {
     checkCostBudget(meter);

@@ -13,7 +13,7 @@ import { schemaOf, userTypeFor, userTypeWith } from "./extensions";
 import { bulk } from "./bulk";
 import { ScimError } from "./errors";
 import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
-import { unassignedWhenUnknown } from "./filter/compile";
+import { CostMeter, unassignedWhenUnknown } from "./filter/compile";
 import { groupResolver, userResolver } from "./filter/targets";
 import { isReturned, parseProjection, project } from "./projection";
 import { planList, type ListParameters } from "./query";
@@ -184,8 +184,9 @@ async function searchParameters(c: ScimContext): Promise<ListParameters> {
 async function searchAll(c: ScimContext) {
   const params = await searchParameters(c);
   const USER_TYPE = await userType(c, params);
-  const userPlan = planList(USER_TYPE, unassignedWhenUnknown(userResolver(c.var.credential.tenantId, USER_TYPE)), params);
-  const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.credential.tenantId)), params);
+  const meter = new CostMeter();
+  const userPlan = planList(USER_TYPE, unassignedWhenUnknown(userResolver(c.var.credential.tenantId, USER_TYPE)), params, meter);
+  const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.credential.tenantId)), params, meter);
   const tenantId = c.var.credential.tenantId;
   const offset = userPlan.startIndex - 1;
   const users = await queryTenantUsers(c.var.db, tenantId, {

@@ -9,7 +9,7 @@
 import { LIMITS } from "./discovery";
 import { isExtensionKey } from "./extensions";
 import { ScimError } from "./errors";
-import { findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schemas";
+import { findAttribute, groupSchema, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schemas";
 
 export type Doc = Record<string, unknown>;
 
@@ -94,7 +94,8 @@ export function attributeValue(def: AttributeDef, value: unknown, name = def.nam
     .map((v, i) => scalar(def, v, `${name}[${i}]`))
     .filter((v) => v !== undefined);
   if (items.length === 0) return undefined;
-  if (items.length > LIMITS.maxValuesPerAttribute) {
+  // Group members are rows, bounded by their own limits, not values of a stored document.
+  if (items.length > LIMITS.maxValuesPerAttribute && !isMembers(def)) {
     invalid(`'${name}' would hold ${items.length} values; an attribute holds at most ${LIMITS.maxValuesPerAttribute}.`);
   }
   // At most one primary (RFC 7643 §2.4): keep the first one that says so.
@@ -172,9 +173,15 @@ export function validateResource(type: ResourceTypeDef, body: unknown): Validate
   return { doc, externalId };
 }
 
+/** A group's `members` are rows, never values of the resource's stored document. */
+const GROUP_MEMBERS = findAttribute(groupSchema.attributes, "members");
+const isMembers = (def: AttributeDef) => def === GROUP_MEMBERS;
+
 /** Refuses (413) a resource whose attributes would take more than LIMITS.maxResourceBytes stored. */
 export function checkStoredSize(type: ResourceTypeDef, doc: Doc): void {
-  const bytes = new TextEncoder().encode(JSON.stringify(doc)).length;
+  // Group members are rows; only what is stored as the resource's document counts.
+  const stored = type.id === "Group" ? { ...doc, members: undefined } : doc;
+  const bytes = new TextEncoder().encode(JSON.stringify(stored)).length;
   if (bytes > LIMITS.maxResourceBytes) {
     throw new ScimError(
       413,

@@ -1,0 +1,1 @@
+CREATE INDEX `tenant_users_created_idx` ON `tenant_users` (`tenant_id`,`created_at`,`user_id`);
