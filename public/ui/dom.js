@@ -156,6 +156,43 @@ export function openDialog(title, content, options = {}) {
 }
 
 /**
+ * A dialog with a form that saves through the API: `save` runs on submit; what it throws (a
+ * refused request, a local check) is shown in the form, which stays open to be corrected.
+ * @param {{ title: string, fields: Node[], submit: string, save: () => Promise<void> }} options
+ * @returns {Promise<boolean>} whether it was saved
+ */
+export async function formDialog({ title, fields, submit, save }) {
+  const status = h("div", {});
+  let saved = false;
+  await openDialog(title, (close) => {
+    const form = h(
+      "form",
+      {},
+      ...fields,
+      status,
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel"),
+        h("button", { type: "submit" }, submit),
+      ),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await save();
+        saved = true;
+        close("saved");
+      } catch (err) {
+        status.replaceChildren(errorBox(err));
+      }
+    });
+    return [form];
+  });
+  return saved;
+}
+
+/**
  * Asks before doing something that cannot be undone.
  * @param {{ title: string, body: (string | Node)[], confirm: string }} options
  * @returns {Promise<boolean>}

@@ -2,7 +2,7 @@
 /** Roles of the tenant with their permissions, every binding, and binding a role to a group or user. */
 import { api, listAll, query } from "../api.js";
 import { can } from "../context.js";
-import { confirmAction, empty, errorBox, field, h, loading, notify, openDialog, table } from "../dom.js";
+import { confirmAction, empty, errorBox, field, formDialog, h, loading, notify, table } from "../dom.js";
 import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
 
 /** "GROUPS: READ, UPDATE" lines of a role's permissions. */
@@ -75,25 +75,11 @@ async function editRole(ctx, role) {
       ),
     ),
   );
-  const status = h("div", {});
-  let saved = false;
-  await openDialog(role ? `Edit role ${role.name}` : "Create a role", (close) => {
-    const form = h(
-      "form",
-      {},
-      field("Name", name),
-      field("Description (optional)", description),
-      h("fieldset", {}, h("legend", {}, "Permissions"), grid),
-      status,
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel"),
-        h("button", { type: "submit" }, "Save role"),
-      ),
-    );
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
+  return formDialog({
+    title: role ? `Edit role ${role.name}` : "Create a role",
+    fields: [field("Name", name), field("Description (optional)", description), h("fieldset", {}, h("legend", {}, "Permissions"), grid)],
+    submit: "Save role",
+    save: async () => {
       /** @type {Record<string, string[]>} */
       const permissions = {};
       for (const [key, box] of boxes) {
@@ -102,19 +88,11 @@ async function editRole(ctx, role) {
         (permissions[resource] ??= []).push(action);
       }
       const body = { name: name.value.trim(), description: description.value.trim() || null, permissions };
-      try {
-        const base = `/${encodeURIComponent(ctx.tenant)}/roles`;
-        if (role) await api("PATCH", `${base}/${encodeURIComponent(role.id)}`, body);
-        else await api("POST", base, body);
-        saved = true;
-        close("saved");
-      } catch (err) {
-        status.replaceChildren(errorBox(err));
-      }
-    });
-    return [form];
+      const base = `/${encodeURIComponent(ctx.tenant)}/roles`;
+      if (role) await api("PATCH", `${base}/${encodeURIComponent(role.id)}`, body);
+      else await api("POST", base, body);
+    },
   });
-  return saved;
 }
 
 /** @param {import("../context.js").ViewContext} ctx */

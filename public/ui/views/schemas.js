@@ -2,7 +2,7 @@
 /** The tenant's own SCIM schema extensions of Users: list, declare or replace, remove. */
 import { api } from "../api.js";
 import { can } from "../context.js";
-import { confirmAction, empty, errorBox, field, h, loading, notify, openDialog, table } from "../dom.js";
+import { confirmAction, empty, errorBox, field, formDialog, h, loading, notify, table } from "../dom.js";
 
 const EXAMPLE_URN = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User";
 const EXAMPLE_ATTRIBUTES = [
@@ -34,46 +34,27 @@ async function editSchema(ctx, schema) {
   description.value = schema?.description ?? "";
   const attributes = h("textarea", { name: "attributes", required: true, rows: 12, class: "mono", spellcheck: "false" });
   attributes.value = JSON.stringify(schema?.attributes ?? EXAMPLE_ATTRIBUTES, null, 2);
-  const status = h("div", {});
-  let saved = false;
-  await openDialog(schema ? `Replace ${schema.name}` : "Declare a schema extension", (close) => {
-    const form = h(
-      "form",
-      {},
+  return formDialog({
+    title: schema ? `Replace ${schema.name}` : "Declare a schema extension",
+    fields: [
       field("Schema URN", urn, "The URN your identity provider sends the attributes under, e.g. Entra's custom extension."),
       field("Name", name),
       field("Description (optional)", description),
       field("Attributes (JSON)", attributes, "RFC 7643 §7 attribute definitions: name and type, and any of multiValued, required, caseExact, mutability, returned, uniqueness (none or server), subAttributes."),
-      status,
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel"),
-        h("button", { type: "submit" }, "Save extension"),
-      ),
-    );
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
+    ],
+    submit: "Save extension",
+    save: async () => {
       /** @type {unknown} */
       let parsed;
       try {
         parsed = JSON.parse(attributes.value);
       } catch {
-        status.replaceChildren(errorBox(new Error("The attributes are not valid JSON: an array of attribute definitions is expected.")));
-        return;
+        throw new Error("The attributes are not valid JSON: an array of attribute definitions is expected.");
       }
       const body = { name: name.value.trim(), description: description.value.trim() || null, attributes: parsed };
-      try {
-        await api("PUT", `/${encodeURIComponent(ctx.tenant)}/scim-schemas/${encodeURIComponent(urn.value.trim())}`, body);
-        saved = true;
-        close("saved");
-      } catch (err) {
-        status.replaceChildren(errorBox(err));
-      }
-    });
-    return [form];
+      await api("PUT", `/${encodeURIComponent(ctx.tenant)}/scim-schemas/${encodeURIComponent(urn.value.trim())}`, body);
+    },
   });
-  return saved;
 }
 
 /** @param {import("../context.js").ViewContext} ctx */
