@@ -14,6 +14,7 @@ const BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 describe("POST /Bulk", () => {
   it("creates a group whose members are users created in the same request (bulkId references)", async () => {
@@ -46,6 +47,22 @@ describe("POST /Bulk", () => {
     const events = await db.select().from(auditEvents).where(and(eq(auditEvents.tenantId, i.tenant), eq(auditEvents.integrationId, i.id)));
     const scimEvents = events.filter((e) => e.resourceType === "USER" || e.resourceType === "GROUP");
     expect(scimEvents.map((e) => `${e.action} ${e.resourceType}`).sort()).toEqual(["CREATE GROUP", "CREATE USER", "CREATE USER", "UPDATE USER"]);
+  });
+
+  it("resolves forward references and answers in request order; a cycle fails its operations with 409", async () => {
+    const i = await newIntegration();
+    const res = await scim(i, "POST", "/Bulk", {
+      schemas: [BULK],
+      Operations: [
+        { method: "POST", path: "/Groups", bulkId: "g", data: { displayName: "Forward", members: [{ value: "bulkId:later" }] } },
+        { method: "POST", path: "/Users", bulkId: "later", data: { userName: "later@example.com" } },
+        { method: "POST", path: "/Users", bulkId: "a", data: { schemas: [USER, ENT], userName: "cycle-a@example.com", [ENT]: { manager: { value: "bulkId:b" } } } },
+        { method: "POST", path: "/Users", bulkId: "b", data: { schemas: [USER, ENT], userName: "cycle-b@example.com", [ENT]: { manager: { value: "bulkId:a" } } } },
+      ],
+    });
+    expect(res.json.Operations.map((o: { bulkId: string; status: string }) => `${o.bulkId} ${o.status}`)).toEqual(["g 201", "later 201", "a 409", "b 409"]);
+    const group = await scim(i, "GET", res.json.Operations[0].location.slice(i.endpoint.length));
+    expect(group.json.members.map((m: { display: string }) => m.display)).toEqual(["later@example.com"]);
   });
 
   it("answers each operation on its own: a failed one changes nothing and the others go on; failOnErrors stops early", async () => {

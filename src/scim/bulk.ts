@@ -75,7 +75,7 @@ function resolveBulkIds(value: unknown, created: Map<string, string>): unknown {
   if (typeof value === "string" && value.startsWith("bulkId:")) {
     const id = created.get(value.slice("bulkId:".length));
     if (id === undefined) {
-      throw new OperationError(409, `'${value}' names no earlier operation of this request that created a resource.`, "invalidValue");
+      throw new OperationError(409, `'${value}' names no operation of this request that created a resource (missing, failed, or a circular reference).`, "invalidValue");
     }
     return id;
   }
@@ -105,15 +105,14 @@ function target(method: Method, path: unknown, created: Map<string, string>): { 
 }
 
 /** Runs one operation through the integration's writer, as its single request would. */
-async function runOperation(c: ScimContext, op: Record<string, unknown>, created: Map<string, string>, seen: Set<string>): Promise<OperationResult> {
+async function runOperation(c: ScimContext, op: Record<string, unknown>, created: Map<string, string>, duplicate: boolean): Promise<OperationResult> {
   const methodText = field(op, "method");
   const method = typeof methodText === "string" ? (methodText.toUpperCase() as Method) : undefined;
   if (!method || !["POST", "PUT", "PATCH", "DELETE"].includes(method)) throw invalid("'method' must be POST, PUT, PATCH or DELETE.");
   const bulkId = field(op, "bulkId");
   if (bulkId !== undefined && (typeof bulkId !== "string" || bulkId === "")) throw invalid("'bulkId' must be a non-empty string.");
   if (method === "POST" && bulkId === undefined) throw invalid("A POST operation needs a 'bulkId' (RFC 7644 §3.7).");
-  if (typeof bulkId === "string" && seen.has(bulkId)) throw invalid(`bulkId '${bulkId}' is used twice in this request.`, "uniqueness");
-  if (typeof bulkId === "string") seen.add(bulkId);
+  if (duplicate) throw invalid(`bulkId '${String(bulkId)}' is used twice in this request.`, "uniqueness");
   const version = field(op, "version");
   if (version !== undefined && typeof version !== "string") throw invalid("'version' must be an ETag string.");
   const { endpoint, id } = target(method, field(op, "path"), created);
@@ -160,21 +159,58 @@ async function auditRefusal(c: ScimContext, op: Record<string, unknown>, error: 
   await recordRefusedWrite(c, { method: String(field(op, "method") ?? ""), endpoint: path[1]!, id: path[2], status: error.status, detail: `bulk: ${error.detail}` });
 }
 
-/** POST /Bulk. */
+/** The bulkIds an operation refers to ("bulkId:x" in its path or data). */
+function referencesOf(op: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === "string" && value.startsWith("bulkId:")) out.push(value.slice("bulkId:".length));
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === "object") Object.values(value).forEach(walk);
+  };
+  walk(field(op, "data"));
+  const path = field(op, "path");
+  if (typeof path === "string") for (const match of path.matchAll(/bulkId:([^/?#]+)/g)) out.push(decodeURIComponentSafe(match[1]!));
+  return out;
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * POST /Bulk. Operations run in request order, except that one referring to a bulkId a later POST
+ * of the request defines waits until that POST has run (RFC 7644 §3.7.2: the server resolves
+ * references in any order); references that can never resolve (circular, or to a failed POST)
+ * fail their operation with 409. Answers come in request order.
+ */
 export async function bulk(c: ScimContext): Promise<Response> {
   const { operations, failOnErrors } = readEnvelope(await readJson(c));
   const created = new Map<string, string>();
-  const seen = new Set<string>();
-  const results: OperationResult[] = [];
+  const results = new Map<number, OperationResult>();
+  // Who defines each bulkId: the first POST naming it (a later one is a duplicate).
+  const definedBy = new Map<string, number>();
+  const duplicates = new Set<number>();
+  operations.forEach((op, index) => {
+    const bulkId = field(op, "bulkId");
+    if (typeof bulkId !== "string") return;
+    if (definedBy.has(bulkId)) duplicates.add(index);
+    else definedBy.set(bulkId, index);
+  });
   let errors = 0;
-  for (const op of operations) {
-    // RFC 7644 §3.7.3: past failOnErrors errors, the rest is not performed (nor answered).
-    if (failOnErrors !== undefined && errors >= failOnErrors) break;
+  let pending = operations.map((_, index) => index);
+  const stopped = () => failOnErrors !== undefined && errors >= failOnErrors;
+
+  const run = async (index: number) => {
+    const op = operations[index]!;
     try {
-      const result = await runOperation(c, op, created, seen);
+      const result = await runOperation(c, op, created, duplicates.has(index));
       const bulkId = field(op, "bulkId");
       if (typeof bulkId === "string" && result.status === "201") created.set(bulkId, result.location!.slice(result.location!.lastIndexOf("/") + 1));
-      results.push(result);
+      results.set(index, result);
     } catch (caught) {
       // Whatever one operation throws is that operation's answer: the ones before it committed
       // and are answered, the ones after it still run.
@@ -188,13 +224,34 @@ export async function bulk(c: ScimContext): Promise<Response> {
       await auditRefusal(c, op, error);
       const method = field(op, "method");
       const bulkId = field(op, "bulkId");
-      results.push({
+      results.set(index, {
         method: typeof method === "string" ? method.toUpperCase() : String(method),
         ...(typeof bulkId === "string" ? { bulkId } : {}),
         status: String(error.status),
         response: scimErrorBody(error.status, error.detail, error.scimType),
       });
     }
+  };
+
+  while (pending.length > 0 && !stopped()) {
+    const waiting: number[] = [];
+    for (const index of pending) {
+      // RFC 7644 §3.7.3: past failOnErrors errors, the rest is not performed (nor answered).
+      if (stopped()) break;
+      const waitsFor = referencesOf(operations[index]!).some((ref) => {
+        const definer = definedBy.get(ref);
+        return !created.has(ref) && definer !== undefined && definer !== index && !results.has(definer);
+      });
+      if (waitsFor) waiting.push(index);
+      else await run(index);
+    }
+    // Nothing ran this round: what is left waits on itself (a cycle). Run it to fail it.
+    if (waiting.length === pending.length) {
+      for (const index of waiting) if (!stopped()) await run(index);
+      break;
+    }
+    pending = waiting;
   }
-  return scimJson(c, { schemas: [BULK_RESPONSE_SCHEMA], Operations: results });
+  const answered = [...results.entries()].sort(([a], [b]) => a - b).map(([, result]) => result);
+  return scimJson(c, { schemas: [BULK_RESPONSE_SCHEMA], Operations: answered });
 }
