@@ -61,6 +61,19 @@ export function scimAuth(
 }
 
 /**
+ * The `RESOURCE:ACTION` permissions `required` names, those of them `granted` lacks, and the
+ * refusal that lack answers (one wording for single requests and /Bulk operations).
+ */
+export function permissionCheck(granted: string[], required: readonly (readonly [Resource, Action])[]): { wanted: string[]; refusal?: string } {
+  const have = new Set(granted);
+  const wanted = required.map(([resource, action]) => `${resource}:${action}`);
+  const missing = wanted.filter((p) => !have.has(p));
+  return missing.length === 0
+    ? { wanted }
+    : { wanted, refusal: `This integration's service account lacks ${missing.join(" and ")}; grant it through a role bound to the service account.` };
+}
+
+/**
  * Refuses (403, nothing changed) unless the integration's service account holds every listed
  * permission through its bindings. Permissions come with the token lookup: never cached.
  */
@@ -68,15 +81,8 @@ export function requirePermission(
   ...required: (readonly [Resource, Action])[]
 ): MiddlewareHandler<{ Bindings: Env; Variables: ScimVariables }> {
   return async function requirePermissionMiddleware(c, next) {
-    const granted = new Set(c.var.credential.permissions);
-    const wanted = required.map(([resource, action]) => `${resource}:${action}`);
-    const missing = wanted.filter((p) => !granted.has(p));
-    if (missing.length > 0) {
-      throw new ScimError(
-        403,
-        `This integration's service account lacks ${missing.join(" and ")}; grant it through a role bound to the service account.`,
-      );
-    }
+    const { wanted, refusal } = permissionCheck(c.var.credential.permissions, required);
+    if (refusal) throw new ScimError(403, refusal);
     c.set("requiredPermissions", wanted);
     await next();
   };

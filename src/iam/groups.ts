@@ -5,7 +5,7 @@ import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantUsers } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
-import type { DeleteResult, ListQuery } from "./users";
+import { touchViews, type DeleteResult, type ListQuery } from "./users";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
 export type Group = typeof groups.$inferSelect;
@@ -139,17 +139,6 @@ function memberInserts(db: Db, tenantId: string, groupId: string, userIds: strin
   const rows = [...new Set(userIds)].map((userId) => ({ groupId, userId, tenantId, createdAt: now }));
   // 4 bound values a row: 25 rows a statement stay under D1's 100 parameters.
   return chunk(rows, Math.floor(MAX_BOUND_PARAMETERS / 4)).map((part) => db.insert(groupMembers).values(part).onConflictDoNothing());
-}
-
-/**
- * A user's `groups` are part of its representation: every membership change moves the version
- * (ETag) and lastModified of the views it touches. `which` picks the tenant's views to bump.
- */
-function touchViews(db: Db, tenantId: string, which: SQL, now: number): Statement {
-  return db
-    .update(tenantUsers)
-    .set({ version: sql`${tenantUsers.version} + 1`, updatedAt: now })
-    .where(and(eq(tenantUsers.tenantId, tenantId), which));
 }
 
 /** The views of the group's current members (optionally only those matching `where`). */

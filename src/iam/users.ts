@@ -170,13 +170,19 @@ function uniqueValueStatements(db: Db, tenantId: string, userId: string, values:
   ];
 }
 
-/** Moves the version of the views whose manager is `managerId` (their manager.$ref changes). */
-function touchReports(db: Db, tenantId: string, managerId: string, now: number): Statement {
+/**
+ * Moves the version (ETag) and lastModified of the tenant's views `which` picks: a view's
+ * representation also shows its groups and its manager's $ref, which other writes change.
+ */
+export function touchViews(db: Db, tenantId: string, which: SQL, now: number): Statement {
   return db
     .update(tenantUsers)
     .set({ version: sql`${tenantUsers.version} + 1`, updatedAt: now })
-    .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.managerId, managerId)));
+    .where(and(eq(tenantUsers.tenantId, tenantId), which));
 }
+
+/** The views whose manager is `managerId` (their manager.$ref comes or goes with it). */
+const reportsOf = (managerId: string) => eq(tenantUsers.managerId, managerId);
 
 function emailStatements(db: Db, tenantId: string, userId: string, emails: UserFields["emails"]): Statement[] {
   const rows = emails.map((e, position) => ({
@@ -265,7 +271,7 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       ...emailStatements(db, ctx.tenantId, id, fields.emails).slice(1),
       ...(fields.uniqueValues?.length ? uniqueValueStatements(db, ctx.tenantId, id, fields.uniqueValues).slice(1) : []),
       // Reports that named this user as their manager now show its $ref: their version moves.
-      touchReports(db, ctx.tenantId, id, now),
+      touchViews(db, ctx.tenantId, reportsOf(id), now),
       auditStatement(db, { ...ctx, action: "CREATE", resourceType: "USER", resourceId: id, diff: diffOf({}, userAuditFields(fields)) }, now),
     );
     await commit(db, statements);
@@ -389,7 +395,7 @@ export async function revokeUserAccess(
       // Under If-Match the version compared above must still be the one deleted.
       ...(input.ifMatch !== undefined ? [db.update(tenantUsers).set({ version: guardedVersion(tenantUsers.version, current.version) }).where(view)] : []),
       // Reports lose their manager's $ref.
-      touchReports(db, ctx.tenantId, current.id, now),
+      touchViews(db, ctx.tenantId, reportsOf(current.id), now),
       // The groups lose a member: their meta.version and lastModified move.
       db
         .update(groups)

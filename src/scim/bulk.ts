@@ -8,6 +8,7 @@ import { groupEtag } from "../iam/groups";
 import { userEtag } from "../iam/users";
 import { LIMITS } from "./discovery";
 import { ScimError, scimErrorBody, type ScimType } from "./errors";
+import { permissionCheck } from "../auth/scim";
 import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
 
 export const BULK_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -119,13 +120,8 @@ async function runOperation(c: ScimContext, op: Record<string, unknown>, created
   const data = method === "DELETE" ? undefined : resolveBulkIds(field(op, "data"), created);
   if (method !== "DELETE" && (data === undefined || data === null)) throw invalid(`${method} needs 'data'.`);
 
-  const required = WRITE_PERMISSIONS[endpoint][method];
-  const granted = new Set(c.var.credential.permissions);
-  const wanted = required.map(([resource, action]) => `${resource}:${action}`);
-  const missing = wanted.filter((p) => !granted.has(p));
-  if (missing.length > 0) {
-    throw new OperationError(403, `This integration's service account lacks ${missing.join(" and ")}; grant it through a role bound to the service account.`);
-  }
+  const { wanted, refusal } = permissionCheck(c.var.credential.permissions, WRITE_PERMISSIONS[endpoint][method]);
+  if (refusal) throw new OperationError(403, refusal);
   const write = { ...writeContext(c, wanted), ifMatch: version, body: data };
   const base = scimBase(c);
   const answer = (status: number, resourceId: string, etag?: string): OperationResult => ({

@@ -81,5 +81,3 @@ export function listOf<T>(items: T[]) {
   return { schemas: [LIST_RESPONSE_SCHEMA], totalResults: items.length, startIndex: 1, itemsPerPage: items.length, Resources: items };
 }
 
-export const resourceTypes = (base: ScimBase) => listOf(RESOURCE_TYPES.map((t) => resourceType(t, base)));
-export const schemaDocuments = (base: ScimBase) => listOf(ALL_SCHEMAS.map((s) => schemaDocument(s, base)));

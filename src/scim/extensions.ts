@@ -43,10 +43,15 @@ export function mentionsOtherSchemas(...parts: unknown[]): boolean {
   return false;
 }
 
+/** The tenant's declared extensions, as schema definitions (one read). */
+export async function declaredSchemas(db: Db, tenantId: string): Promise<SchemaDef[]> {
+  return (await listDeclaredSchemas(db, tenantId)).map(schemaOf);
+}
+
 /** The tenant's User type, reading its declarations only when the request needs them. */
 export async function userTypeFor(db: Db, tenantId: string, ...request: unknown[]): Promise<ResourceTypeDef> {
   if (!mentionsOtherSchemas(...request)) return USER_TYPE;
-  return userTypeWith((await listDeclaredSchemas(db, tenantId)).map(schemaOf));
+  return userTypeWith(await declaredSchemas(db, tenantId));
 }
 
 /** Declared attributes with `uniqueness: server`: kept unique per tenant through tenant_user_values. */

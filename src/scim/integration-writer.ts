@@ -32,8 +32,7 @@ import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type Memb
 import { groupDoc, userDoc, userFields } from "./resources";
 import { RESOURCE_TYPES } from "./schemas";
 import { validateResource } from "./validate";
-import { listDeclaredSchemas } from "../iam/scim-schemas";
-import { schemaOf, userTypeFor, userTypeWith } from "./extensions";
+import { declaredSchemas, userTypeFor, userTypeWith } from "./extensions";
 
 const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
@@ -90,7 +89,7 @@ export class IntegrationWriter extends DurableObject<Env> {
   async replaceUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
     return this.#run(write, async (db) => {
       // A PUT may drop extension data without naming its URN: it always knows the declarations.
-      const type = userTypeWith((await listDeclaredSchemas(db, write.tenantId)).map(schemaOf));
+      const type = userTypeWith(await declaredSchemas(db, write.tenantId));
       const { doc, externalId } = validateResource(type, write.body);
       return updateUser(db, write, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId, type) });
     });
@@ -111,7 +110,7 @@ export class IntegrationWriter extends DurableObject<Env> {
         ifMatch: write.ifMatch,
         compute: (current) => {
           const next = applyPatch(type, userDoc(current), ops);
-          return userFields(next, (next.externalId as string | undefined) ?? null, type === USER_TYPE ? undefined : type);
+          return userFields(next, (next.externalId as string | undefined) ?? null, type);
         },
       });
     });

@@ -7,9 +7,8 @@ import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/
 import { getGroup, groupEtag, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
 import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
 import { etagMatches } from "../iam/writes";
-import { listDeclaredSchemas } from "../iam/scim-schemas";
 import { LIMITS, listOf, resourceType, schemaDocument, serviceProviderConfig } from "./discovery";
-import { schemaOf, userTypeFor, userTypeWith } from "./extensions";
+import { declaredSchemas, userTypeFor, userTypeWith } from "./extensions";
 import { bulk } from "./bulk";
 import { ScimError } from "./errors";
 import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
@@ -41,17 +40,17 @@ function userType(c: ScimContext, ...request: unknown[]): Promise<ResourceTypeDe
 }
 
 async function listUsers(c: ScimContext, params: ListParameters) {
-  const USER_TYPE = await userType(c, params);
-  const plan = planList(USER_TYPE, userResolver(c.var.credential.tenantId, USER_TYPE), params);
+  const type = await userType(c, params);
+  const plan = planList(type, userResolver(c.var.credential.tenantId, type), params);
   const { total, rows } = await queryTenantUsers(c.var.db, c.var.credential.tenantId, {
     where: plan.where,
     orderBy: plan.orderBy,
     offset: plan.startIndex - 1,
     limit: plan.count,
-    withGroups: isReturned(plan.projection, USER_TYPE, "groups"),
+    withGroups: isReturned(plan.projection, type, "groups"),
   });
   const base = scimBase(c);
-  const resources = rows.map((row) => project(renderUser(row, base), plan.projection, USER_TYPE));
+  const resources = rows.map((row) => project(renderUser(row, base), plan.projection, type));
   return scimJson(c, listResponse(plan.startIndex, total, resources));
 }
 
@@ -103,10 +102,7 @@ function refuseFilter(c: ScimContext): void {
   }
 }
 
-/** The tenant's declared schema extensions. */
-async function declaredOf(c: ScimContext): Promise<SchemaDef[]> {
-  return (await listDeclaredSchemas(c.var.db, c.var.credential.tenantId)).map(schemaOf);
-}
+const declaredOf = (c: ScimContext) => declaredSchemas(c.var.db, c.var.credential.tenantId);
 
 async function resourceTypesOf(c: ScimContext): Promise<ResourceTypeDef[]> {
   const declared = await declaredOf(c);
@@ -183,9 +179,9 @@ async function searchParameters(c: ScimContext): Promise<ListParameters> {
 /** Root /.search: Users then Groups, paged as one list. */
 async function searchAll(c: ScimContext) {
   const params = await searchParameters(c);
-  const USER_TYPE = await userType(c, params);
+  const type = await userType(c, params);
   const meter = new CostMeter();
-  const userPlan = planList(USER_TYPE, unassignedWhenUnknown(userResolver(c.var.credential.tenantId, USER_TYPE)), params, meter);
+  const userPlan = planList(type, unassignedWhenUnknown(userResolver(c.var.credential.tenantId, type)), params, meter);
   const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.credential.tenantId)), params, meter);
   const tenantId = c.var.credential.tenantId;
   const offset = userPlan.startIndex - 1;
@@ -194,7 +190,7 @@ async function searchAll(c: ScimContext) {
     orderBy: userPlan.orderBy,
     offset,
     limit: userPlan.count,
-    withGroups: isReturned(userPlan.projection, USER_TYPE, "groups"),
+    withGroups: isReturned(userPlan.projection, type, "groups"),
   });
   const groupOffset = Math.max(0, offset - users.total);
   const groupLimit = Math.max(0, userPlan.count - users.rows.length);
@@ -202,7 +198,7 @@ async function searchAll(c: ScimContext) {
   const base = scimBase(c);
   const shown = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await withMembers(c, groups.rows) : groups.rows.map((group): Shown => ({ group }));
   const resources = [
-    ...users.rows.map((u) => project(renderUser(u, base), userPlan.projection, USER_TYPE)),
+    ...users.rows.map((u) => project(renderUser(u, base), userPlan.projection, type)),
     ...shown.map(({ group, members }) => project(renderGroup(group, base, members), groupPlan.projection, GROUP_TYPE)),
   ];
   return scimJson(c, listResponse(userPlan.startIndex, users.total + groups.total, resources));
@@ -250,13 +246,13 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     return sendUser(c, result.user, 201, type, projection);
   })
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
-    const USER_TYPE = await userType(c);
-    const projection = projectionOf(c, USER_TYPE);
+    const type = await userType(c);
+    const projection = projectionOf(c, type);
     const user = await getTenantUser(c.var.db, c.var.credential.tenantId, c.req.param("id"), {
-      withGroups: isReturned(projection, USER_TYPE, "groups"),
+      withGroups: isReturned(projection, type, "groups"),
     });
     if (!user) throw new ScimError(404, `User '${c.req.param("id")}' not found.`);
-    return notModified(c, userEtag(user)) ?? sendUser(c, user, 200, USER_TYPE, projection);
+    return notModified(c, userEtag(user)) ?? sendUser(c, user, 200, type, projection);
   })
   .put("/Users/:id", can(...WRITE_PERMISSIONS.Users.PUT), async (c) => {
     const type = await userType(c);
