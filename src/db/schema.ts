@@ -309,6 +309,8 @@ export const apiTokens = sqliteTable(
     lastFour: text("last_four").notNull(),
     createdAt: createdAt(),
     lastUsedAt: integer("last_used_at"),
+    /** When the token stops working (epoch ms); null: until revoked. Integration tokens never expire. */
+    expiresAt: integer("expires_at"),
   },
   (t) => [
     uniqueIndex("api_tokens_hash_unique").on(t.tokenHash),
@@ -365,5 +367,18 @@ export const auditEvents = sqliteTable(
   (t) => [
     index("audit_events_tenant_idx").on(t.tenantId, t.id),
     index("audit_events_resource_idx").on(t.tenantId, t.resourceType, t.resourceId),
+    // An integration's activity by hour and outcome, read from the index alone (covering).
+    index("audit_events_integration_activity_idx").on(t.integrationId, t.createdAt, t.resourceType, t.outcome, t.status),
   ],
 );
+
+/**
+ * Leases of background jobs (the audit archiver): a job runs only while it holds its row's lease,
+ * and every step that deletes checks the lease in its own batch, so two overlapping runs can
+ * never both act. An expired lease is taken over, which resumes a run that died half-way.
+ */
+export const jobLeases = sqliteTable("job_leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
