@@ -12,3 +12,15 @@ export function publicBaseUrl(env: Env, requestUrl: string): string {
   if (configured) return configured.replace(/\/+$/, "");
   return new URL(requestUrl).origin;
 }
+
+/**
+ * `AUDIT_RETENTION_DAYS`: how many days audit events stay in D1 before the daily run archives
+ * them (default 90; 0 archives everything older than the run). Anything but a whole number ≥ 0
+ * is a configuration error the run reports instead of guessing.
+ */
+export function auditRetentionDays(env: Env): number {
+  const raw = (env.AUDIT_RETENTION_DAYS ?? "").trim();
+  if (raw === "") return 90;
+  if (!/^\d{1,5}$/.test(raw)) throw new Error(`AUDIT_RETENTION_DAYS must be a whole number of days (0 or more), not '${raw}'`);
+  return Number(raw);
+}

@@ -1,4 +1,4 @@
-/** scim-edge: builds the app, mounts the routers, exports the Durable Object class. */
+/** scim-edge: builds the app, mounts the routers, exports the handlers and the Durable Object class. */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -10,6 +10,7 @@ import type { AppEnv } from "./app-env";
 import { renderError, renderNotFound } from "./errors";
 import { requestLog } from "./observability";
 import { LIMITS } from "./scim/discovery";
+import { scheduled } from "./scheduled";
 import { canonicalPath } from "./scim/paths";
 import { scimRoutes } from "./scim/routes";
 
@@ -39,4 +40,4 @@ app.route("/ui", consoleRoutes);
 app.onError(renderError);
 app.notFound(renderNotFound);
 
-export default app;
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -120,3 +120,42 @@ export async function listAll(path, max = 1000) {
   } while (cursor && items.length < max);
   return items;
 }
+
+/**
+ * Downloads a file from /api/v1 (a GET the bearer token authorizes, so a plain link would not do):
+ * reads the body, then hands it to the browser as a file named as the server says.
+ * @param {string} path below /api/v1
+ * @param {string} fallbackName used when the response names no file
+ * @returns {Promise<{ name: string, bytes: number }>}
+ */
+export async function download(path, fallbackName) {
+  /** @type {Record<string, string>} */
+  const headers = {};
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, { headers, cache: "no-store" });
+  } catch {
+    throw new ApiError(0, "Cannot reach the service. Check your connection (or that `npm start` is running) and try again.");
+  }
+  if (!response.ok) {
+    if (response.status === 401) onUnauthorized();
+    const json = await response.json().catch(() => null);
+    throw new ApiError(response.status, describeFailure(response.status, json?.detail, response.headers.get("Retry-After")));
+  }
+  // A transfer cut half-way rejects here: no partial file is offered as if complete.
+  const blob = await response.blob().catch(() => {
+    throw new ApiError(0, "The download was cut off before it finished; nothing was saved. Try again.");
+  });
+  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(blob);
+  const anchor = document.createElement("a");
+  anchor.href = url;
+  anchor.download = name;
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return { name, bytes: blob.size };
+}

@@ -1,38 +1,26 @@
-/** Admin API: /api/v1/{tenant}/audit-logs, newest first. */
-import { createRoute } from "@hono/zod-openapi";
-import { listAuditEvents, type AuditEvent as AuditRow } from "../iam/audit";
+/** Admin API: /api/v1/{tenant}/audit-logs, newest first, and its export over a range, oldest first. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { auditRecord, listAuditEvents } from "../iam/audit";
+import { exportAuditEvents, exportStream } from "../iam/audit-export";
+import { describeError } from "../observability";
 import { tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
-import { AuditEvent, AuditQuery, page, TenantParam } from "./schemas";
-import { decodeCursor, iso, pageOf } from "./validation";
+import { AuditEvent, AuditExportQuery, AuditQuery, page, TenantParam } from "./schemas";
+import { decodeCursor, pageOf } from "./validation";
 
-function render(event: AuditRow) {
-  return {
-    id: event.id,
-    tenant: event.tenantId,
-    integrationId: event.integrationId,
-    actor: { type: event.actorType, id: event.actorId },
-    action: event.action,
-    resourceType: event.resourceType,
-    resourceId: event.resourceId,
-    outcome: event.outcome,
-    status: event.status,
-    detail: event.detail,
-    diff: event.diff,
-    requestId: event.requestId,
-    createdAt: iso(event.createdAt),
-  };
-}
+const tags = ["Audit log"];
 
-/** Registers the audit log route. */
+const CONTENT_TYPES = { ndjson: "application/x-ndjson; charset=utf-8", csv: "text/csv; charset=utf-8" } as const;
+
+/** Registers the audit log routes. */
 export function registerAudit(app: AdminApp): void {
   app.openapi(
     createRoute({
       method: "get",
       path: "/{tenant}/audit-logs",
-      tags: ["Audit log"],
+      tags,
       summary: "Read the audit log, newest first",
-      description: "Every SCIM and admin write, and every refused SCIM write with its error detail.",
+      description: "Every SCIM and admin write, and every refused or failed SCIM write with its error detail. Events older than the retention period are in the archive: see the export.",
       security: bearer,
       middleware: [tenantAccess("AUDIT_LOGS", "READ")] as const,
       request: { params: TenantParam, query: AuditQuery },
@@ -46,7 +34,45 @@ export function registerAudit(app: AdminApp): void {
         before: decodeCursor(cursor),
         limit: limit + 1,
       });
-      return c.json(pageOf(rows, limit, render), 200);
+      return c.json(pageOf(rows, limit, auditRecord), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{tenant}/audit-logs/export",
+      tags,
+      summary: "Export the audit log over a time range, oldest first",
+      description:
+        "Streams every event of the range that matches the filters, from D1 and from the R2 archive alike, in id (time) order, each once. " +
+        "NDJSON lines are the list's events; CSV has one header row and the same fields (`diff` as JSON; text starting with = + - @ is prefixed with ' so spreadsheets do not run it). " +
+        "A failure after the first byte cuts the transfer rather than ending it early as if complete.",
+      security: bearer,
+      middleware: [tenantAccess("AUDIT_LOGS", "READ")] as const,
+      request: { params: TenantParam, query: AuditExportQuery },
+      responses: {
+        200: {
+          description: "The events.",
+          content: { [CONTENT_TYPES.ndjson]: { schema: z.string() }, [CONTENT_TYPES.csv]: { schema: z.string() } },
+        },
+        ...problems(400, 401, 403, 404),
+      },
+    }),
+    async (c) => {
+      const { from, to, format, ...filter } = c.req.valid("query");
+      const range = { from: from === undefined ? 0 : Date.parse(from), to: to === undefined ? Date.now() : Date.parse(to) };
+      const events = exportAuditEvents(c.var.db, c.env.AUDIT_ARCHIVE, c.var.tenantId, { ...range, ...filter });
+      const requestId = c.var.requestId;
+      const stream = exportStream(events, format, (err) =>
+        console.error(JSON.stringify({ level: "error", requestId, message: "audit export cut short", error: describeError(err) })),
+      );
+      const name = `audit-${c.var.tenantId}-${new Date(range.from).toISOString().slice(0, 10)}-${new Date(range.to).toISOString().slice(0, 10)}.${format}`;
+      return c.body(stream, 200, {
+        "Content-Type": CONTENT_TYPES[format],
+        "Content-Disposition": `attachment; filename="${name}"`,
+        "Cache-Control": "no-store",
+      }) as never;
     },
   );
 }

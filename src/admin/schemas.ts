@@ -257,16 +257,57 @@ export const AuditEvent = z
   })
   .openapi("AuditEvent");
 
-export const AuditQuery = PageQuery.extend({
+const isoTime = () => z.iso.datetime({ offset: true, message: "an ISO 8601 time, e.g. 2026-11-29T08:00:00Z" });
+
+/** The filters the audit list and the export share. */
+const AuditFilters = z.object({
   integrationId: z.string().max(200).optional().openapi({ param: { name: "integrationId", in: "query" } }),
   resourceType: z.string().max(100).optional().openapi({ param: { name: "resourceType", in: "query" }, example: "USER" }),
-  resourceId: z.string().max(200).optional().openapi({ param: { name: "resourceId", in: "query" } }),
   action: z.string().max(100).optional().openapi({ param: { name: "action", in: "query" }, example: "DELETE" }),
-  after: z.iso
-    .datetime({ offset: true, message: "an ISO 8601 time, e.g. 2026-11-29T08:00:00Z" })
+  outcome: z
+    .enum(["SUCCESS", "FAILURE"])
+    .optional()
+    .openapi({ param: { name: "outcome", in: "query" }, description: "Only successful writes, or only refused and failed ones." }),
+});
+
+export const AuditQuery = PageQuery.extend(AuditFilters.shape).extend({
+  resourceId: z.string().max(200).optional().openapi({ param: { name: "resourceId", in: "query" } }),
+  after: isoTime()
     .optional()
     .openapi({ param: { name: "after", in: "query" }, description: "Only events at or after this time." }),
 });
+
+export const AuditExportQuery = AuditFilters.extend({
+  from: isoTime()
+    .optional()
+    .openapi({ param: { name: "from", in: "query" }, description: "Start of the range (inclusive); default: the first event ever recorded." }),
+  to: isoTime()
+    .optional()
+    .openapi({ param: { name: "to", in: "query" }, description: "End of the range (exclusive); default: now." }),
+  format: z.enum(["ndjson", "csv"]).default("ndjson").openapi({ param: { name: "format", in: "query" } }),
+}).refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), { message: "from must be before to", path: ["from"] });
+
+// ---- provisioning health -------------------------------------------------------------------------
+
+export const ActivityQuery = z.object({
+  days: z.coerce.number().int().min(1).max(31).default(7).openapi({ param: { name: "days", in: "query" }, description: "How many days back, 1 to 31." }),
+});
+
+const Outcomes = { succeeded: z.number().int(), refused: z.number().int().openapi({ description: "Refused with a 4xx." }), failed: z.number().int().openapi({ description: "Failed with a 5xx." }) };
+
+export const IntegrationActivity = z
+  .object({
+    integrationId: z.string(),
+    from: time,
+    to: time,
+    hours: z.array(z.object({ start: time, ...Outcomes })).openapi({ description: "SCIM writes per hour by outcome, oldest first, every hour of the window." }),
+    totals: z.object(Outcomes),
+    lastHour: z.object({ writes: z.number().int(), refused: z.number().int(), failed: z.number().int() }).openapi({ description: "The last 60 minutes." }),
+    unhealthy: z.boolean().openapi({ description: "Refused and failed writes exceed a fifth of the last hour's writes: Entra quarantines an app whose calls keep failing." }),
+    lastContactAt: time.nullable().openapi({ description: "Last request with the integration's token (reads too), to the minute." }),
+    lastWriteAt: time.nullable(),
+  })
+  .openapi("IntegrationActivity");
 
 // ---- SCIM schema extensions ------------------------------------------------------------------------
 

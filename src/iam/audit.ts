@@ -117,11 +117,48 @@ export function diffOf(before: Record<string, unknown>, after: Record<string, un
 
 export type AuditEvent = typeof auditEvents.$inferSelect;
 
+/** An event as the API lists it, exports it and the archive stores it (one line of NDJSON). */
+export interface AuditRecord {
+  id: string;
+  tenant: string;
+  integrationId: string | null;
+  actor: { type: AuditEvent["actorType"]; id: string | null };
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  outcome: AuditEvent["outcome"];
+  status: number | null;
+  detail: string | null;
+  diff: AuditDiff | null;
+  requestId: string | null;
+  createdAt: string;
+}
+
+/** The record of a stored event. */
+export function auditRecord(event: AuditEvent): AuditRecord {
+  return {
+    id: event.id,
+    tenant: event.tenantId,
+    integrationId: event.integrationId,
+    actor: { type: event.actorType, id: event.actorId },
+    action: event.action,
+    resourceType: event.resourceType,
+    resourceId: event.resourceId,
+    outcome: event.outcome,
+    status: event.status,
+    detail: event.detail,
+    diff: event.diff,
+    requestId: event.requestId,
+    createdAt: new Date(event.createdAt).toISOString(),
+  };
+}
+
 export interface AuditQuery {
   integrationId?: string;
   resourceType?: string;
   resourceId?: string;
   action?: string;
+  outcome?: "SUCCESS" | "FAILURE";
   /** Only events at or after this time (epoch ms). */
   after?: number;
   /** Cursor: only events older than this id. */
@@ -141,6 +178,7 @@ export async function listAuditEvents(db: Db, tenantId: string, query: AuditQuer
         query.resourceType ? eq(auditEvents.resourceType, query.resourceType) : undefined,
         query.resourceId ? eq(auditEvents.resourceId, query.resourceId) : undefined,
         query.action ? eq(auditEvents.action, query.action) : undefined,
+        query.outcome ? eq(auditEvents.outcome, query.outcome) : undefined,
         query.after !== undefined ? gte(auditEvents.createdAt, query.after) : undefined,
         query.before ? lt(auditEvents.id, query.before) : undefined,
       ),

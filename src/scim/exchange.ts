@@ -149,9 +149,11 @@ export const WRITE_PERMISSIONS = {
 const WRITE_ACTIONS: Record<string, string> = { POST: "CREATE", PUT: "UPDATE", PATCH: "UPDATE", DELETE: "DELETE" };
 
 /**
- * Records a refused SCIM write (4xx) in the audit log with its error detail, so an admin can see
- * why Entra reports failures; a single request and a /Bulk operation are recorded alike.
- * Successful writes are audited in their own batch.
+ * Records a refused (4xx) or failed (5xx) SCIM write in the audit log with its error detail, so
+ * an admin sees why Entra reports failures and the Provisioning page can chart them; a single
+ * request and a /Bulk operation are recorded alike. Successful writes are audited in their own
+ * batch. A failure's record is best-effort, after the answer: the store that failed the write
+ * may fail its record too, and that must not change what the client is told.
  */
 export async function recordRefusedWrite(
   c: ScimContext,
@@ -159,9 +161,9 @@ export async function recordRefusedWrite(
 ): Promise<void> {
   const action = WRITE_ACTIONS[refused.method.toUpperCase()];
   const endpoint = refused.endpoint.toLowerCase();
-  if (!action || (endpoint !== "users" && endpoint !== "groups") || refused.status < 400 || refused.status >= 500) return;
+  if (!action || (endpoint !== "users" && endpoint !== "groups") || refused.status < 400) return;
   const { tenantId, integrationId, serviceAccountId } = c.var.credential;
-  await recordAudit(c.var.db, {
+  const recorded = recordAudit(c.var.db, {
     tenantId,
     integrationId,
     actor: { type: "SERVICE_ACCOUNT", id: serviceAccountId },
@@ -173,4 +175,8 @@ export async function recordRefusedWrite(
     detail: refused.detail,
     requestId: c.var.requestId,
   });
+  if (refused.status < 500) return recorded;
+  c.executionCtx.waitUntil(
+    recorded.catch((err) => console.error(JSON.stringify({ level: "warn", requestId: c.var.requestId, message: "failed write not audited", error: describeError(err) }))),
+  );
 }

@@ -1,8 +1,8 @@
 // @ts-check
 /** The audit log: filters in the URL (so a filtered view can be linked), each change's diff, failures marked. */
-import { listAll } from "../api.js";
+import { download, listAll, query as queryString } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { badge, field, h, select, table, when } from "../dom.js";
+import { badge, errorBox, field, h, notify, select, table, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
 const RESOURCES = ["USER", "GROUP", "INTEGRATION", "ROLE", "BINDING", "SERVICE_ACCOUNT", "API_TOKEN", "TENANT"];
@@ -32,7 +32,14 @@ export async function renderAudit(ctx) {
   ctx.title("Audit log");
   const integrations = can(ctx.me, "INTEGRATIONS:READ") ? await listAll(`/${encodeURIComponent(tenant)}/integrations`).catch(() => []) : [];
   const integrationNames = new Map(integrations.map((i) => [i.id, i.name]));
-  const current = { integrationId: query.get("integrationId") ?? "", resourceType: query.get("resourceType") ?? "", action: query.get("action") ?? "" };
+  const current = {
+    integrationId: query.get("integrationId") ?? "",
+    resourceType: query.get("resourceType") ?? "",
+    action: query.get("action") ?? "",
+    outcome: query.get("outcome") ?? "",
+  };
+  // "Since" comes only from links (the Provisioning page's refusal warning), shown with a way out.
+  const after = query.get("after") ?? "";
 
   /**
    * The choices of a filter, plus the value in the URL when it is not among them (a deleted
@@ -48,12 +55,14 @@ export async function renderAudit(ctx) {
   );
   const resource = select("resourceType", withCurrent([["", "All resources"], ...RESOURCES.map((r) => /** @type {[string, string]} */ ([r, r]))], current.resourceType, (r) => r), current.resourceType);
   const action = select("action", withCurrent([["", "All actions"], ...ACTIONS.map((a) => /** @type {[string, string]} */ ([a, a]))], current.action, (a) => a), current.action);
+  const outcome = select("outcome", [["", "All outcomes"], ["SUCCESS", "Succeeded"], ["FAILURE", "Refused or failed"]], current.outcome);
   const form = h(
     "form",
     { class: "toolbar" },
     field("Integration", integration),
     field("Resource", resource),
     field("Action", action),
+    field("Outcome", outcome),
     h("button", { type: "submit" }, "Filter"),
   );
   form.addEventListener("submit", (event) => {
@@ -62,18 +71,69 @@ export async function renderAudit(ctx) {
     if (integration.value) params.set("integrationId", integration.value);
     if (resource.value) params.set("resourceType", resource.value);
     if (action.value) params.set("action", action.value);
+    if (outcome.value) params.set("outcome", outcome.value);
+    if (after) params.set("after", after);
     const text = params.toString();
     ctx.navigate(`${tenantPath(tenant, "audit")}${text ? `?${text}` : ""}`);
   });
+  const filters = Object.fromEntries(Object.entries(current).filter(([, value]) => value));
+  const sinceNote = after
+    ? h(
+        "p",
+        { class: "meta" },
+        `Showing events since ${when(after)}. `,
+        link(`${tenantPath(tenant, "audit")}${queryString(filters)}`, "Show all times"),
+      )
+    : null;
+
+  // The export: every event of a date range with these filters, from D1 and the archive alike.
+  const fromDate = h("input", { type: "date", name: "from" });
+  const toDate = h("input", { type: "date", name: "to" });
+  const format = select("format", [["csv", "CSV"], ["ndjson", "NDJSON"]], "csv");
+  const exportStatus = h("div", { role: "status" });
+  const exportForm = h(
+    "form",
+    { class: "export", "aria-label": "Download the audit log" },
+    field("From (UTC day)", fromDate),
+    field("To (UTC day, included)", toDate),
+    field("Format", format),
+    h("button", { type: "submit", class: "secondary" }, "Download"),
+    exportStatus,
+  );
+  exportForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const day = 86_400_000;
+    const from = fromDate.value ? new Date(`${fromDate.value}T00:00:00Z`).toISOString() : after || undefined;
+    const to = toDate.value ? new Date(Date.parse(`${toDate.value}T00:00:00Z`) + day).toISOString() : undefined;
+    const path = `/${encodeURIComponent(tenant)}/audit-logs/export${queryString({ ...filters, from, to, format: format.value })}`;
+    exportStatus.replaceChildren(h("span", { class: "loading" }, "Preparing the download…"));
+    try {
+      const file = await download(path, `audit-${tenant}.${format.value}`);
+      exportStatus.replaceChildren();
+      notify(`Downloaded ${file.name} (${file.bytes.toLocaleString()} bytes).`);
+    } catch (err) {
+      exportStatus.replaceChildren(errorBox(err));
+    }
+  });
+
   const list = h("div", {});
   ctx.view.append(
+    ...[
     h("h1", {}, "Audit log"),
-    h("p", { class: "lead" }, "Every SCIM and admin write, newest first. Refused SCIM calls are recorded too, with the reason the identity provider was given."),
+    h(
+      "p",
+      { class: "lead" },
+      "Every SCIM and admin write, newest first. Refused SCIM calls are recorded too, with the reason the identity provider was given. Events older than the retention period are archived: Download includes them.",
+    ),
     form,
+    sinceNote,
+    h("details", { class: "card" }, h("summary", {}, "Download"), exportForm),
     list,
+    ].filter((node) => node !== null),
   );
 
-  const params = new URLSearchParams(Object.entries(current).filter(([, value]) => value));
+  const params = new URLSearchParams(filters);
+  if (after) params.set("after", after);
   await pagedList(list, {
     path: `/${encodeURIComponent(tenant)}/audit-logs${params.size ? `?${params}` : ""}`,
     what: "events",

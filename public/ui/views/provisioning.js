@@ -6,6 +6,7 @@
  */
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
+import { activityChart, describeTotals } from "../chart.js";
 import { badge, confirmAction, copyField, errorBox, field, focusView, h, notify, openDialog, select, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
@@ -142,6 +143,42 @@ export async function renderProvisioning(ctx) {
     return out;
   }
 
+  /**
+   * Provisioning health: the last week's writes by outcome, the last contact, and a warning when
+   * refusals in the last hour exceed a fifth of its writes (before Entra quarantines the app).
+   * @param {any} integration
+   */
+  function health(integration) {
+    const out = h("section", { class: "health", "aria-label": `Activity of ${integration.name}` }, h("p", { class: "loading meta", role: "status" }, "Loading activity…"));
+    api("GET", `${base}/${encodeURIComponent(integration.id)}/activity?days=7`)
+      .then((/** @type {any} */ activity) => {
+        const { writes, refused, failed } = activity.lastHour;
+        const since = new Date(Date.now() - 3_600_000).toISOString();
+        const refusals = `${tenantPath(tenant, "audit")}?integrationId=${encodeURIComponent(integration.id)}&outcome=FAILURE&after=${encodeURIComponent(since)}`;
+        out.replaceChildren(
+          ...[
+          activity.unhealthy
+            ? h(
+                "div",
+                { class: "warning health-warning", role: "alert" },
+                h("strong", {}, `${refused + failed} of ${writes} SCIM writes in the last hour were refused or failed. `),
+                "Entra ID quarantines an application whose provisioning calls keep failing. ",
+                link(refusals, "See these refusals in the audit log"),
+              )
+            : null,
+          h(
+            "p",
+            { class: "meta" },
+            `Last contact ${activity.lastContactAt ? when(activity.lastContactAt) : "never"} · last write ${activity.lastWriteAt ? when(activity.lastWriteAt) : "never"} · last 7 days: ${describeTotals(activity.totals)}`,
+          ),
+          activityChart(activity, integration.name),
+          ].filter((node) => node !== null),
+        );
+      })
+      .catch((err) => out.replaceChildren(errorBox(err)));
+    return out;
+  }
+
   /** @param {any[]} rows */
   function cards(rows) {
     return h(
@@ -161,6 +198,7 @@ export async function renderProvisioning(ctx) {
           integration.description ? h("p", {}, integration.description) : null,
           copyField("Tenant URL", integration.endpoint),
           h("p", { class: "meta" }, `Created ${when(integration.createdAt)} · updated ${when(integration.updatedAt)}`, tokenUse(integration)),
+          health(integration),
           h(
             "div",
             { class: "actions" },

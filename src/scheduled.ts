@@ -1,0 +1,24 @@
+/** The Worker's Cron Trigger: the daily audit retention run (wrangler.toml `[triggers]`). */
+import { auditRetentionDays } from "./config";
+import { createDb } from "./db/client";
+import { archiveAuditEvents } from "./iam/audit-archive";
+import { describeError } from "./observability";
+
+/**
+ * Archives audit events older than `AUDIT_RETENTION_DAYS` to `AUDIT_ARCHIVE` and logs one JSON
+ * line with the outcome. A failure is logged and rethrown, so the Cron Trigger shows it failed;
+ * the next run resumes where this one stopped.
+ */
+export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
+  const started = Date.now();
+  try {
+    const report = await archiveAuditEvents(createDb(env.DB), env.AUDIT_ARCHIVE, {
+      retentionDays: auditRetentionDays(env),
+      now: controller.scheduledTime,
+    });
+    console.log(JSON.stringify({ level: "info", job: "audit-archive", cron: controller.cron, ms: Date.now() - started, ...report }));
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", job: "audit-archive", cron: controller.cron, ms: Date.now() - started, error: describeError(err) }));
+    throw err;
+  }
+}
