@@ -17,12 +17,20 @@ export function adminOnly(): AdminMiddleware {
   };
 }
 
+export interface TenantAccessOptions {
+  /**
+   * The handler's own query answers 404 for a tenant that does not exist (it finds nothing in
+   * it and changes nothing), so the separate tenant lookup, a D1 round trip, is skipped.
+   */
+  existenceCheckedByHandler?: boolean;
+}
+
 /**
  * Routes under /api/v1/{tenant}: a service account must belong to that tenant and hold
  * `resource:action` through its bindings (read on every request: no stale grant). Then the
  * tenant must exist (404). Sets `tenantId`.
  */
-export function tenantAccess(resource: Resource, action: Action): AdminMiddleware {
+export function tenantAccess(resource: Resource, action: Action, options: TenantAccessOptions = {}): AdminMiddleware {
   return async function tenantAccessMiddleware(c, next) {
     const tenantId = c.req.param("tenant") ?? "";
     const principal = c.var.principal;
@@ -35,7 +43,7 @@ export function tenantAccess(resource: Resource, action: Action): AdminMiddlewar
         throw new ProblemError(403, `This service account lacks ${resource}:${action}; grant it through a role binding.`);
       }
     }
-    if (!(await getTenant(c.var.db, tenantId))) throw new ProblemError(404, `Tenant '${tenantId}' does not exist.`);
+    if (!options.existenceCheckedByHandler && !(await getTenant(c.var.db, tenantId))) throw new ProblemError(404, `Tenant '${tenantId}' does not exist.`);
     c.set("tenantId", tenantId);
     await next();
   };
