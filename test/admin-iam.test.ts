@@ -157,7 +157,7 @@ describe("service accounts", () => {
     expect(list.json.results).toHaveLength(1);
     const account = list.json.results[0];
     expect(account).toMatchObject({ id: i.serviceAccountId, integrationId: i.id });
-    expect(account.tokens).toEqual([{ id: expect.any(String), createdAt: expect.any(String), lastUsedAt: expect.any(String), lastFour: i.token.slice(-4) }]);
+    expect(account.tokens).toEqual([{ id: expect.any(String), createdAt: expect.any(String), lastUsedAt: expect.any(String), lastFour: i.token.slice(-4), expiresAt: null }]);
     expect(JSON.stringify(list.json)).not.toContain(i.token);
     expect(JSON.stringify(list.json)).not.toMatch(/[0-9a-f]{64}/);
     const tokenId = account.tokens[0].id;

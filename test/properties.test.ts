@@ -315,7 +315,7 @@ describe("the HTTP layer, on random requests", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("GET", "POST", "PATCH", "DELETE"),
-        fc.constantFrom("/tenants", `/${tenant}/roles`, `/${tenant}/bindings`, `/${tenant}/integrations`, `/${tenant}/audit-logs`, `/${tenant}/roles/x`, "/users/x", `/${tenant}/groups/x`),
+        fc.constantFrom("/tenants", `/${tenant}/roles`, `/${tenant}/bindings`, `/${tenant}/integrations`, `/${tenant}/audit-logs`, `/${tenant}/roles/x`, "/users/x", `/${tenant}/groups/x`, `/${tenant}/service-accounts`, `/${tenant}/service-accounts/x`, `/${tenant}/service-accounts/x/tokens`),
         fc.dictionary(fc.constantFrom("limit", "cursor", "after", "subjectType", "action"), fc.string({ maxLength: 20 }), { maxKeys: 2 }),
         jsonish,
         async (method, path, query, body) => {

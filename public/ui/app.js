@@ -11,6 +11,7 @@ import { renderGroup, renderGroups } from "./views/groups.js";
 import { renderProvisioning } from "./views/provisioning.js";
 import { renderRoles } from "./views/roles.js";
 import { renderSchemas } from "./views/schemas.js";
+import { renderServiceAccounts } from "./views/service-accounts.js";
 import { renderTenants } from "./views/tenants.js";
 import { renderUsers } from "./views/users.js";
 
@@ -30,6 +31,7 @@ const SECTIONS = /** @type {const} */ ([
   ["users", "Users", ["USERS:READ"]],
   ["groups", "Groups", ["GROUPS:READ"]],
   ["roles", "Roles and bindings", ["ROLES:READ", "BINDINGS:READ"]],
+  ["service-accounts", "Service accounts", ["SERVICE_ACCOUNTS:READ"]],
   ["schemas", "SCIM schemas", ["USERS:READ"]],
   ["audit", "Audit log", ["AUDIT_LOGS:READ"]],
 ]);
@@ -45,6 +47,7 @@ const ROUTES = [
   [/^\/ui\/t\/([^/]+)\/groups$/, renderGroups],
   [/^\/ui\/t\/([^/]+)\/groups\/([^/]+)$/, renderGroup],
   [/^\/ui\/t\/([^/]+)\/roles$/, renderRoles],
+  [/^\/ui\/t\/([^/]+)\/service-accounts$/, renderServiceAccounts],
   [/^\/ui\/t\/([^/]+)\/schemas$/, renderSchemas],
   [/^\/ui\/t\/([^/]+)\/audit$/, renderAudit],
 ];
@@ -188,7 +191,7 @@ async function render() {
     renderTabs("", "");
     main.replaceChildren(
       h("h1", {}, "Nothing to show"),
-      h("p", {}, "This service account's bindings grant no read permission the console uses (INTEGRATIONS, USERS, GROUPS, ROLES, BINDINGS or AUDIT_LOGS with READ). Sign in with the admin token, or bind a role to the account."),
+      h("p", {}, "This service account's bindings grant no read permission the console uses (INTEGRATIONS, USERS, GROUPS, ROLES, BINDINGS, SERVICE_ACCOUNTS or AUDIT_LOGS with READ). Sign in with the admin token, or bind a role to the account."),
     );
     return;
   }

@@ -158,37 +158,38 @@ export function openDialog(title, content, options = {}) {
 /**
  * A dialog with a form that saves through the API: `save` runs on submit; what it throws (a
  * refused request, a local check) is shown in the form, which stays open to be corrected.
+ * While it saves, neither Cancel nor Escape closes it: the answer may hold something shown once.
  * @param {{ title: string, fields: Node[], submit: string, save: () => Promise<void> }} options
  * @returns {Promise<boolean>} whether it was saved
  */
 export async function formDialog({ title, fields, submit, save }) {
   const status = h("div", {});
   let saved = false;
-  await openDialog(title, (close) => {
-    const form = h(
-      "form",
-      {},
-      ...fields,
-      status,
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel"),
-        h("button", { type: "submit" }, submit),
-      ),
-    );
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      try {
-        await save();
-        saved = true;
-        close("saved");
-      } catch (err) {
-        status.replaceChildren(errorBox(err));
-      }
-    });
-    return [form];
-  });
+  let saving = false;
+  await openDialog(
+    title,
+    (close) => {
+      const cancel = h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel");
+      const confirm = h("button", { type: "submit" }, submit);
+      const form = h("form", {}, ...fields, status, h("div", { class: "actions" }, cancel, confirm));
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        if (saving) return;
+        saving = cancel.disabled = confirm.disabled = true;
+        try {
+          await save();
+          saved = true;
+          saving = false;
+          close("saved");
+        } catch (err) {
+          status.replaceChildren(errorBox(err));
+          saving = cancel.disabled = confirm.disabled = false;
+        }
+      });
+      return [form];
+    },
+    { holdOpen: () => saving },
+  );
   return saved;
 }
 
@@ -244,6 +245,25 @@ export function copyField(label, value, options = {}) {
   input.addEventListener("focus", () => input.select());
   input.id = uid("copy");
   return h("div", { class: "field" }, h("label", { for: input.id }, label), h("div", { class: "copy-row" }, input, button));
+}
+
+/**
+ * The one time a secret token is visible: a modal the person closes, once it is copied, with its
+ * button only (a stray Escape would throw the only copy away).
+ * @param {string} title
+ * @param {{ note: string, fields: Node[] }} content `note` says what to do if the token is lost;
+ *   `fields` are the values to copy (copyField), the secret among them
+ */
+export async function showSecretOnce(title, { note, fields }) {
+  await openDialog(
+    title,
+    (close) => [
+      h("p", { class: "warning", role: "note" }, h("strong", {}, "Copy the secret token now. "), note),
+      ...fields,
+      h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close("done") }, "I have copied the token")),
+    ],
+    { holdOpen: () => true },
+  );
 }
 
 /** A date and time in the reader's locale. */

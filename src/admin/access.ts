@@ -68,9 +68,15 @@ export function assertWithinCallerGrants(principal: Principal, permissions: Perm
   }
 }
 
-/** A service account may not rotate, change or delete the integration it authenticates as. */
-export function assertNotSelf(principal: Principal, serviceAccountId: string, what: string): void {
+/**
+ * A service account may not act on itself: rotate, change or delete the integration it
+ * authenticates as, nor change, delete or mint tokens for its own account (a token minting its
+ * successor would outlive any expiry).
+ *
+ * @param target what `serviceAccountId` stands for in the refusal: its integration or its account.
+ */
+export function assertNotSelf(principal: Principal, serviceAccountId: string, what: string, target: "integration" | "service account" = "integration"): void {
   if (principal.kind === "service-account" && principal.credential.serviceAccountId === serviceAccountId) {
-    throw new ProblemError(403, `A token cannot ${what} its own integration; use the admin token.`);
+    throw new ProblemError(403, `A token cannot ${what} its own ${target}; use the admin token.`);
   }
 }

@@ -22,9 +22,12 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
   return { content: { "application/json": { schema } }, description };
 }
 
-/** A JSON request body entry of a route definition (required: an absent body is a 400). */
-export function body<T extends z.ZodType>(schema: T) {
-  return { body: { content: { "application/json": { schema } }, required: true } };
+/**
+ * A JSON request body entry of a route definition. Required by default (an absent body is a
+ * 400); an optional one may be left out entirely, and then validates as `{}`.
+ */
+export function body<T extends z.ZodType>(schema: T, options: { required?: boolean } = {}) {
+  return { body: { content: { "application/json": { schema } }, required: options.required ?? true } };
 }
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {

@@ -152,8 +152,10 @@ export const BindingQuery = PageQuery.extend({
 
 // ---- service accounts -----------------------------------------------------------------------------
 
+const expiresAt = time.nullable().openapi({ description: "When the token stops working; null: until revoked (integration tokens never expire)." });
+
 export const TokenInfo = z
-  .object({ id: z.string(), createdAt: time, lastUsedAt: time.nullable(), lastFour: z.string().openapi({ example: "x9Qa" }) })
+  .object({ id: z.string(), createdAt: time, lastUsedAt: time.nullable(), lastFour: z.string().openapi({ example: "x9Qa" }), expiresAt })
   .openapi("TokenInfo", { description: "A token as the store knows it: never the secret, never its hash." });
 
 export const ServiceAccount = z
@@ -169,6 +171,38 @@ export const ServiceAccount = z
   .openapi("ServiceAccount");
 
 export const TokenParams = TenantIdParams.extend({ tokenId: id().openapi({ param: { name: "tokenId", in: "path" } }) });
+
+const accountName = z.string().trim().min(1, "must not be empty").max(200).openapi({ example: "deploy-bot" });
+const accountDescription = z.string().max(1000).nullable().openapi({ example: "Deploys flows from CI" });
+
+export const CreateServiceAccount = z
+  .strictObject({ name: accountName, description: accountDescription.optional() })
+  .openapi("CreateServiceAccount");
+
+export const PatchServiceAccount = z
+  .strictObject({ name: accountName.optional(), description: accountDescription.optional() })
+  .refine((patch) => Object.keys(patch).length > 0, { message: "give at least one of name, description" })
+  .openapi("PatchServiceAccount");
+
+export const CreateToken = z
+  .strictObject({
+    expiresAt: z.iso
+      .datetime({ offset: true, message: "an ISO 8601 time, e.g. 2026-11-29T08:00:00Z" })
+      .nullable()
+      .optional()
+      .openapi({ description: "When the token stops working: in the future, at most 730 days ahead. Absent or null: until revoked." }),
+  })
+  .openapi("CreateToken");
+
+export const CreatedToken = z
+  .object({
+    id: z.string(),
+    secretToken: z.string().openapi({ description: "Shown once: only its hash is stored." }),
+    lastFour: z.string().openapi({ example: "x9Qa" }),
+    createdAt: time,
+    expiresAt,
+  })
+  .openapi("CreatedToken");
 
 // ---- provisioned users and groups --------------------------------------------------------------------
 

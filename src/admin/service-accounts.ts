@@ -1,11 +1,36 @@
-/** Admin API: /api/v1/{tenant}/service-accounts and their tokens (never a secret or a hash). */
+/** Admin API: /api/v1/{tenant}/service-accounts and their tokens (never a secret or a hash, but once). */
 import { createRoute } from "@hono/zod-openapi";
-import { deleteToken, getServiceAccount, listServiceAccounts, permissionsOf, type ServiceAccount as AccountRow } from "../iam/service-accounts";
-import { assertWithinCallerGrants, tenantAccess } from "./access";
-import { bearer, json, problems, type AdminApp } from "./app";
+import type { Context } from "hono";
+import {
+  createServiceAccount,
+  createToken,
+  deleteServiceAccount,
+  deleteToken,
+  getServiceAccount,
+  listServiceAccounts,
+  permissionsOf,
+  updateServiceAccount,
+  type AccountRefusal,
+  type ServiceAccount as AccountRow,
+} from "../iam/service-accounts";
+import { assertNotSelf, assertWithinCallerGrants, tenantAccess } from "./access";
+import { bearer, body, json, problems, type AdminApp, type AdminEnv } from "./app";
 import { ProblemError } from "./problem";
-import { page, PageQuery, ServiceAccount, TenantIdParams, TenantParam, TokenParams } from "./schemas";
+import {
+  CreatedToken,
+  CreateServiceAccount,
+  CreateToken,
+  page,
+  PageQuery,
+  PatchServiceAccount,
+  ServiceAccount,
+  TenantIdParams,
+  TenantParam,
+  TokenParams,
+} from "./schemas";
 import { decodeCursor, iso, pageOf } from "./validation";
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 function render(account: AccountRow) {
   return {
@@ -15,14 +40,70 @@ function render(account: AccountRow) {
     description: account.description,
     integrationId: account.integrationId,
     createdAt: iso(account.createdAt),
-    tokens: account.tokens.map((t) => ({ id: t.id, createdAt: iso(t.createdAt), lastUsedAt: t.lastUsedAt === null ? null : iso(t.lastUsedAt), lastFour: t.lastFour })),
+    tokens: account.tokens.map((t) => ({
+      id: t.id,
+      createdAt: iso(t.createdAt),
+      lastUsedAt: isoOrNull(t.lastUsedAt),
+      lastFour: t.lastFour,
+      expiresAt: isoOrNull(t.expiresAt),
+    })),
   };
 }
 
+function notFound(id: string, tenantId: string): never {
+  throw new ProblemError(404, `Service account '${id}' does not exist in tenant '${tenantId}'.`);
+}
+
+/** The answer to a refused change: 404, or 409 for an account its integration manages. */
+function refuse(refusal: AccountRefusal, id: string, tenantId: string): never {
+  switch (refusal.kind) {
+    case "not_found":
+      return notFound(id, tenantId);
+    case "integration_managed":
+      throw new ProblemError(
+        409,
+        `Service account '${id}' belongs to the provisioning integration '${refusal.integrationId}': manage it through the integration (/api/v1/${tenantId}/integrations/${refusal.integrationId}, POST …/token to rotate its token).`,
+        { integrationId: refusal.integrationId },
+      );
+  }
+}
+
+/**
+ * For a service account acting on an account: not its own (a token minting its successor would
+ * outlive its expiry), and not one that holds more than the caller (its token would be stronger).
+ */
+async function guardTarget(c: Context<AdminEnv>, id: string, what: string): Promise<void> {
+  if (c.var.principal.kind !== "service-account") return;
+  const target = await getServiceAccount(c.var.db, c.var.tenantId, id);
+  if (!target) notFound(id, c.var.tenantId);
+  assertNotSelf(c.var.principal, target.id, what, "service account");
+  assertWithinCallerGrants(c.var.principal, await permissionsOf(c.var.db, c.var.tenantId, target.id), `Service account '${target.name}'`);
+}
+
 const tags = ["Service accounts"];
+const managedByIntegration = "An integration's service account is managed through its integration (409).";
 
 /** Registers the service account routes. */
 export function registerServiceAccounts(app: AdminApp): void {
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{tenant}/service-accounts",
+      tags,
+      summary: "Create a service account",
+      description: "An identity for an application: bind roles to it (POST /{tenant}/bindings), then mint its tokens. It starts with neither.",
+      security: bearer,
+      middleware: [tenantAccess("SERVICE_ACCOUNTS", "CREATE")] as const,
+      request: { params: TenantParam, ...body(CreateServiceAccount) },
+      responses: { 201: json(ServiceAccount, "The service account."), ...problems(400, 401, 403, 404, 415) },
+    }),
+    async (c) => {
+      const input = c.req.valid("json");
+      const result = await createServiceAccount(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, input);
+      return c.json(render(result.account), 201, { Location: `/api/v1/${c.var.tenantId}/service-accounts/${result.account.id}` });
+    },
+  );
+
   app.openapi(
     createRoute({
       method: "get",
@@ -55,8 +136,96 @@ export function registerServiceAccounts(app: AdminApp): void {
     async (c) => {
       const { id } = c.req.valid("param");
       const account = await getServiceAccount(c.var.db, c.var.tenantId, id);
-      if (!account) throw new ProblemError(404, `Service account '${id}' does not exist in tenant '${c.var.tenantId}'.`);
+      if (!account) notFound(id, c.var.tenantId);
       return c.json(render(account), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/{tenant}/service-accounts/{id}",
+      tags,
+      summary: "Rename or describe a service account",
+      description: `\`description: null\` clears it. ${managedByIntegration}`,
+      security: bearer,
+      middleware: [tenantAccess("SERVICE_ACCOUNTS", "UPDATE")] as const,
+      request: { params: TenantIdParams, ...body(PatchServiceAccount) },
+      responses: { 200: json(ServiceAccount, "The service account."), ...problems(400, 401, 403, 404, 409, 415) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await guardTarget(c, id, "change");
+      const result = await updateServiceAccount(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, { id, ...c.req.valid("json") });
+      if (result.kind !== "updated") refuse(result, id, c.var.tenantId);
+      return c.json(render(result.account), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/{tenant}/service-accounts/{id}",
+      tags,
+      summary: "Delete a service account",
+      description: `Its tokens stop working and its bindings go, in one batch. ${managedByIntegration}`,
+      security: bearer,
+      middleware: [tenantAccess("SERVICE_ACCOUNTS", "DELETE")] as const,
+      request: { params: TenantIdParams },
+      responses: { 204: { description: "Deleted." }, ...problems(401, 403, 404, 409) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await guardTarget(c, id, "delete");
+      const result = await deleteServiceAccount(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, id);
+      if (result.kind !== "deleted") refuse(result, id, c.var.tenantId);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/{tenant}/service-accounts/{id}/tokens",
+      tags,
+      summary: "Mint a token",
+      description:
+        "The secret is in this response only (only its hash is stored). It works within the account's bindings until `expiresAt` " +
+        "(in the future, at most 730 days ahead; absent: until revoked). A service-account caller cannot mint for its own account, " +
+        `for an account stronger than itself, nor a token outliving its own. ${managedByIntegration}`,
+      security: bearer,
+      middleware: [tenantAccess("SERVICE_ACCOUNTS", "CREATE")] as const,
+      request: { params: TenantIdParams, ...body(CreateToken, { required: false }) },
+      responses: { 201: json(CreatedToken, "The token with its secret."), ...problems(400, 401, 403, 404, 409, 415) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const requested = c.req.valid("json").expiresAt;
+      const expiresAt = requested === undefined || requested === null ? null : Date.parse(requested);
+      await guardTarget(c, id, "mint tokens for");
+      const principal = c.var.principal;
+      if (principal.kind === "service-account" && principal.credential.expiresAt !== null) {
+        // Otherwise an expiring token could hand itself a lasting one through another account.
+        const until = principal.credential.expiresAt;
+        if (expiresAt === null || expiresAt > until) {
+          throw new ProblemError(403, `This token expires at ${iso(until)}; a token it mints must expire no later (set expiresAt).`);
+        }
+      }
+      const result = await createToken(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, { serviceAccountId: id, expiresAt });
+      switch (result.kind) {
+        case "created": {
+          const { token } = result;
+          return c.json(
+            { id: token.id, secretToken: token.secretToken, lastFour: token.lastFour, createdAt: iso(token.createdAt), expiresAt: isoOrNull(token.expiresAt) },
+            201,
+            { "Cache-Control": "no-store" },
+          );
+        }
+        case "invalid_expiry":
+          throw new ProblemError(400, `expiresAt: ${result.detail}`);
+        default:
+          return refuse(result, id, c.var.tenantId);
+      }
     },
   );
 

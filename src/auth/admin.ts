@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import { ProblemError } from "../admin/problem";
 import type { BaseVariables } from "../app-env";
 import type { Actor } from "../iam/audit";
-import { findCredential, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
+import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
 import { bearerToken, digestsEqual, secretMatches, sha256Hex } from "./tokens";
 
 /** Who is calling: the administrator, or a service account confined to its tenant. */
@@ -37,10 +37,12 @@ export function adminAuth(options: AdminAuthOptions = {}): MiddlewareHandler<{ B
     const hash = await sha256Hex(presented);
     const credential = await findCredential(c.var.db, hash);
     if (!credential || !digestsEqual(credential.tokenHash, hash)) throw unauthorized("The bearer token is not valid for the admin API.");
+    const now = Date.now();
+    // Only the token's holder can present it, so saying it expired tells nobody else anything.
+    if (hasExpired(credential.expiresAt, now)) throw unauthorized("The bearer token has expired.");
     if (credential.integrationId !== null && !credential.integrationEnabled) {
       throw new ProblemError(403, "This token's provisioning integration is disabled.");
     }
-    const now = Date.now();
     if (credential.lastUsedAt === null || credential.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
       c.executionCtx.waitUntil(touchToken(c.var.db, credential.tokenId, now).catch(() => undefined));
     }

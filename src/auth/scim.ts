@@ -4,7 +4,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { BaseVariables } from "../app-env";
-import { findCredential, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
+import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
 import { type Action, type Resource } from "../iam/permissions";
 import { ScimError } from "../scim/errors";
 import { tenantsEnabled } from "../config";
@@ -39,19 +39,20 @@ export function scimAuth(
     if (!presented) throw unauthorized("Send the integration's secret token as 'Authorization: Bearer <token>'.");
     const hash = await sha256Hex(presented);
     const credential = await findCredential(c.var.db, hash);
-    // One answer for unknown tokens and tokens of another integration or tenant: no oracle.
+    const now = Date.now();
+    // One answer for unknown and expired tokens and tokens of another integration or tenant: no oracle.
     if (
       !credential ||
       !digestsEqual(credential.tokenHash, hash) ||
       credential.tenantId !== c.req.param("tenant") ||
-      credential.integrationId !== c.req.param("integrationId")
+      credential.integrationId !== c.req.param("integrationId") ||
+      hasExpired(credential.expiresAt, now)
     ) {
       throw unauthorized("The bearer token is not valid for this provisioning integration.");
     }
     if (!credential.integrationEnabled) {
       throw new ScimError(403, "This provisioning integration is disabled; enable it in scim-edge to accept requests.");
     }
-    const now = Date.now();
     if (credential.lastUsedAt === null || credential.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
       c.executionCtx.waitUntil(touchToken(c.var.db, credential.tokenId, now).catch(() => undefined));
     }

@@ -5,33 +5,45 @@ import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
 import { newId } from "../db/ids";
 import { apiTokens, bindings, integrations, rolePermissions, serviceAccounts } from "../db/schema";
-import { auditStatement } from "./audit";
+import { violates } from "../db/constraints";
+import { auditStatement, auditStatementIf, diffOf } from "./audit";
 import { commit, failure, type Authority, type WriteContext, type WriteFailure } from "./writes";
 
 /** A freshly minted token: the secret for the caller, the statement that stores its hash. */
 export interface MintedToken {
   id: string;
   secretToken: string;
+  lastFour: string;
   statement: Statement;
 }
 
-/** Mints a token for a service account and plans the insert of its hash. */
+/**
+ * Mints a token for a service account and plans the insert of its hash. `expiresAt` (epoch ms)
+ * bounds its life; null or absent: it works until revoked (integration tokens are of this kind).
+ */
 export async function mintTokenFor(
   db: Db,
-  owner: { tenantId: string; serviceAccountId: string },
+  owner: { tenantId: string; serviceAccountId: string; expiresAt?: number | null },
   now: number = Date.now(),
 ): Promise<MintedToken> {
   const secretToken = mintToken();
   const id = newId(now);
+  const lastFour = secretToken.slice(-4);
   const statement = db.insert(apiTokens).values({
     id,
     tenantId: owner.tenantId,
     serviceAccountId: owner.serviceAccountId,
     tokenHash: await sha256Hex(secretToken),
-    lastFour: secretToken.slice(-4),
+    lastFour,
     createdAt: now,
+    expiresAt: owner.expiresAt ?? null,
   });
-  return { id, secretToken, statement };
+  return { id, secretToken, lastFour, statement };
+}
+
+/** True when a token with this expiry no longer works at `now`. */
+export function hasExpired(expiresAt: number | null, now: number = Date.now()): boolean {
+  return expiresAt !== null && expiresAt <= now;
 }
 
 /** Plans the insert of a service account. */
@@ -48,6 +60,8 @@ export interface Credential {
   tokenId: string;
   tokenHash: string;
   lastUsedAt: number | null;
+  /** When the token stops working (epoch ms), or null. The gates refuse it from then on. */
+  expiresAt: number | null;
   tenantId: string;
   serviceAccountId: string;
   /** The integration the service account serves (null for a service account of its own). */
@@ -64,13 +78,17 @@ const grantedPermissions = sql<string>`(
   where b.tenant_id = "api_tokens"."tenant_id" and b.subject_type = 'SERVICE_ACCOUNT'
     and b.subject_id = "api_tokens"."service_account_id" and b.namespace is null)`;
 
-/** Looks a token hash up with its tenant, integration and permissions: one indexed query. */
+/**
+ * Looks a token hash up with its tenant, integration, expiry and permissions: one indexed query.
+ * An expired token is still found: each gate decides how to refuse it (see `hasExpired`).
+ */
 export async function findCredential(db: Db, tokenHash: string): Promise<Credential | undefined> {
   const row = await db
     .select({
       tokenId: apiTokens.id,
       tokenHash: apiTokens.tokenHash,
       lastUsedAt: apiTokens.lastUsedAt,
+      expiresAt: apiTokens.expiresAt,
       tenantId: apiTokens.tenantId,
       serviceAccountId: apiTokens.serviceAccountId,
       integrationId: integrations.id,
@@ -86,11 +104,12 @@ export async function findCredential(db: Db, tokenHash: string): Promise<Credent
 }
 
 /**
- * The condition that `authority` still holds in `tenantId`: the token exists, its integration is
- * enabled, and the service account's tenant-wide bindings still grant every listed permission.
- * Evaluated inside a write's commit batch (see `authorizedAtCommit`).
+ * The condition that `authority` still holds in `tenantId`: the token exists and has not expired
+ * at `now`, its integration is enabled, and the service account's tenant-wide bindings still
+ * grant every listed permission. Evaluated inside a write's commit batch (see
+ * `authorizedAtCommit`); `now` is the Worker's clock, bound when the condition is built.
  */
-export function authorityHolds(tenantId: string, authority: Authority): SQL {
+export function authorityHolds(tenantId: string, authority: Authority, now: number = Date.now()): SQL {
   const wanted = [...new Set(authority.permissions)];
   const granted = wanted.length === 0
     ? sql`1`
@@ -99,19 +118,21 @@ export function authorityHolds(tenantId: string, authority: Authority): SQL {
         where b.tenant_id = ${tenantId} and b.subject_type = 'SERVICE_ACCOUNT' and b.subject_id = ${authority.serviceAccountId}
           and b.namespace is null and (rp.resource || ':' || rp.action) in (${sql.join(wanted.map((p) => sql`${p}`), sql`, `)})) = ${wanted.length}`;
   return sql`(exists (select 1 from ${apiTokens} t join ${integrations} i on i.service_account_id = t.service_account_id
-      where t.id = ${authority.tokenId} and t.tenant_id = ${tenantId} and i.id = ${authority.integrationId} and i.enabled = 1)
+      where t.id = ${authority.tokenId} and t.tenant_id = ${tenantId} and i.id = ${authority.integrationId} and i.enabled = 1
+        and (t.expires_at is null or t.expires_at > ${now}))
     and ${granted})`;
 }
 
 /** Why `authority` no longer holds, as the refusal a write whose commit it stopped answers. */
-export async function lostAuthority(db: Db, tenantId: string, authority: Authority): Promise<WriteFailure> {
+export async function lostAuthority(db: Db, tenantId: string, authority: Authority, now: number = Date.now()): Promise<WriteFailure> {
   const row = await db
-    .select({ enabled: integrations.enabled, permissions: grantedPermissions })
+    .select({ enabled: integrations.enabled, expiresAt: apiTokens.expiresAt, permissions: grantedPermissions })
     .from(apiTokens)
     .innerJoin(integrations, eq(integrations.serviceAccountId, apiTokens.serviceAccountId))
     .where(and(eq(apiTokens.id, authority.tokenId), eq(apiTokens.tenantId, tenantId), eq(integrations.id, authority.integrationId)))
     .get();
   if (!row) return failure(401, "The bearer token was revoked while this write waited in the queue; nothing was changed.");
+  if (hasExpired(row.expiresAt, now)) return failure(401, "The bearer token expired while this write waited in the queue; nothing was changed.");
   if (!row.enabled) return failure(403, "This provisioning integration was disabled while this write waited in the queue; nothing was changed.");
   const granted = new Set(JSON.parse(row.permissions ?? "[]") as string[]);
   const missing = authority.permissions.filter((p) => !granted.has(p));
@@ -161,6 +182,7 @@ export interface TokenInfo {
   createdAt: number;
   lastUsedAt: number | null;
   lastFour: string;
+  expiresAt: number | null;
 }
 
 export interface ServiceAccount {
@@ -179,7 +201,14 @@ async function withTokens(db: Db, rows: Omit<ServiceAccount, "tokens">[]): Promi
   for (const ids of chunk(rows.map((r) => r.id), MAX_BOUND_PARAMETERS)) {
     tokens.push(
       ...(await db
-        .select({ id: apiTokens.id, serviceAccountId: apiTokens.serviceAccountId, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, lastFour: apiTokens.lastFour })
+        .select({
+          id: apiTokens.id,
+          serviceAccountId: apiTokens.serviceAccountId,
+          createdAt: apiTokens.createdAt,
+          lastUsedAt: apiTokens.lastUsedAt,
+          lastFour: apiTokens.lastFour,
+          expiresAt: apiTokens.expiresAt,
+        })
         .from(apiTokens)
         .where(inArray(apiTokens.serviceAccountId, ids))
         .orderBy(asc(apiTokens.id))),
@@ -253,4 +282,179 @@ export async function deleteToken(
     ),
   ]);
   return { kind: "deleted" };
+}
+
+
+// ---- service accounts of their own (an integration's is managed through the integration) ----------
+
+/** How far ahead a token's expiry may be set: 730 days (two years). */
+export const MAX_TOKEN_LIFETIME_MS = 730 * 24 * 60 * 60 * 1000;
+
+/** Why an expiry cannot be given to a new token at `now`, or undefined when it can. */
+export function expiryProblem(expiresAt: number, now: number = Date.now()): string | undefined {
+  if (expiresAt <= now) return "must be in the future";
+  if (expiresAt > now + MAX_TOKEN_LIFETIME_MS) return `must be at most 730 days ahead (${new Date(now + MAX_TOKEN_LIFETIME_MS).toISOString()})`;
+  return undefined;
+}
+
+export type CreateServiceAccountResult = { kind: "created"; account: ServiceAccount };
+
+/** Creates a service account of its own (no integration, no binding, no token yet). */
+export async function createServiceAccount(
+  db: Db,
+  ctx: WriteContext,
+  input: { name: string; description?: string | null },
+  now: number = Date.now(),
+): Promise<CreateServiceAccountResult> {
+  const id = newId(now);
+  const description = input.description ?? null;
+  await commit(db, [
+    serviceAccountStatement(db, { id, tenantId: ctx.tenantId, name: input.name, description }, now),
+    auditStatement(db, { ...ctx, action: "CREATE", resourceType: "SERVICE_ACCOUNT", resourceId: id, diff: diffOf({}, { name: input.name, description }) }, now),
+  ]);
+  const account = await getServiceAccount(db, ctx.tenantId, id);
+  if (!account) throw new Error(`service account ${id} vanished right after its creation`);
+  return { kind: "created", account };
+}
+
+/** What refuses a change to a service account: it is gone, or an integration manages it. */
+export type AccountRefusal = { kind: "not_found" } | { kind: "integration_managed"; integrationId: string };
+
+/** The account if it may be changed directly, or why not. */
+async function ownAccount(db: Db, tenantId: string, id: string): Promise<{ kind: "ok"; account: ServiceAccount } | AccountRefusal> {
+  const account = await getServiceAccount(db, tenantId, id);
+  if (!account) return { kind: "not_found" };
+  if (account.integrationId !== null) return { kind: "integration_managed", integrationId: account.integrationId };
+  return { kind: "ok", account };
+}
+
+const accountRow = (tenantId: string, id: string): SQL => and(eq(serviceAccounts.tenantId, tenantId), eq(serviceAccounts.id, id))!;
+
+export type UpdateServiceAccountResult = { kind: "updated"; account: ServiceAccount } | AccountRefusal;
+
+/** Renames or re-describes a service account of its own (`description: null` clears it). */
+export async function updateServiceAccount(
+  db: Db,
+  ctx: WriteContext,
+  input: { id: string; name?: string; description?: string | null },
+  now: number = Date.now(),
+): Promise<UpdateServiceAccountResult> {
+  const found = await ownAccount(db, ctx.tenantId, input.id);
+  if (found.kind !== "ok") return found;
+  const before = { name: found.account.name, description: found.account.description };
+  const after = { name: input.name ?? before.name, description: input.description !== undefined ? input.description : before.description };
+  const diff = diffOf(before, after);
+  if (Object.keys(diff).length === 0) return { kind: "updated", account: found.account };
+  await commit(db, [
+    db.update(serviceAccounts).set(after).where(accountRow(ctx.tenantId, input.id)),
+    // Audited only if the account is still there: one deleted meanwhile was not changed.
+    auditStatementIf(
+      db,
+      { ...ctx, action: "UPDATE", resourceType: "SERVICE_ACCOUNT", resourceId: input.id, diff },
+      { table: serviceAccounts, where: accountRow(ctx.tenantId, input.id) },
+      now,
+    ),
+  ]);
+  const account = await getServiceAccount(db, ctx.tenantId, input.id);
+  return account ? { kind: "updated", account } : { kind: "not_found" };
+}
+
+export type DeleteServiceAccountResult = { kind: "deleted" } | AccountRefusal;
+
+/**
+ * Deletes a service account of its own with its tokens and bindings, in one batch with their
+ * audit events: its tokens stop working and its grants go at the same moment.
+ */
+export async function deleteServiceAccount(db: Db, ctx: WriteContext, id: string, now: number = Date.now()): Promise<DeleteServiceAccountResult> {
+  const found = await ownAccount(db, ctx.tenantId, id);
+  if (found.kind !== "ok") return found;
+  const boundHere = and(eq(bindings.tenantId, ctx.tenantId), eq(bindings.subjectType, "SERVICE_ACCOUNT"), eq(bindings.subjectId, id));
+  const tokensHere = and(eq(apiTokens.tenantId, ctx.tenantId), eq(apiTokens.serviceAccountId, id));
+  const bound = await db.select({ id: bindings.id, roleId: bindings.roleId, namespace: bindings.namespace }).from(bindings).where(boundHere);
+  // Each event is recorded only if its row is still there when the batch runs (before the
+  // deletes), so a concurrent delete or revocation is not audited twice.
+  const events = [
+    auditStatementIf(
+      db,
+      { ...ctx, action: "DELETE", resourceType: "SERVICE_ACCOUNT", resourceId: id, diff: diffOf({ name: found.account.name, description: found.account.description }, {}) },
+      { table: serviceAccounts, where: accountRow(ctx.tenantId, id) },
+      now,
+    ),
+    ...bound.map((b) =>
+      auditStatementIf(
+        db,
+        { ...ctx, action: "DELETE", resourceType: "BINDING", resourceId: b.id, diff: { binding: { before: { roleId: b.roleId, subjectType: "SERVICE_ACCOUNT", subjectId: id, namespace: b.namespace } } } },
+        { table: bindings, where: eq(bindings.id, b.id) },
+        now,
+      ),
+    ),
+    ...found.account.tokens.map((t) =>
+      auditStatementIf(
+        db,
+        { ...ctx, action: "DELETE", resourceType: "API_TOKEN", resourceId: t.id, diff: { token: { before: { serviceAccountId: id } } } },
+        { table: apiTokens, where: eq(apiTokens.id, t.id) },
+        now,
+      ),
+    ),
+  ];
+  await commit(db, [
+    ...events,
+    db.delete(apiTokens).where(tokensHere),
+    db.delete(bindings).where(boundHere),
+    db.delete(serviceAccounts).where(accountRow(ctx.tenantId, id)),
+  ]);
+  return { kind: "deleted" };
+}
+
+/** A token as its creation answers it: the only time the secret leaves the service. */
+export interface CreatedToken {
+  id: string;
+  secretToken: string;
+  lastFour: string;
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+export type CreateTokenResult = { kind: "created"; token: CreatedToken } | AccountRefusal | { kind: "invalid_expiry"; detail: string };
+
+/**
+ * Mints a token for a service account of its own, valid until `expiresAt` (epoch ms; in the
+ * future, at most MAX_TOKEN_LIFETIME_MS ahead) or, without one, until revoked. Only its hash is
+ * stored; the audit event names the account and the expiry, never the secret.
+ */
+export async function createToken(
+  db: Db,
+  ctx: WriteContext,
+  input: { serviceAccountId: string; expiresAt?: number | null },
+  now: number = Date.now(),
+): Promise<CreateTokenResult> {
+  const expiresAt = input.expiresAt ?? null;
+  if (expiresAt !== null) {
+    const problem = expiryProblem(expiresAt, now);
+    if (problem) return { kind: "invalid_expiry", detail: problem };
+  }
+  const found = await ownAccount(db, ctx.tenantId, input.serviceAccountId);
+  if (found.kind !== "ok") return found;
+  const token = await mintTokenFor(db, { tenantId: ctx.tenantId, serviceAccountId: input.serviceAccountId, expiresAt }, now);
+  try {
+    await commit(db, [
+      token.statement,
+      auditStatement(
+        db,
+        {
+          ...ctx,
+          action: "CREATE",
+          resourceType: "API_TOKEN",
+          resourceId: token.id,
+          diff: diffOf({}, { serviceAccountId: input.serviceAccountId, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() }),
+        },
+        now,
+      ),
+    ]);
+  } catch (error) {
+    // The account was deleted since it was read: the token would belong to nothing.
+    if (violates(error, "FOREIGN KEY")) return { kind: "not_found" };
+    throw error;
+  }
+  return { kind: "created", token: { id: token.id, secretToken: token.secretToken, lastFour: token.lastFour, createdAt: now, expiresAt } };
 }

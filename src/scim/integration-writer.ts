@@ -185,8 +185,8 @@ export class IntegrationWriter extends DurableObject<Env> {
    * Queues a SCIM write. Past MAX_PENDING_WRITES the write is refused at once with 429 (Entra
    * backs off and retries) rather than left to time out; validation errors and transient store
    * failures become failure results. The task's batches commit only while the write's authority
-   * (token, enabled integration, permissions) still holds: a revocation answered while the write
-   * waited stops it, with 401 or 403 and nothing changed.
+   * (unexpired token, enabled integration, permissions) still holds: a revocation answered while
+   * the write waited stops it, with 401 or 403 and nothing changed.
    */
   #run<T>(write: ScimWrite, task: (db: Db) => Promise<T>): Promise<T | WriteFailure> {
     if (this.#queue.size >= MAX_PENDING_WRITES) {
@@ -197,7 +197,7 @@ export class IntegrationWriter extends DurableObject<Env> {
     }
     return this.#queue.run(async () => {
       Object.assign(this.#stats, emptyStats());
-      const db = write.authority ? authorizedAtCommit(this.#db, authorityHolds(write.tenantId, write.authority)) : this.#db;
+      const db = write.authority ? authorizedAtCommit(this.#db, authorityHolds(write.tenantId, write.authority, Date.now())) : this.#db;
       try {
         const result = await task(db);
         return result && typeof result === "object" ? { ...result, d1: { ...this.#stats } } : result;

@@ -26,6 +26,7 @@ const pages = () => [
   ["groups", `/ui/t/${tenant}/groups`, "Groups"],
   ["group", `/ui/t/${tenant}/groups/${groupId}`, "Phone Readers"],
   ["roles", `/ui/t/${tenant}/roles`, "Roles and bindings"],
+  ["service-accounts", `/ui/t/${tenant}/service-accounts`, "Service accounts"],
   ["audit", `/ui/t/${tenant}/audit`, "Audit log"],
 ] as const;
 

@@ -7,26 +7,19 @@
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
 import { activityChart, describeTotals } from "../chart.js";
-import { badge, confirmAction, copyField, errorBox, field, focusView, h, notify, openDialog, select, when } from "../dom.js";
+import { badge, confirmAction, copyField, errorBox, field, focusView, h, notify, openDialog, select, showSecretOnce, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
 /**
- * The one time a secret token is visible: in a modal the person closes when it is pasted.
+ * The one time an integration's secret token is visible, with the endpoint it goes with.
  * @param {string} title
  * @param {{ endpoint: string, secretToken: string }} values
  */
-async function showSecretOnce(title, { endpoint, secretToken }) {
-  await openDialog(title, (close) => [
-    h(
-      "p",
-      { class: "warning", role: "note" },
-      h("strong", {}, "Copy the secret token now. "),
-      "It will not be shown again: scim-edge keeps only its hash. If it is lost, rotate the token and paste the new one into Entra.",
-    ),
-    copyField("Tenant URL", endpoint),
-    copyField("Secret Token", secretToken, { secret: true }),
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close("done") }, "I have copied the token")),
-  ], { holdOpen: () => true }); // not on a stray Escape: this is the only time the token is shown
+async function showIntegrationSecret(title, { endpoint, secretToken }) {
+  await showSecretOnce(title, {
+    note: "It will not be shown again: scim-edge keeps only its hash. If it is lost, rotate the token and paste the new one into Entra.",
+    fields: [copyField("Tenant URL", endpoint), copyField("Secret Token", secretToken, { secret: true })],
+  });
 }
 
 /** The README's Entra steps, where the values are pasted. */
@@ -94,7 +87,7 @@ export async function renderProvisioning(ctx) {
     try {
       const { secretToken } = await api("POST", `${base}/${encodeURIComponent(integration.id)}/token`);
       tokenUses.delete(integration.id);
-      await showSecretOnce(`New token of ${integration.name}`, { endpoint: integration.endpoint, secretToken });
+      await showIntegrationSecret(`New token of ${integration.name}`, { endpoint: integration.endpoint, secretToken });
       reload(); // the card's "…last four, last used" now describe the new token
     } catch (err) {
       list.prepend(errorBox(err));
@@ -264,7 +257,7 @@ export async function renderProvisioning(ctx) {
           }
           close("saved");
           reload();
-          await showSecretOnce(`${created.name} is ready`, created);
+          await showIntegrationSecret(`${created.name} is ready`, created);
         });
         return [form];
       },
