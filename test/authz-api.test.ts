@@ -98,11 +98,14 @@ describe("POST /{tenant}/authz/check", () => {
   it("is open to a service account holding BINDINGS:READ in the tenant, and to nobody else", async () => {
     const { i, ada } = await world();
     const body = { subject: { type: "USER", id: ada }, checks: FLOW_CHECKS.slice(0, 1) };
-    // SCIMProvisioner holds no BINDINGS:READ.
-    expect((await check(i.tenant, body, i.token)).status).toBe(403);
+    // An application's own service account, with a token of its own: nothing until bound.
+    const app = await admin("POST", `/${i.tenant}/service-accounts`, { name: "Flow runner" });
+    expect(app.status).toBe(201);
+    const token = (await admin("POST", `/${i.tenant}/service-accounts/${app.json.id}/tokens`, {})).json.secretToken as string;
+    expect((await check(i.tenant, body, token)).status).toBe(403);
     const reader = await role(i.tenant, "Decision reader", { BINDINGS: ["READ"] });
-    await bind(i.tenant, reader, "SERVICE_ACCOUNT", i.serviceAccountId);
-    expect((await check(i.tenant, body, i.token)).status).toBe(200);
+    await bind(i.tenant, reader, "SERVICE_ACCOUNT", app.json.id);
+    expect((await check(i.tenant, body, token)).status).toBe(200);
     // Another tenant's token, and no token.
     const other = await newIntegration();
     expect((await check(i.tenant, body, other.token)).status).toBe(403);

@@ -154,10 +154,11 @@ function subjectSql(tenantId: string, subject: AuthzSubject): SQL {
     return sql`select tu.user_id, tu.user_name, tu.active, 1 from tenant_users tu
       where tu.tenant_id = ${tenantId} and tu.user_name_key = ${caseKey(subject.userName)}`;
   }
-  // A global user without a view in the tenant is found, with has_view = 0 (no tenant access).
+  // A global user without a view in the tenant is found, with has_view = 0 (no tenant access),
+  // in a tenant that exists (callers skip their own tenant lookup: not found answers 404).
   return sql`select u.id, tu.user_name, tu.active, tu.user_id is not null from users u
     left join tenant_users tu on tu.tenant_id = ${tenantId} and tu.user_id = u.id
-    where u.id = ${subject.id}`;
+    where u.id = ${subject.id} and exists (select 1 from tenants t where t.id = ${tenantId})`;
 }
 
 /**
