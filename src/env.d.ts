@@ -4,6 +4,10 @@ interface ScimEdgeSecrets {
   ADMIN_TOKEN: string;
   /** Base URL used to build endpoint URLs, e.g. https://scim.example.com; else the request origin. */
   PUBLIC_URL?: string;
+  /** Cloudflare Access issuer, e.g. https://acme.cloudflareaccess.com: with ACCESS_AUD, console and admin API sign-in through Access. */
+  ACCESS_TEAM_DOMAIN?: string;
+  /** The Access application's audience (AUD) tag. */
+  ACCESS_AUD?: string;
 }
 interface Env extends ScimEdgeSecrets {}
 declare namespace Cloudflare {

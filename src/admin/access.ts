@@ -2,6 +2,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AdminVariables, Principal } from "../auth/admin";
 import { permissionPairs, type Action, type Permissions, type Resource } from "../iam/permissions";
+import { memberByEmail } from "../iam/sign-in";
 import { getTenant } from "../iam/tenants";
 import { ProblemError } from "./problem";
 
@@ -27,8 +28,9 @@ export interface TenantAccessOptions {
 
 /**
  * Routes under /api/v1/{tenant}: a service account must belong to that tenant and hold
- * `resource:action` through its bindings (read on every request: no stale grant). Then the
- * tenant must exist (404). Sets `tenantId`.
+ * `resource:action` through its bindings (read on every request: no stale grant); a person signed
+ * in through Access must be a user this tenant provisioned, active, holding it through their
+ * bindings or their groups'. Then the tenant must exist (404). Sets `tenantId`.
  */
 export function tenantAccess(resource: Resource, action: Action, options: TenantAccessOptions = {}): AdminMiddleware {
   return async function tenantAccessMiddleware(c, next) {
@@ -43,6 +45,22 @@ export function tenantAccess(resource: Resource, action: Action, options: Tenant
         throw new ProblemError(403, `This service account lacks ${resource}:${action}; grant it through a role binding.`);
       }
     }
+    if (principal.kind === "user") {
+      // The same answer for a tenant that does not exist and one that does not know the person.
+      const found = await memberByEmail(c.var.db, tenantId, principal.email);
+      if (found.kind === "unknown") throw new ProblemError(403, `You (${principal.email}) are not a user of tenant '${tenantId}': its identity provider has not provisioned you.`);
+      if (found.kind === "ambiguous") {
+        throw new ProblemError(403, `Two users of tenant '${tenantId}' match ${principal.email} (one's userName, another's work email); ask an administrator to fix the directory.`);
+      }
+      if (!found.member.active) throw new ProblemError(403, `Your user in tenant '${tenantId}' is deactivated.`);
+      if (!found.member.permissions.includes(`${resource}:${action}`)) {
+        throw new ProblemError(403, `You lack ${resource}:${action} in tenant '${tenantId}'; an administrator can bind a role to you or to one of your groups.`);
+      }
+      c.set("principal", { ...principal, member: found.member });
+      c.set("actor", { type: "USER", id: found.member.userId });
+      c.set("tenantId", tenantId);
+      return next(); // the person is a user of the tenant: it exists
+    }
     if (!options.existenceCheckedByHandler && !(await getTenant(c.var.db, tenantId))) throw new ProblemError(404, `Tenant '${tenantId}' does not exist.`);
     c.set("tenantId", tenantId);
     await next();
@@ -50,7 +68,8 @@ export function tenantAccess(resource: Resource, action: Action, options: Tenant
 }
 
 /**
- * A service account may act only on what is no stronger than itself. It may not create, edit,
+ * A service account (or a person signed in through Access) may act only on what is no stronger
+ * than itself. It may not create, edit,
  * bind or unbind a role carrying a permission it lacks, nor create, rotate, change or delete an
  * integration (or revoke a token) of an account stronger than itself. Otherwise a provisioning
  * token with BINDINGS:CREATE could bind itself to any role, or one with INTEGRATIONS:UPDATE
@@ -59,12 +78,25 @@ export function tenantAccess(resource: Resource, action: Action, options: Tenant
  * @param permissions what the target grants, as a map or as `RESOURCE:ACTION` strings.
  */
 export function assertWithinCallerGrants(principal: Principal, permissions: Permissions | string[], what: string): void {
-  if (principal.kind !== "service-account") return;
-  const held = new Set(principal.credential.permissions);
+  const held = heldPermissions(principal);
+  if (!held) return;
   const wanted = Array.isArray(permissions) ? permissions : permissionPairs(permissions).map(({ resource, action }) => `${resource}:${action}`);
   const excess = [...new Set(wanted)].filter((p) => !held.has(p)).sort();
   if (excess.length > 0) {
-    throw new ProblemError(403, `${what} carries ${excess.join(", ")}, which this service account does not hold itself.`);
+    const who = principal.kind === "user" ? "you do" : "this service account does";
+    throw new ProblemError(403, `${what} carries ${excess.join(", ")}, which ${who} not hold.`);
+  }
+}
+
+/** What the caller holds in the route's tenant; undefined for the admin token (everything). */
+export function heldPermissions(principal: Principal): Set<string> | undefined {
+  switch (principal.kind) {
+    case "admin":
+      return undefined;
+    case "service-account":
+      return new Set(principal.credential.permissions);
+    case "user":
+      return new Set(principal.member?.permissions ?? []);
   }
 }
 

@@ -36,7 +36,7 @@ function render(integration: IntegrationRow, baseUrl: string) {
  * more than the caller (rotating it would hand the caller a stronger token).
  */
 async function guardTarget(c: Context<AdminEnv>, id: string, what: string): Promise<void> {
-  if (c.var.principal.kind !== "service-account") return;
+  if (c.var.principal.kind === "admin") return;
   const target = await getIntegration(c.var.db, c.var.tenantId, id);
   if (!target) notFound(id, c.var.tenantId);
   assertNotSelf(c.var.principal, target.serviceAccountId, what);
@@ -65,7 +65,7 @@ export function registerIntegrations(app: AdminApp): void {
       responses: { 201: json(CreatedIntegration, "The integration with its endpoint and secret token."), ...problems(400, 401, 403, 404, 415) },
     }),
     async (c) => {
-      if (c.var.principal.kind === "service-account") {
+      if (c.var.principal.kind !== "admin") {
         // The new integration's token gets SCIMProvisioner: the caller must hold all of it.
         const provisioner = await getRoleByName(c.var.db, c.var.tenantId, SCIM_PROVISIONER_ROLE);
         const grants = provisioner?.permissions ?? SCIM_PROVISIONER_PERMISSIONS;

@@ -73,7 +73,7 @@ function refuse(refusal: AccountRefusal, id: string, tenantId: string): never {
  * outlive its expiry), and not one that holds more than the caller (its token would be stronger).
  */
 async function guardTarget(c: Context<AdminEnv>, id: string, what: string): Promise<void> {
-  if (c.var.principal.kind !== "service-account") return;
+  if (c.var.principal.kind === "admin") return;
   const target = await getServiceAccount(c.var.db, c.var.tenantId, id);
   if (!target) notFound(id, c.var.tenantId);
   assertNotSelf(c.var.principal, target.id, what, "service account");

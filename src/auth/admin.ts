@@ -1,17 +1,28 @@
 /**
- * Bearer authentication of the admin JSON API: the `ADMIN_TOKEN` secret (everything), or a
- * service account's API token (its own tenant, within what its bindings allow). Both are
- * compared as SHA-256 digests in constant time.
+ * Authentication of the admin JSON API: the `ADMIN_TOKEN` secret (everything), a service
+ * account's API token (its own tenant, within what its bindings allow), both compared as SHA-256
+ * digests in constant time; or, when `ACCESS_TEAM_DOMAIN` and `ACCESS_AUD` are set, a person
+ * signed in through Cloudflare Access (their verified email, resolved per tenant by
+ * `tenantAccess` to the user that tenant provisioned). A bearer token, when sent, wins.
  */
 import type { MiddlewareHandler } from "hono";
 import { ProblemError } from "../admin/problem";
 import type { BaseVariables } from "../app-env";
 import type { Actor } from "../iam/audit";
 import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
+import type { TenantMember } from "../iam/sign-in";
+import { accessTokenFrom, verifyAccessJwt } from "./access-jwt";
 import { bearerToken, digestsEqual, secretMatches, sha256Hex } from "./tokens";
 
-/** Who is calling: the administrator, or a service account confined to its tenant. */
-export type Principal = { kind: "admin" } | { kind: "service-account"; credential: Credential };
+/**
+ * Who is calling: the administrator, a service account confined to its tenant, or a person
+ * signed in through Cloudflare Access (`member`: who they are in the tenant of the route, set by
+ * `tenantAccess`).
+ */
+export type Principal =
+  | { kind: "admin" }
+  | { kind: "service-account"; credential: Credential }
+  | { kind: "user"; email: string; member?: TenantMember };
 
 /** What the middleware tells later handlers. `tenantId` is set by the tenant-scoped access check. */
 export type AdminVariables = BaseVariables & { actor: Actor; principal: Principal; tenantId: string };
@@ -27,6 +38,11 @@ export function adminAuth(options: AdminAuthOptions = {}): MiddlewareHandler<{ B
   const unauthorized = (detail: string) => new ProblemError(401, detail, {}, { "WWW-Authenticate": 'Bearer realm="scim-edge admin"' });
   return async function adminAuthMiddleware(c, next) {
     const presented = bearerToken(c.req.header("Authorization"));
+    const assertion = presented ? undefined : accessAssertion(c.env, c.req.raw.headers);
+    if (assertion) {
+      await signInThroughAccess(c.env, c.req.raw, assertion, (email) => c.set("principal", { kind: "user", email }));
+      return next();
+    }
     if (!presented) throw unauthorized("Send the admin token (or a service account's API token) as 'Authorization: Bearer <token>'.");
     const expected = expectedToken(c.env);
     if (expected && (await secretMatches(presented, expected))) {
@@ -50,4 +66,34 @@ export function adminAuth(options: AdminAuthOptions = {}): MiddlewareHandler<{ B
     c.set("actor", { type: "SERVICE_ACCOUNT", id: credential.serviceAccountId });
     return next();
   };
+}
+
+/** The Access assertion of a request, when Access sign-in is configured and one was sent. */
+function accessAssertion(env: Env, headers: Headers): string | undefined {
+  if (!env.ACCESS_TEAM_DOMAIN?.trim() || !env.ACCESS_AUD?.trim()) return undefined;
+  return accessTokenFrom(headers);
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Verifies an Access assertion (401 naming the failed check, never echoing the token) and, for
+ * a change, that it comes from this origin: Access adds its assertion to any request the browser
+ * sends with the Access cookie, a cross-site one included.
+ */
+async function signInThroughAccess(env: Env, request: Request, assertion: string, signedIn: (email: string) => void): Promise<void> {
+  const result = await verifyAccessJwt(assertion, { teamDomain: env.ACCESS_TEAM_DOMAIN!.trim(), audience: env.ACCESS_AUD!.trim() });
+  if (!result.ok) {
+    throw new ProblemError(401, `Cloudflare Access sign-in failed (${result.check}): ${result.detail}`, { check: result.check }, {
+      "WWW-Authenticate": 'Bearer realm="scim-edge admin"',
+    });
+  }
+  if (!SAFE_METHODS.has(request.method.toUpperCase())) {
+    const origin = request.headers.get("Origin");
+    const site = request.headers.get("Sec-Fetch-Site");
+    if ((origin !== null && origin !== new URL(request.url).origin) || (site !== null && site !== "same-origin" && site !== "none")) {
+      throw new ProblemError(403, "A change signed in through Cloudflare Access must come from this console's own origin.");
+    }
+  }
+  signedIn(result.claims.email);
 }

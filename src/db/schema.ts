@@ -92,6 +92,8 @@ export const tenantUsers = sqliteTable(
     index("tenant_users_external_id_idx").on(t.tenantId, t.externalId),
     index("tenant_users_user_idx").on(t.userId),
     uniqueIndex("tenant_users_user_name_key_unique").on(t.tenantId, t.userNameKey),
+    // A person signing in through Cloudflare Access: the tenants whose view has their email as userName.
+    index("tenant_users_sign_in_idx").on(t.userNameKey),
     index("tenant_users_manager_idx").on(t.tenantId, t.managerId),
     // Lists go in the order users were provisioned in the tenant (user ids are random).
     index("tenant_users_created_idx").on(t.tenantId, t.createdAt, t.userId),
@@ -116,6 +118,8 @@ export const tenantUserEmails = sqliteTable(
     primaryKey({ columns: [t.tenantId, t.userId, t.position] }),
     foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [tenantUsers.tenantId, tenantUsers.userId] }).onDelete("cascade"),
     index("tenant_user_emails_value_key_idx").on(t.tenantId, t.valueKey),
+    // …and the tenants that provisioned it as one of the person's emails.
+    index("tenant_user_emails_sign_in_idx").on(t.valueKey),
   ],
 );
 
@@ -343,7 +347,8 @@ export const integrations = sqliteTable(
   ],
 );
 
-export const ACTOR_TYPES = ["ADMIN", "SERVICE_ACCOUNT"] as const;
+/** USER: a provisioned person signed in through Cloudflare Access (the id is their user id). */
+export const ACTOR_TYPES = ["ADMIN", "SERVICE_ACCOUNT", "USER"] as const;
 
 /** Append-only record of every write (and rejected SCIM write). Never holds a secret. */
 export const auditEvents = sqliteTable(

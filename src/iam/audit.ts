@@ -7,8 +7,8 @@ import { auditEvents } from "../db/schema";
 
 export type AuditDiff = Record<string, { before?: unknown; after?: unknown }>;
 
-/** Who did it: the admin token holder, or a service account (an integration's, say). */
-export type Actor = { type: "ADMIN" } | { type: "SERVICE_ACCOUNT"; id: string };
+/** Who did it: the admin token holder, a service account (an integration's, say), or a person signed in through Access. */
+export type Actor = { type: "ADMIN" } | { type: "SERVICE_ACCOUNT"; id: string } | { type: "USER"; id: string };
 
 export interface AuditInput {
   tenantId: string;
@@ -35,7 +35,7 @@ function auditRow(event: AuditInput, now: number) {
     tenantId: event.tenantId,
     integrationId: event.integrationId ?? null,
     actorType: event.actor.type,
-    actorId: event.actor.type === "SERVICE_ACCOUNT" ? event.actor.id : null,
+    actorId: event.actor.type === "ADMIN" ? null : event.actor.id,
     action: event.action,
     resourceType: event.resourceType,
     resourceId: event.resourceId ?? null,
