@@ -41,7 +41,9 @@ export function describeFailure(status, detail, retryAfter) {
     case status === 400:
       return `Please check what you entered.${said}`;
     case status === 401:
-      return "Your token was not accepted. Sign in again with the admin token or a valid service-account token.";
+      return detail?.startsWith("Cloudflare Access")
+        ? `Your Cloudflare Access sign-in was not accepted.${said} Reload the page to sign in again.`
+        : "Your token was not accepted. Sign in again with the admin token or a valid service-account token.";
     case status === 403:
       return `You are not allowed to do this with the token you signed in with.${said}`;
     case status === 404:

@@ -4,7 +4,7 @@
  * under /ui. Views live in ./views; each fills the element it is given from the admin API.
  */
 import { api, ApiError, clearToken, getToken, setToken, whenUnauthorized } from "./api.js";
-import { can, link, tenantPath } from "./context.js";
+import { can, link, tenantPath, within } from "./context.js";
 import { errorBox, field, h } from "./dom.js";
 import { renderAudit } from "./views/audit.js";
 import { renderGroup, renderGroups } from "./views/groups.js";
@@ -13,6 +13,7 @@ import { renderRoles } from "./views/roles.js";
 import { renderSchemas } from "./views/schemas.js";
 import { renderServiceAccounts } from "./views/service-accounts.js";
 import { renderTenants } from "./views/tenants.js";
+import { renderUser } from "./views/user.js";
 import { renderUsers } from "./views/users.js";
 
 /** @typedef {import("./context.js").Me} Me */
@@ -44,6 +45,7 @@ const ROUTES = [
   [/^\/ui\/tenants$/, renderTenants],
   [/^\/ui\/t\/([^/]+)\/provisioning$/, renderProvisioning],
   [/^\/ui\/t\/([^/]+)\/users$/, renderUsers],
+  [/^\/ui\/t\/([^/]+)\/users\/([^/]+)$/, renderUser],
   [/^\/ui\/t\/([^/]+)\/groups$/, renderGroups],
   [/^\/ui\/t\/([^/]+)\/groups\/([^/]+)$/, renderGroup],
   [/^\/ui\/t\/([^/]+)\/roles$/, renderRoles],
@@ -52,11 +54,32 @@ const ROUTES = [
   [/^\/ui\/t\/([^/]+)\/audit$/, renderAudit],
 ];
 
-/** Where a token lands after sign-in: the tenant list, or the first section a service account may read. */
+/**
+ * Where a sign-in lands: the tenant list (the admin, or a person in several tenants), or the
+ * first section a service account (or a person in one tenant) may read.
+ */
 function home(/** @type {Me} */ who) {
   if (who.kind === "admin") return "/ui/tenants";
-  const first = sectionsFor(who)[0];
-  return first ? tenantPath(who.tenant, first[0]) : "/ui/no-access";
+  if (who.kind === "user" && who.tenants.length !== 1) return "/ui/tenants";
+  const scoped = who.kind === "user" ? within(who, who.tenants[0]?.tenant ?? "") : who;
+  const first = sectionsFor(scoped)[0];
+  return first && scoped.kind !== "admin" && scoped.tenant ? tenantPath(scoped.tenant, first[0]) : "/ui/no-access";
+}
+
+/** Whether the page was opened behind Cloudflare Access: asked once per page load. */
+let accessChecked = false;
+
+/** Signs a person in through their Cloudflare Access session, if there is one; else the problem to show. */
+async function signInThroughAccess() {
+  accessChecked = true;
+  try {
+    const who = await api("GET", "/me");
+    if (who?.kind === "user") me = who;
+    return "";
+  } catch (err) {
+    // No Access session (or Access off): the token form. A rejected Access session: say why.
+    return err instanceof ApiError && err.status === 401 && err.message.includes("Cloudflare Access") ? err.message : "";
+  }
 }
 
 /** @param {string} path @param {{ replace?: boolean }} [options] */
@@ -67,6 +90,11 @@ function navigate(path, options = {}) {
 }
 
 function signOut() {
+  if (me?.kind === "user") {
+    // The Access session is the sign-in: ending it is Access's job.
+    location.assign("/cdn-cgi/access/logout");
+    return;
+  }
   clearToken();
   me = null;
   navigate("/ui/", { replace: true });
@@ -75,6 +103,11 @@ function signOut() {
 whenUnauthorized(() => {
   // The token was revoked or rotated meanwhile: forget it and ask for one again.
   if (!me) return; // the sign-in form reports its own failures
+  if (me.kind === "user") {
+    me = null;
+    renderSignIn("Your Cloudflare Access session has ended or was not accepted. Reload the page to sign in again.");
+    return;
+  }
   clearToken();
   me = null;
   renderSignIn("Your token is no longer accepted: it may have been rotated or revoked. Sign in again.");
@@ -87,7 +120,7 @@ function renderHeader() {
       ? h(
           "div",
           { class: "who" },
-          h("span", {}, me.kind === "admin" ? "Signed in with the admin token" : `Service account of tenant ${me.tenant}`),
+          h("span", {}, me.kind === "admin" ? "Signed in with the admin token" : me.kind === "user" ? `Signed in as ${me.email}` : `Service account of tenant ${me.tenant}`),
           h("button", { type: "button", class: "secondary", onclick: signOut }, "Sign out"),
         )
       : "",
@@ -103,12 +136,12 @@ function renderTabs(tenant, current) {
   }
   tabs.hidden = false;
   tabs.replaceChildren(
-    me.kind === "admin" ? h("span", { class: "crumb" }, link("/ui/tenants", "Tenants"), " / ") : "",
+    me.kind === "admin" || (me.kind === "user" && me.tenants.length > 1) ? h("span", { class: "crumb" }, link("/ui/tenants", "Tenants"), " / ") : "",
     h("strong", { class: "tenant-name" }, tenant),
     h(
       "ul",
       {},
-      ...sectionsFor(me).map(([section, label]) =>
+      ...sectionsFor(within(me, tenant)).map(([section, label]) =>
         h("li", {}, link(tenantPath(tenant, section), label, section === current ? { "aria-current": "page" } : {})),
       ),
     ),
@@ -126,7 +159,11 @@ function renderSignIn(/** @type {string} */ problem = "") {
     "form",
     { class: "card narrow" },
     h("h1", {}, "Sign in"),
-    h("p", {}, "Paste the admin token (ADMIN_TOKEN, in .dev.vars when you run npm start) or a service account's API token."),
+    h(
+      "p",
+      {},
+      "Paste the admin token (ADMIN_TOKEN, in .dev.vars when you run npm start) or a service account's API token. Behind Cloudflare Access, people provisioned by a tenant's identity provider are signed in without a token.",
+    ),
     field("Token", input, "Kept in this tab only (sessionStorage) and sent as a bearer header; signing out or closing the tab forgets it."),
     status,
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Sign in")),
@@ -142,7 +179,7 @@ function renderSignIn(/** @type {string} */ problem = "") {
       const who = /** @type {Me} */ (me);
       // Signing in again after a token expired returns to the same page, if this token may see it.
       const here = location.pathname.replace(/\/+$/, "");
-      const stay = here !== "/ui" && (who.kind === "admin" || here.startsWith(tenantPath(who.tenant, "")));
+      const stay = here !== "/ui" && (who.kind === "admin" || (who.kind === "service-account" && here.startsWith(tenantPath(who.tenant, ""))));
       navigate(stay ? here + location.search : home(who), { replace: true });
     } catch (err) {
       clearToken();
@@ -159,7 +196,13 @@ let renderCount = 0;
 async function render() {
   const run = ++renderCount;
   const path = location.pathname.replace(/\/+$/, "") || "/ui";
-  if (!getToken()) return renderSignIn();
+  if (!getToken() && !me) {
+    if (accessChecked) return renderSignIn();
+    main.replaceChildren(h("p", { class: "loading", role: "status" }, "Signing in…"));
+    const problem = await signInThroughAccess();
+    if (run !== renderCount) return;
+    if (!me) return renderSignIn(problem);
+  }
   if (!me) {
     main.replaceChildren(h("p", { class: "loading", role: "status" }, "Signing in…"));
     try {
@@ -219,7 +262,7 @@ async function render() {
   main.focus({ preventScroll: true });
   /** @type {ViewContext} */
   const ctx = {
-    me: who,
+    me: within(who, tenant),
     tenant,
     params: groups.slice(tenant ? 1 : 0),
     query: new URLSearchParams(location.search),

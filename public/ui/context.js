@@ -3,7 +3,16 @@
 import { h } from "./dom.js";
 
 /**
- * @typedef {{ kind: "admin" } | { kind: "service-account", tenant: string, serviceAccountId: string, integrationId: string | null, permissions: string[] }} Me
+ * A tenant where a person signed in through Cloudflare Access is an active provisioned user.
+ * @typedef {{ tenant: string, userId: string, userName: string, permissions: string[] }} Membership
+ */
+
+/**
+ * Who signed in: the admin token, a service account's token, or a person through Cloudflare
+ * Access (`tenant` and `permissions` are set inside one of their tenants).
+ * @typedef {{ kind: "admin" }
+ *   | { kind: "service-account", tenant: string, serviceAccountId: string, integrationId: string | null, permissions: string[] }
+ *   | { kind: "user", email: string, tenants: Membership[], tenant?: string, permissions?: string[] }} Me
  */
 
 /**
@@ -30,7 +39,13 @@ export const link = (href, text, attrs = {}) => h("a", { href, "data-nav": true,
 /** The path of a tenant's section. */
 export const tenantPath = (/** @type {string} */ tenant, /** @type {string} */ section) => `/ui/t/${encodeURIComponent(tenant)}/${section}`;
 
-/** True when the signed-in token may do `RESOURCE:ACTION` in the tenant (the admin may do all). */
+/** True when whoever signed in may do `RESOURCE:ACTION` in the tenant (the admin may do all). */
 export function can(/** @type {Me} */ me, /** @type {string} */ permission) {
-  return me.kind === "admin" || me.permissions.includes(permission);
+  return me.kind === "admin" || (me.permissions ?? []).includes(permission);
+}
+
+/** A person's sign-in as seen inside one tenant: what they hold there (nothing if not a member). */
+export function within(/** @type {Me} */ me, /** @type {string} */ tenant) {
+  if (me.kind !== "user" || !tenant) return me;
+  return { ...me, tenant, permissions: me.tenants.find((m) => m.tenant === tenant)?.permissions ?? [] };
 }

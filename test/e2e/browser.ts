@@ -4,6 +4,29 @@ import { inject } from "vitest";
 
 export const baseUrl = inject("baseUrl");
 export const adminToken = inject("adminToken");
+const access = inject("access");
+
+/**
+ * An assertion as Cloudflare Access would issue it for `email`, signed by the stand-in's key
+ * (global-setup.ts); `overrides` changes claims (an expired `exp`, another `aud`…).
+ */
+export async function accessAssertion(email: string, overrides: Record<string, unknown> = {}): Promise<string> {
+  const algorithm = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  const key = await crypto.subtle.importKey("jwk", access.privateJwk, algorithm, false, ["sign"]);
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { aud: [access.audience], email, exp: now + 600, iat: now, nbf: now, iss: access.teamDomain, type: "app", sub: email, ...overrides };
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const input = `${encode({ alg: "RS256", kid: access.kid, typ: "JWT" })}.${encode(payload)}`;
+  const signature = await crypto.subtle.sign(algorithm, key, new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(signature).toString("base64url")}`;
+}
+
+/** A browser profile carrying a Cloudflare Access session cookie for `email`, as Access sets it. */
+export async function accessContext(browser: Browser, email: string, overrides: Record<string, unknown> = {}): Promise<BrowserContext> {
+  const context = await newContext(browser);
+  await context.addCookies([{ name: "CF_Authorization", value: await accessAssertion(email, overrides), url: baseUrl, httpOnly: true, sameSite: "Lax" }]);
+  return context;
+}
 
 /** Debian's Chromium, headless, with the switches that keep it off this machine's closed network. */
 export function launchChromium(): Promise<Browser> {

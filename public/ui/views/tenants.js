@@ -1,5 +1,5 @@
 // @ts-check
-/** Tenants: list and create (admin token only). */
+/** Tenants: list and create (admin token); a person signed in through Access sees the tenants that provisioned them. */
 import { api } from "../api.js";
 import { link, tenantPath } from "../context.js";
 import { errorBox, field, h, notify, table, when } from "../dom.js";
@@ -8,6 +8,20 @@ import { pagedList } from "./paged.js";
 /** @param {import("../context.js").ViewContext} ctx */
 export async function renderTenants(ctx) {
   ctx.title("Tenants");
+  const who = ctx.me;
+  if (who.kind === "user") {
+    ctx.view.append(
+      h("h1", {}, "Your tenants"),
+      who.tenants.length === 0
+        ? h("p", { class: "empty" }, "No tenant has provisioned you as an active user. Ask an administrator.")
+        : table("Your tenants", ["Tenant", "You are", "Your permissions"], who.tenants, (m) => [
+            link(tenantPath(m.tenant, m.permissions.includes("INTEGRATIONS:READ") ? "provisioning" : m.permissions.includes("USERS:READ") ? "users" : "audit"), m.tenant),
+            h("span", { class: "mono" }, m.userName),
+            m.permissions.length ? m.permissions.join(", ") : h("span", { class: "muted" }, "none"),
+          ]),
+    );
+    return;
+  }
   const list = h("div", {});
   const id = h("input", { name: "id", required: true, maxlength: 63, pattern: "[a-z0-9]([a-z0-9\\-]*[a-z0-9])?", autocomplete: "off", spellcheck: "false" });
   const name = h("input", { name: "name", maxlength: 200, autocomplete: "off" });

@@ -73,7 +73,7 @@ export async function renderUsers(ctx) {
         ["userName", "Display name", "externalId", "State", "Groups", "Tenant access"],
         rows,
         (u) => [
-          h("span", { class: "mono" }, u.userName),
+          link(`${tenantPath(tenant, "users")}/${encodeURIComponent(u.id)}`, u.userName, { class: "mono" }),
           u.displayName ?? "",
           h("span", { class: "mono" }, u.externalId ?? ""),
           u.active ? badge("Active", "ok") : badge("Inactive", "muted"),
