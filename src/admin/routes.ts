@@ -18,7 +18,8 @@ export const adminRoutes = createAdminApp();
 adminRoutes.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",
   scheme: "bearer",
-  description: "The ADMIN_TOKEN secret, or a service account's API token (confined to its tenant and permissions).",
+  description:
+    "The ADMIN_TOKEN secret, or a service account's API token (confined to its tenant and permissions). Behind Cloudflare Access (ACCESS_TEAM_DOMAIN and ACCESS_AUD set), a request without a bearer token may instead carry the Cf-Access-Jwt-Assertion header or CF_Authorization cookie of a provisioned person.",
 });
 
 // The description of the API is public: it holds no data.
