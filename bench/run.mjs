@@ -13,6 +13,8 @@
 //   4. Sustained load: 10 integrations at 25 requests per second each, a realistic mix.
 //   5. Ceiling: ServiceProviderConfig (the cheapest authenticated route) against GET /Users/{id}.
 //   6. Worst filter: the costliest filter the budget allows, next to another tenant's lookups.
+//   7. Decision flatness: POST /authz/check for a user in 10 groups, in a tenant of 100 groups
+//      and one of 10,000 (each group bound to a role on its own namespace, 10 members each).
 // Absolute times drift on a shared machine; the ratios are measured in the same run.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -167,7 +169,7 @@ function seed() {
     "INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, version, created_at, updated_at) VALUES (?, ?, ?, ?, NULL, 1, ?, ?)",
   );
   const insertMember = db.prepare("INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES (?, ?, ?, ?)");
-  /** @type {Record<string, {users: string[], group: string, spare: string}>} */
+  /** @type {Record<string, any>} */
   const seeded = {};
   for (const [tenant, size] of /** @type {[string, number][]} */ ([["bench-small", 1000], ["bench-large", N_LARGE]])) {
     insertTenant.run(tenant, tenant, now);
@@ -188,10 +190,54 @@ function seed() {
     for (const uid of members) insertMember.run(group, uid, tenant, now);
     seeded[tenant] = { users, group, spare };
   }
+  seeded.authz = seedAuthz(db, now);
   db.exec("COMMIT");
   db.exec("ANALYZE");
   db.close();
   return seeded;
+}
+
+/**
+ * Two tenants for the decision benchmark, 100 and 10,000 groups: each group bound to a role on
+ * its own namespace and holding 10 of 1,000 users; the subject is in 10 of the groups.
+ * @param {DatabaseSync} db @param {number} now @returns {Record<string, {subject: string}>}
+ */
+function seedAuthz(db, now) {
+  const insert = (/** @type {string} */ sql) => db.prepare(sql);
+  const tenant = insert("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)");
+  const user = insert("INSERT INTO users (id, user_name, user_name_key, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)");
+  const view = insert(
+    "INSERT INTO tenant_users (tenant_id, user_id, user_name, user_name_key, profile, manager_id, external_id, active, version, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', NULL, NULL, 1, 1, ?, ?)",
+  );
+  const group = insert("INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, version, created_at, updated_at) VALUES (?, ?, ?, ?, NULL, 1, ?, ?)");
+  const member = insert("INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES (?, ?, ?, ?)");
+  const role = insert("INSERT INTO roles (id, tenant_id, name, description, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?)");
+  const permission = insert("INSERT INTO role_permissions (role_id, resource, action) VALUES (?, ?, ?)");
+  const binding = insert("INSERT INTO bindings (id, tenant_id, role_id, subject_type, subject_id, namespace, created_at) VALUES (?, ?, ?, 'GROUP', ?, ?, ?)");
+  /** @type {Record<string, {subject: string}>} */
+  const out = {};
+  for (const [id, groups] of /** @type {[string, number][]} */ ([["bench-authz-100", 100], ["bench-authz-10k", 10_000]])) {
+    tenant.run(id, id, now);
+    const users = Array.from({ length: 1000 }, (_, n) => {
+      const uid = randomUUID();
+      const name = `${id}-u${n}@contoso.com`;
+      user.run(uid, name, name, now, now);
+      view.run(id, uid, name, name, now, now);
+      return uid;
+    });
+    const roleId = randomUUID();
+    role.run(roleId, id, "Flow editor", now, now);
+    for (const action of ["READ", "UPDATE"]) permission.run(roleId, "FLOWS", action);
+    for (let g = 0; g < groups; g++) {
+      const gid = randomUUID();
+      group.run(gid, id, `team ${g}`, `team ${g}`, now, now);
+      binding.run(randomUUID(), id, roleId, gid, `company.team${g}`, now);
+      // users[0] is the subject: in groups 0..9 only.
+      for (let m = 0; m < 10; m++) member.run(gid, users[g < 10 && m === 0 ? 0 : 1 + ((g * 10 + m) % 999)], id, now);
+    }
+    out[id] = { subject: users[0] };
+  }
+  return out;
 }
 
 /** Starts wrangler dev on the seeded state and waits until it answers. */
@@ -462,6 +508,28 @@ async function worstFilter() {
   return { refused: { status: refused.status, ms: round(refused.ms) }, worst: stats(worstTimes), bystanderAlone: alone, bystanderDuring: during, members: N_LARGE };
 }
 
+/**
+ * The decision API in a tenant of 100 groups and one of 10,000: 10 checks for a user in 10
+ * groups (5 allowed through a group's namespace, 5 denied), with the admin token.
+ * @param {Awaited<ReturnType<typeof seed>>} seeded
+ */
+async function decisions(seeded) {
+  /** @param {string} tenant */
+  const ask = (tenant) => {
+    const checks = Array.from({ length: 10 }, (_, i) => ({ resource: "FLOWS", action: "UPDATE", namespace: i < 5 ? `company.team${i}.data` : `company.team${20 + i}.data` }));
+    return async () => {
+      const res = await request("POST", `${BASE}/api/v1/${tenant}/authz/check`, ADMIN_TOKEN, { subject: { type: "USER", id: seeded.authz[tenant].subject }, checks });
+      expectStatus("authz check", res, [200]);
+      const allowed = res.json.results.filter((/** @type {any} */ r) => r.allowed).length;
+      if (allowed !== 5) throw new Error(`authz check in ${tenant}: ${allowed} allowed, 5 expected`);
+      return res;
+    };
+  };
+  const small = await sample(ask("bench-authz-100"));
+  const large = await sample(ask("bench-authz-10k"));
+  return { small: stats(small), large: stats(large), ratio: round(percentile(large, 50) / percentile(small, 50)) };
+}
+
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main() {
@@ -486,6 +554,8 @@ async function main() {
     console.log("5. ceiling done");
     results.scenarios.worstFilter = await worstFilter();
     console.log("6. worst filter done");
+    results.scenarios.decisions = await decisions(seeded);
+    console.log("7. decisions done");
   } finally {
     agent.destroy();
     server.kill("SIGTERM");
@@ -515,12 +585,13 @@ function report() {
     [`costliest allowed filter (2 walks over ${N_LARGE.toLocaleString("en")} memberships)`, `median ${s.worstFilter.worst.median} ms, p99 ${s.worstFilter.worst.p99} ms`, `${s.worstFilter.worst.n} runs`],
     ["bystander tenant's GET /Users?count=1: alone / during", `median ${s.worstFilter.bystanderAlone.median} / ${s.worstFilter.bystanderDuring.median} ms`, `p99 ${s.worstFilter.bystanderAlone.p99} / ${s.worstFilter.bystanderDuring.p99} ms`],
     ["80-term members filter (19.4 s before costing)", `HTTP ${s.worstFilter.refused.status} in ${s.worstFilter.refused.ms} ms`, "refused: invalidFilter"],
+    ["authz check (10 checks, user in 10 groups): 100 vs 10,000 groups", `median ${s.decisions.small.median} / ${s.decisions.large.median} ms, p99 ${s.decisions.small.p99} / ${s.decisions.large.p99} ms`, `ratio ${s.decisions.ratio} (≤ 1.3)`],
   ];
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => String(r[c]).length)));
   console.log("");
   for (const row of rows) console.log(`| ${row.map((cell, c) => String(cell).padEnd(widths[c])).join(" | ")} |`);
   console.log(`\nwritten to bench/results.json`);
-  const ratios = ["userName", "externalId", "workEmail", "memberAddRemove", "groupLookupExcludingMembers"].map((k) => f[k].ratio);
+  const ratios = [...["userName", "externalId", "workEmail", "memberAddRemove", "groupLookupExcludingMembers"].map((k) => f[k].ratio), s.decisions.ratio];
   const ok = ratios.every((r) => r <= 1.3) && s.sustained.errors === 0;
   console.log(ok ? "targets met: every ratio ≤ 1.3, no error under sustained load" : "TARGETS MISSED: see the table");
   process.exitCode = ok ? 0 : 1;
