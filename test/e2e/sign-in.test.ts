@@ -20,7 +20,8 @@ describe("sign-in", () => {
     page.on("request", (request) => requests.push(request.url()));
 
     await page.goto("/ui/");
-    await expect(page.getByRole("heading", { name: "Sign in" }).isVisible()).resolves.toBe(true);
+    // The console first asks whether a Cloudflare Access session signs the visitor in (none here).
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await screenshot(page, "sign-in");
     await signIn(page, "not-a-token");
     await page.getByRole("alert").waitFor();
