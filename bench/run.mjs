@@ -15,10 +15,15 @@
 //   6. Worst filter: the costliest filter the budget allows, next to another tenant's lookups.
 //   7. Decision flatness: POST /authz/check for a user in 10 groups, in a tenant of 100 groups
 //      and one of 10,000 (each group bound to a role on its own namespace, 10 members each).
+//
+//   npm run bench -- --peers [--directory 5000] [--requests 2000] [--concurrency 20]
+//
+// runs only the side-by-side comparison with two other SCIM servers instead (bench/side-by-side.mjs)
+// and writes it under `sideBySide` in bench/results.json, keeping the scenarios already there.
 // Absolute times drift on a shared machine; the ratios are measured in the same run.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -38,8 +43,23 @@ const STATE = join(ROOT, ".wrangler", "bench-state");
 const ADMIN_TOKEN = randomBytes(32).toString("base64url");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-/** @type {{machine: Record<string, any>, command: string, scenarios: Record<string, any>}} */
+const PEERS = process.argv.includes("--peers");
+const RESULTS = join(ROOT, "bench", "results.json");
+/** @type {{machine: Record<string, any>, command: string, scenarios: Record<string, any>, sideBySide?: Record<string, any>}} */
 const results = { machine: {}, command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(), scenarios: {} };
+
+/** Writes results.json, keeping what the other kind of run (scenarios or side by side) left there. */
+function writeResults() {
+  /** @type {Record<string, any>} */
+  let previous = {};
+  try {
+    previous = JSON.parse(readFileSync(RESULTS, "utf8"));
+  } catch {}
+  const merged = PEERS
+    ? { ...previous, sideBySide: { machine: results.machine, command: results.command, ...results.sideBySide } }
+    : { ...results, ...(previous.sideBySide ? { sideBySide: previous.sideBySide } : {}) };
+  writeFileSync(RESULTS, `${JSON.stringify(merged, null, 2)}\n`);
+}
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -534,6 +554,7 @@ async function decisions(seeded) {
 
 async function main() {
   results.machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform} ${process.arch}` };
+  if (PEERS) return peers();
   console.log(`scim-edge bench: ${N_USERS} users, large tenant ${N_LARGE}, sustained ${DURATION_S} s, on ${results.machine.cpus} × ${results.machine.cpu}`);
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(STATE, { recursive: true });
@@ -561,8 +582,26 @@ async function main() {
     server.kill("SIGTERM");
   }
   if (!existsSync(join(ROOT, "bench"))) mkdirSync(join(ROOT, "bench"));
-  writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeResults();
   report();
+}
+
+/** `--peers`: scim-edge with fresh state next to the two peers (bench/side-by-side.mjs). */
+async function peers() {
+  const { sideBySide, reportSideBySide } = await import("./side-by-side.mjs");
+  rmSync(STATE, { recursive: true, force: true });
+  mkdirSync(STATE, { recursive: true });
+  wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE]);
+  try {
+    results.sideBySide = await sideBySide({ ROOT, PORT, args, request, pool, integration, startServer, percentile, round });
+  } finally {
+    agent.destroy();
+  }
+  writeResults();
+  const ok = reportSideBySide(results.sideBySide);
+  console.log(`\nwritten to bench/results.json (sideBySide)`);
+  console.log(ok ? "targets met" : "TARGETS MISSED: see the table");
+  process.exitCode = ok ? 0 : 1;
 }
 
 function report() {
