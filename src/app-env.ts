@@ -6,7 +6,12 @@ import type { D1Stats } from "./db/metered";
  * Variables every route can read: the request id (hono/request-id), the Drizzle handle, and the
  * request's D1 counters (writes done by the Durable Object are added to them when they return).
  */
-export type BaseVariables = RequestIdVariables & { db: Db; d1Stats: D1Stats };
+export type BaseVariables = RequestIdVariables & {
+  db: Db;
+  /** The request's D1 binding under `db` (metered), for gates that wrap it (src/db/piggyback.ts). */
+  d1: D1Database;
+  d1Stats: D1Stats;
+};
 
 /** The Hono environment of the app: Worker bindings plus the base variables. */
 export interface AppEnv {

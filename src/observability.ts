@@ -16,7 +16,9 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     const started = Date.now();
     const stats = emptyStats();
     c.set("d1Stats", stats);
-    c.set("db", createDb(metered(c.env.DB, stats)));
+    const d1 = metered(c.env.DB, stats);
+    c.set("d1", d1);
+    c.set("db", createDb(d1));
     try {
       await next();
       c.header("X-Request-Id", c.var.requestId);

@@ -4,16 +4,26 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { BaseVariables } from "../app-env";
-import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
-import { type Action, type Resource } from "../iam/permissions";
+import { createDb } from "../db/client";
+import { piggyback } from "../db/piggyback";
+import { credentialOf, credentialStatement, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
+import type { Action, Resource } from "../iam/permissions";
 import { ScimError } from "../scim/errors";
 import { tenantsEnabled } from "../config";
 import { bearerToken, digestsEqual, sha256Hex } from "./tokens";
 
-/** What the gate tells later handlers: the verified credential (tenant, integration, account). */
+/** What the gate tells later handlers. */
 export type ScimVariables = BaseVariables & {
+  /** The tenant and integration the URL names: what queries are scoped to before the token is checked. */
+  scope: { tenantId: string; integrationId: string };
+  /** The verified credential; set once the token was checked (see `authenticate`). */
   credential: Credential & { integrationId: string };
-  /** The `RESOURCE:ACTION` permissions the route required: a write re-checks them at commit. */
+  /**
+   * Checks the token now unless a query already did, and answers the credential; throws the
+   * refusal (401/403). A write awaits it before anything reaches the integration's writer.
+   */
+  authenticate: () => Promise<Credential & { integrationId: string }>;
+  /** The `RESOURCE:ACTION` permissions the route required: checked with the token, and again at a write's commit. */
   requiredPermissions?: string[];
 };
 
@@ -22,7 +32,12 @@ export interface ScimAuthOptions {
   realm?: string;
 }
 
-/** Authenticates a SCIM request; rejections are SCIM error bodies (401, or 403 when disabled). */
+/**
+ * Authenticates a SCIM request; rejections are SCIM error bodies (401, or 403 when disabled or
+ * a permission is missing). The token's lookup rides in the same D1 batch as the request's first
+ * query (one round trip for a lookup, src/db/piggyback.ts) and is checked before that query's
+ * rows are used; a request that makes no query has it checked on its own before it is answered.
+ */
 export function scimAuth(
   options: ScimAuthOptions = {},
 ): MiddlewareHandler<{ Bindings: Env; Variables: ScimVariables }> {
@@ -38,26 +53,44 @@ export function scimAuth(
     const presented = bearerToken(c.req.header("Authorization"));
     if (!presented) throw unauthorized("Send the integration's secret token as 'Authorization: Bearer <token>'.");
     const hash = await sha256Hex(presented);
-    const credential = await findCredential(c.var.db, hash);
-    const now = Date.now();
-    // One answer for unknown and expired tokens and tokens of another integration or tenant: no oracle.
-    if (
-      !credential ||
-      !digestsEqual(credential.tokenHash, hash) ||
-      credential.tenantId !== c.req.param("tenant") ||
-      credential.integrationId !== c.req.param("integrationId") ||
-      hasExpired(credential.expiresAt, now)
-    ) {
-      throw unauthorized("The bearer token is not valid for this provisioning integration.");
-    }
-    if (!credential.integrationEnabled) {
-      throw new ScimError(403, "This provisioning integration is disabled; enable it in scim-edge to accept requests.");
-    }
-    if (credential.lastUsedAt === null || credential.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
-      c.executionCtx.waitUntil(touchToken(c.var.db, credential.tokenId, now).catch(() => undefined));
-    }
-    c.set("credential", { ...credential, integrationId: credential.integrationId });
+    const scope = { tenantId: c.req.param("tenant") ?? "", integrationId: c.req.param("integrationId") ?? "" };
+    const gate = piggyback(c.var.d1, {
+      statement: credentialStatement(c.var.d1, hash),
+      check(result) {
+        const credential = credentialOf((result.results as Record<string, unknown>[] | undefined)?.[0]);
+        const now = Date.now();
+        // One answer for unknown and expired tokens and tokens of another integration or tenant: no oracle.
+        if (
+          !credential ||
+          !digestsEqual(credential.tokenHash, hash) ||
+          credential.tenantId !== scope.tenantId ||
+          credential.integrationId !== scope.integrationId ||
+          hasExpired(credential.expiresAt, now)
+        ) {
+          throw unauthorized("The bearer token is not valid for this provisioning integration.");
+        }
+        if (!credential.integrationEnabled) {
+          throw new ScimError(403, "This provisioning integration is disabled; enable it in scim-edge to accept requests.");
+        }
+        if (credential.lastUsedAt === null || credential.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
+          c.executionCtx.waitUntil(touchToken(createDb(c.env.DB), credential.tokenId, now).catch(() => undefined));
+        }
+        // Known from here (a write refused for a missing permission is still audited as this integration's).
+        c.set("credential", { ...credential, integrationId: credential.integrationId });
+        const { refusal } = permissionCheck(credential.permissions, (c.var.requiredPermissions ?? []).map((p) => p.split(":") as [Resource, Action]));
+        if (refusal) throw new ScimError(403, refusal);
+      },
+    });
+    c.set("scope", scope);
+    c.set("db", createDb(gate.binding));
+    c.set("authenticate", async () => {
+      await gate.settle();
+      return c.var.credential;
+    });
     await next();
+    // A request that made no query (discovery, or input refused before reading) is answered
+    // only once its token holds: otherwise its answer becomes the refusal.
+    await gate.settle();
   };
 }
 
@@ -75,16 +108,15 @@ export function permissionCheck(granted: string[], required: readonly (readonly 
 }
 
 /**
- * Refuses (403, nothing changed) unless the integration's service account holds every listed
- * permission through its bindings. Permissions come with the token lookup: never cached.
+ * Refuses (403, nothing changed or returned) unless the integration's service account holds every
+ * listed permission through its bindings. Permissions come with the token lookup: never cached.
  */
 export function requirePermission(
   ...required: (readonly [Resource, Action])[]
 ): MiddlewareHandler<{ Bindings: Env; Variables: ScimVariables }> {
   return async function requirePermissionMiddleware(c, next) {
-    const { wanted, refusal } = permissionCheck(c.var.credential.permissions, required);
-    if (refusal) throw new ScimError(403, refusal);
-    c.set("requiredPermissions", wanted);
+    // Checked with the token, when it is looked up (with the first query, or on its own).
+    c.set("requiredPermissions", required.map(([resource, action]) => `${resource}:${action}`));
     await next();
   };
 }

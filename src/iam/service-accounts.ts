@@ -78,29 +78,46 @@ const grantedPermissions = sql<string>`(
   where b.tenant_id = "api_tokens"."tenant_id" and b.subject_type = 'SERVICE_ACCOUNT'
     and b.subject_id = "api_tokens"."service_account_id" and b.namespace is null)`;
 
+// Plain SQL with distinct result names: the SCIM gate sends it in one batch with the request's
+// first query (src/db/piggyback.ts), where rows come back as objects.
+const CREDENTIAL_SQL = `select t.id as token_id, t.token_hash, t.last_used_at, t.expires_at, t.tenant_id, t.service_account_id,
+  i.id as integration_id, i.enabled as integration_enabled,
+  (select json_group_array(distinct rp.resource || ':' || rp.action)
+    from bindings b join role_permissions rp on rp.role_id = b.role_id
+    where b.tenant_id = t.tenant_id and b.subject_type = 'SERVICE_ACCOUNT'
+      and b.subject_id = t.service_account_id and b.namespace is null) as permissions
+from api_tokens t left join integrations i on i.service_account_id = t.service_account_id
+where t.token_hash = `;
+
+/** The statement that looks a token hash up (one indexed read; see `credentialOf`). */
+export function credentialStatement(d1: D1Database, tokenHash: string): D1PreparedStatement {
+  return d1.prepare(`${CREDENTIAL_SQL}?1`).bind(tokenHash);
+}
+
+/** The credential in a row of `credentialStatement`, or undefined for no row. */
+export function credentialOf(row: Record<string, unknown> | null | undefined): Credential | undefined {
+  if (!row) return undefined;
+  const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    tokenId: String(row.token_id),
+    tokenHash: String(row.token_hash),
+    lastUsedAt: number(row.last_used_at),
+    expiresAt: number(row.expires_at),
+    tenantId: String(row.tenant_id),
+    serviceAccountId: String(row.service_account_id),
+    integrationId: row.integration_id === null || row.integration_id === undefined ? null : String(row.integration_id),
+    integrationEnabled: row.integration_enabled === null || row.integration_enabled === undefined ? null : Boolean(row.integration_enabled),
+    permissions: (JSON.parse(String(row.permissions ?? "[]")) as (string | null)[]).filter((p): p is string => p !== null),
+  };
+}
+
 /**
  * Looks a token hash up with its tenant, integration, expiry and permissions: one indexed query.
  * An expired token is still found: each gate decides how to refuse it (see `hasExpired`).
  */
 export async function findCredential(db: Db, tokenHash: string): Promise<Credential | undefined> {
-  const row = await db
-    .select({
-      tokenId: apiTokens.id,
-      tokenHash: apiTokens.tokenHash,
-      lastUsedAt: apiTokens.lastUsedAt,
-      expiresAt: apiTokens.expiresAt,
-      tenantId: apiTokens.tenantId,
-      serviceAccountId: apiTokens.serviceAccountId,
-      integrationId: integrations.id,
-      integrationEnabled: integrations.enabled,
-      permissions: grantedPermissions,
-    })
-    .from(apiTokens)
-    .leftJoin(integrations, eq(integrations.serviceAccountId, apiTokens.serviceAccountId))
-    .where(eq(apiTokens.tokenHash, tokenHash))
-    .get();
-  if (!row) return undefined;
-  return { ...row, permissions: JSON.parse(row.permissions ?? "[]") as string[] };
+  const rows = await db.all<Record<string, unknown>>(sql`${sql.raw(CREDENTIAL_SQL)}${tokenHash}`);
+  return credentialOf(rows[0]);
 }
 
 /**

@@ -120,9 +120,9 @@ async function runOperation(c: ScimContext, op: Record<string, unknown>, created
   const data = method === "DELETE" ? undefined : resolveBulkIds(field(op, "data"), created);
   if (method !== "DELETE" && (data === undefined || data === null)) throw invalid(`${method} needs 'data'.`);
 
-  const { wanted, refusal } = permissionCheck(c.var.credential.permissions, WRITE_PERMISSIONS[endpoint][method]);
+  const { wanted, refusal } = permissionCheck((await c.var.authenticate()).permissions, WRITE_PERMISSIONS[endpoint][method]);
   if (refusal) throw new OperationError(403, refusal);
-  const write = { ...writeContext(c, wanted), ifMatch: version, body: data };
+  const write = { ...(await writeContext(c, wanted)), ifMatch: version, body: data };
   const base = scimBase(c);
   const answer = (status: number, resourceId: string, etag?: string): OperationResult => ({
     method,

@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { ScimVariables } from "../auth/scim";
 import { publicBaseUrl } from "../config";
+import { createDb } from "../db/client";
 import { addStats, type D1Stats } from "../db/metered";
 import { RETRY_AFTER_SECONDS } from "../db/transient";
 import { recordAudit } from "../iam/audit";
@@ -19,7 +20,7 @@ export type ScimContext = Context<{ Bindings: Env; Variables: ScimVariables }>;
 
 /** The absolute base URL of this integration's SCIM endpoint. */
 export function scimBase(c: ScimContext): ScimBase {
-  const { tenantId, integrationId } = c.var.credential;
+  const { tenantId, integrationId } = c.var.scope;
   return `${publicBaseUrl(c.env, c.req.url)}/api/v1/${tenantId}/integrations/${integrationId}/scim/v2`;
 }
 
@@ -73,8 +74,9 @@ export async function readJson(c: ScimContext): Promise<unknown> {
  * The write's context: tenant, integration and acting service account for the audit log, and the
  * authority (token, integration, permissions) the write must still hold when it commits.
  */
-export function writeContext(c: ScimContext, permissions: string[] = c.var.requiredPermissions ?? []) {
-  const { tenantId, integrationId, serviceAccountId, tokenId } = c.var.credential;
+export async function writeContext(c: ScimContext, permissions: string[] = c.var.requiredPermissions ?? []) {
+  // Nothing reaches the writer before the token holds.
+  const { tenantId, integrationId, serviceAccountId, tokenId } = await c.var.authenticate();
   return {
     tenantId,
     integrationId,
@@ -97,7 +99,7 @@ export type ScimWriter = Pick<
  * unknown: 503 with Retry-After, and the retry plans again from fresh state.
  */
 export function writer(c: ScimContext): ScimWriter {
-  const stub = integrationWriter(c.env, c.var.credential.integrationId) as unknown as ScimWriter;
+  const stub = integrationWriter(c.env, c.var.scope.integrationId) as unknown as ScimWriter;
   return new Proxy(stub, {
     get(target, prop) {
       return (...args: unknown[]) =>
@@ -162,8 +164,11 @@ export async function recordRefusedWrite(
   const action = WRITE_ACTIONS[refused.method.toUpperCase()];
   const endpoint = refused.endpoint.toLowerCase();
   if (!action || (endpoint !== "users" && endpoint !== "groups") || refused.status < 400) return;
+  // A request whose token did not hold is nobody's refused write.
+  if (!c.var.credential) return;
   const { tenantId, integrationId, serviceAccountId } = c.var.credential;
-  const recorded = recordAudit(c.var.db, {
+  // Through the ungated binding: a refusal by the gate itself (a missing permission) is recorded too.
+  const recorded = recordAudit(createDb(c.var.d1), {
     tenantId,
     integrationId,
     actor: { type: "SERVICE_ACCOUNT", id: serviceAccountId },

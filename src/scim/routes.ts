@@ -36,13 +36,13 @@ function listResponse(startIndex: number, total: number, resources: Record<strin
  * request names a schema URN this server does not define (Entra's lookups never do).
  */
 function userType(c: ScimContext, ...request: unknown[]): Promise<ResourceTypeDef> {
-  return userTypeFor(c.var.db, c.var.credential.tenantId, c.req.query("attributes"), c.req.query("excludedAttributes"), ...request);
+  return userTypeFor(c.var.db, c.var.scope.tenantId, c.req.query("attributes"), c.req.query("excludedAttributes"), ...request);
 }
 
 async function listUsers(c: ScimContext, params: ListParameters) {
   const type = await userType(c, params);
-  const plan = planList(type, userResolver(c.var.credential.tenantId, type), params);
-  const { total, rows } = await queryTenantUsers(c.var.db, c.var.credential.tenantId, {
+  const plan = planList(type, userResolver(c.var.scope.tenantId, type), params);
+  const { total, rows } = await queryTenantUsers(c.var.db, c.var.scope.tenantId, {
     where: plan.where,
     orderBy: plan.orderBy,
     offset: plan.startIndex - 1,
@@ -81,8 +81,8 @@ async function withMembers(c: ScimContext, rows: Group[]): Promise<Shown[]> {
 }
 
 async function listGroups(c: ScimContext, params: ListParameters) {
-  const plan = planList(GROUP_TYPE, groupResolver(c.var.credential.tenantId), params);
-  const { total, rows } = await queryGroups(c.var.db, c.var.credential.tenantId, {
+  const plan = planList(GROUP_TYPE, groupResolver(c.var.scope.tenantId), params);
+  const { total, rows } = await queryGroups(c.var.db, c.var.scope.tenantId, {
     where: plan.where,
     orderBy: plan.orderBy,
     offset: plan.startIndex - 1,
@@ -102,7 +102,7 @@ function refuseFilter(c: ScimContext): void {
   }
 }
 
-const declaredOf = (c: ScimContext) => declaredSchemas(c.var.db, c.var.credential.tenantId);
+const declaredOf = (c: ScimContext) => declaredSchemas(c.var.db, c.var.scope.tenantId);
 
 async function resourceTypesOf(c: ScimContext): Promise<ResourceTypeDef[]> {
   const declared = await declaredOf(c);
@@ -181,9 +181,9 @@ async function searchAll(c: ScimContext) {
   const params = await searchParameters(c);
   const type = await userType(c, params);
   const meter = new CostMeter();
-  const userPlan = planList(type, unassignedWhenUnknown(userResolver(c.var.credential.tenantId, type)), params, meter);
-  const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.credential.tenantId)), params, meter);
-  const tenantId = c.var.credential.tenantId;
+  const userPlan = planList(type, unassignedWhenUnknown(userResolver(c.var.scope.tenantId, type)), params, meter);
+  const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.scope.tenantId)), params, meter);
+  const tenantId = c.var.scope.tenantId;
   const offset = userPlan.startIndex - 1;
   const users = await queryTenantUsers(c.var.db, tenantId, {
     where: userPlan.where,
@@ -208,7 +208,10 @@ async function searchAll(c: ScimContext) {
 async function auditRejectedWrites(c: ScimContext, next: () => Promise<void>) {
   await next();
   const target = /\/(Users|Groups)(?:\/([^/]+))?$/.exec(c.req.path);
-  if (!target || target[2] === ".search") return;
+  if (!target || target[2] === ".search" || c.req.method === "GET" || c.res.status < 400) return;
+  // A write refused before any query (bad JSON, say) is audited only once its token is known.
+  await c.var.authenticate().catch(() => undefined);
+  if (!c.var.credential) return;
   const detail = c.error instanceof ScimError ? c.error.detail : `HTTP ${c.res.status}`;
   await recordRefusedWrite(c, { method: c.req.method, endpoint: target[1]!, id: target[2], status: c.res.status, detail });
 }
@@ -242,13 +245,13 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Users", can(...WRITE_PERMISSIONS.Users.POST), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = unwrap(c, await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).createUser({ ...(await writeContext(c)), body: await readJson(c) }));
     return sendUser(c, result.user, 201, type, projection);
   })
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const user = await getTenantUser(c.var.db, c.var.credential.tenantId, c.req.param("id"), {
+    const user = await getTenantUser(c.var.db, c.var.scope.tenantId, c.req.param("id"), {
       withGroups: isReturned(projection, type, "groups"),
     });
     if (!user) throw new ScimError(404, `User '${c.req.param("id")}' not found.`);
@@ -257,17 +260,17 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .put("/Users/:id", can(...WRITE_PERMISSIONS.Users.PUT), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = unwrap(c, await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).replaceUser({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, type, projection);
   })
   .patch("/Users/:id", can(...WRITE_PERMISSIONS.Users.PATCH), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = unwrap(c, await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).patchUser({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, type, projection);
   })
   .delete("/Users/:id", can(...WRITE_PERMISSIONS.Users.DELETE), async (c) => {
-    unwrap(c, await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
+    unwrap(c, await writer(c).deleteUser({ ...(await writeContext(c)), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   // Groups
@@ -275,28 +278,28 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Groups/.search", can(["GROUPS", "READ"]), async (c) => listGroups(c, await searchParameters(c)))
   .post("/Groups", can(...WRITE_PERMISSIONS.Groups.POST), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(c, await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).createGroup({ ...(await writeContext(c)), body: await readJson(c) }));
     return sendGroup(c, result.group, 201, projection);
   })
   .get("/Groups/:id", can(["GROUPS", "READ"]), async (c) => {
-    const group = await getGroup(c.var.db, c.var.credential.tenantId, c.req.param("id"));
+    const group = await getGroup(c.var.db, c.var.scope.tenantId, c.req.param("id"));
     if (!group) throw new ScimError(404, `Group '${c.req.param("id")}' not found.`);
     return notModified(c, groupEtag(group)) ?? sendGroup(c, group, 200);
   })
   .put("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PUT), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(c, await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).replaceGroup({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
     return sendGroup(c, result.group, 200, projection);
   })
   .patch("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PATCH), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(c, await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = unwrap(c, await writer(c).patchGroup({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
     // Entra expects 204: thousands of members are not sent back unless asked for.
     if (c.req.query("attributes") === undefined) return c.body(null, 204, { ETag: groupEtag(result.group) });
     return sendGroup(c, result.group, 200, projection);
   })
   .delete("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.DELETE), async (c) => {
-    unwrap(c, await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));
+    unwrap(c, await writer(c).deleteGroup({ ...(await writeContext(c)), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   .all("*", (c) => {

@@ -1,0 +1,199 @@
+/**
+ * One round trip for a read and its authentication: a D1 binding that sends a "rider" statement
+ * (the SCIM token's credential lookup) in the same `batch` as the request's first query, and
+ * checks the rider's result before that query's result is handed back. A check that throws (401,
+ * 403) throws from the query, so nothing the query read reaches the caller. In production every
+ * D1 call crosses the network to the database: a lookup then costs one crossing, not two.
+ *
+ * A query is merged only when its result survives the batch form, where rows are objects: a
+ * select whose result columns share a name (two tables' `id`) would lose one, so such a query
+ * waits for the rider alone instead (two round trips, never a wrong row).
+ */
+
+interface Rider {
+  /** The statement sent first. */
+  statement: D1PreparedStatement;
+  /** Checks its result; throws to refuse the request. */
+  check: (result: D1Result) => void;
+}
+
+export interface Piggyback {
+  /** The binding queries go through. */
+  binding: D1Database;
+  /** Sends the rider alone unless a query already carried it, and checks it (throws as `check`). */
+  settle(): Promise<void>;
+  /** True once the rider's result was checked and passed. */
+  readonly passed: boolean;
+}
+
+/**
+ * The names of a top-level `select`'s result columns, or undefined when the text is not a plain
+ * select this can read (then the query is not merged).
+ */
+export function resultColumnNames(sqlText: string): string[] | undefined {
+  const text = sqlText.trim();
+  if (!/^select\s/i.test(text)) return undefined;
+  let depth = 0;
+  let quote: string | null = null;
+  let start = 6;
+  const items: string[] = [];
+  for (let i = 6; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      continue;
+    }
+    if (ch === '"' || ch === "'" || ch === "`") quote = ch;
+    else if (ch === "(") depth++;
+    else if (ch === ")") depth--;
+    else if (depth === 0 && ch === ",") {
+      items.push(text.slice(start, i));
+      start = i + 1;
+    } else if (depth === 0 && /\sfrom\s/i.test(text.slice(i - 1, i + 5))) {
+      items.push(text.slice(start, i));
+      return items.map(columnName);
+    }
+  }
+  items.push(text.slice(start));
+  return items.map(columnName);
+}
+
+/** The name SQLite gives a result column: its alias, else the last identifier of a column reference. */
+function columnName(item: string): string {
+  const trimmed = item.trim().replace(/^distinct\s+/i, "");
+  const alias = /\s+as\s+("?)([^"\s]+)\1$/i.exec(trimmed);
+  if (alias) return alias[2]!;
+  const reference = /(?:^|\.)"?([A-Za-z_][\w$]*)"?$/.exec(trimmed);
+  return reference && !trimmed.endsWith(")") ? reference[1]! : trimmed;
+}
+
+/** Whether a statement's rows can be handed back from a batch without losing a column. */
+function mergeable(sqlText: string): boolean {
+  const names = resultColumnNames(sqlText);
+  if (!names) return !/^\s*(select|with)\s/i.test(sqlText); // writes: no rows to lose
+  return new Set(names).size === names.length;
+}
+
+/**
+ * Wraps `d1` so that the first query (or batch) carries `rider`. Later queries wait until the
+ * rider passed.
+ */
+export function piggyback(d1: D1Database, rider: Rider): Piggyback {
+  let sent: Promise<void> | undefined;
+  let passed = false;
+  const inner = new WeakMap<object, D1PreparedStatement>();
+  const sqlOf = new WeakMap<object, string>();
+
+  const accept = (result: D1Result) => {
+    rider.check(result);
+    passed = true;
+  };
+  const settle = () => (sent ??= rider.statement.all().then(accept));
+
+  /** Runs `statements` in one batch behind the rider; on a failing batch the rider is still checked alone first. */
+  async function carry(statements: D1PreparedStatement[]): Promise<D1Result[]> {
+    let results: D1Result[];
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    sent = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    sent.catch(() => undefined);
+    try {
+      results = await d1.batch([rider.statement, ...statements]);
+    } catch (error) {
+      // Whatever failed, an unauthenticated caller hears 401, not how the query failed.
+      try {
+        accept(await rider.statement.all());
+        resolve();
+      } catch (refusal) {
+        reject(refusal);
+        throw refusal;
+      }
+      throw error;
+    }
+    try {
+      accept(results[0]!);
+      resolve();
+    } catch (refusal) {
+      reject(refusal);
+      throw refusal;
+    }
+    return results.slice(1);
+  }
+
+  function wrap(statement: D1PreparedStatement, sqlText: string): D1PreparedStatement {
+    const proxy: D1PreparedStatement = new Proxy(statement, {
+      get(target, prop) {
+        switch (prop) {
+          case "bind":
+            return (...values: unknown[]) => wrap(target.bind(...values), sqlText);
+          case "all":
+          case "run":
+          case "raw":
+          case "first":
+            return async (...args: unknown[]) => {
+              const call = () => (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args);
+              if (sent || !mergeable(sqlText)) {
+                await settle();
+                return call();
+              }
+              const [result] = await carry([target]);
+              return asCalled(prop, result!, args);
+            };
+          default: {
+            const value = Reflect.get(target, prop);
+            return typeof value === "function" ? value.bind(target) : value;
+          }
+        }
+      },
+    });
+    inner.set(proxy, statement);
+    sqlOf.set(proxy, sqlText);
+    return proxy;
+  }
+
+  const binding = new Proxy(d1, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query), query);
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const originals = statements.map((s) => inner.get(s) ?? s);
+          if (sent || !statements.every((s) => mergeable(sqlOf.get(s) ?? ""))) {
+            await settle();
+            return target.batch(originals);
+          }
+          return carry(originals);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+
+  return {
+    binding,
+    settle,
+    get passed() {
+      return passed;
+    },
+  };
+}
+
+/** A batch result in the form the statement method that was called returns. */
+function asCalled(method: "all" | "run" | "raw" | "first", result: D1Result, args: unknown[]): unknown {
+  const rows = (result.results ?? []) as Record<string, unknown>[];
+  switch (method) {
+    case "all":
+    case "run":
+      return result;
+    case "raw": {
+      const values = rows.map((row) => Object.values(row));
+      const options = args[0] as { columnNames?: boolean } | undefined;
+      return options?.columnNames ? [Object.keys(rows[0] ?? {}), ...values] : values;
+    }
+    case "first": {
+      const row = rows[0] ?? null;
+      const column = args[0] as string | undefined;
+      return column === undefined ? row : (row?.[column] ?? null);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * D1 round trips per request, as the log line reports them: every read Entra makes is one round
+ * trip including the token check (src/db/piggyback.ts); the check still refuses before anything
+ * read is answered. Counts are exact, so a regression shows as a failing number.
+ */
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { resultColumnNames } from "../src/db/piggyback";
+import { admin, newIntegration, ORIGIN, type TestIntegration } from "./helpers";
+
+const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/** Sends a SCIM request and returns its status, body and the D1 counters of its log line. */
+async function measured(i: TestIntegration, method: string, path: string, body?: unknown, token = i.token) {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (line: string) => lines.push(String(line));
+  try {
+    const res = await exports.default.fetch(`${ORIGIN}${i.scimPath}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/scim+json" }) },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const log = lines.map((l) => JSON.parse(l)).find((l) => l.level === "info" && l.method === method);
+    return { status: res.status, text, json: text ? JSON.parse(text) : {}, d1: log.d1 as { roundTrips: number; queries: number; rowsRead: number } };
+  } finally {
+    console.log = original;
+  }
+}
+
+async function world() {
+  const i = await newIntegration();
+  const user = await measured(i, "POST", "/Users", { userName: "ada@example.com", externalId: "ext-ada", emails: [{ value: "ada@work.example", type: "work", primary: true }] });
+  const group = await measured(i, "POST", "/Groups", { displayName: "Engineering", members: [{ value: user.json.id }] });
+  return { i, userId: user.json.id as string, groupId: group.json.id as string, created: user };
+}
+
+describe("round trips", () => {
+  it("is one for every read Entra makes, the token check included", async () => {
+    const { i, userId, groupId } = await world();
+    const reads: [string, string][] = [
+      ["Test Connection", `/Users?filter=${encodeURIComponent('userName eq "probe-0f3c"')}`],
+      ["userName lookup", `/Users?filter=${encodeURIComponent('userName eq "ada@example.com"')}`],
+      ["externalId lookup", `/Users?filter=${encodeURIComponent('externalId eq "ext-ada"')}`],
+      ["work email lookup", `/Users?filter=${encodeURIComponent('emails[type eq "work"].value eq "ada@work.example"')}`],
+      ["GET /Users/{id}", `/Users/${userId}`],
+      ["GET /Groups/{id} without members", `/Groups/${groupId}?excludedAttributes=members`],
+      ["group lookup", `/Groups?filter=${encodeURIComponent('displayName eq "Engineering"')}&excludedAttributes=members`],
+      ["ServiceProviderConfig", "/ServiceProviderConfig"],
+    ];
+    for (const [name, path] of reads) {
+      const res = await measured(i, "GET", path);
+      expect(res.status, name).toBe(200);
+      expect(res.d1.roundTrips, name).toBe(1);
+    }
+  });
+
+  it("is at most three for a write: the token, the writer's read and its commit", async () => {
+    const { i, userId, created } = await world();
+    expect(created.d1.roundTrips).toBeLessThanOrEqual(3);
+    const patched = await measured(i, "PATCH", `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "displayName", value: "Ada" }] });
+    expect(patched.status).toBe(200);
+    expect(patched.d1.roundTrips).toBeLessThanOrEqual(3);
+  });
+
+  it("refuses a bad token, another integration's token and a missing permission before answering what was read", async () => {
+    const { i } = await world();
+    const lookup = `/Users?filter=${encodeURIComponent('userName eq "ada@example.com"')}`;
+    const bad = await measured(i, "GET", lookup, undefined, "not-a-token");
+    expect(bad.status).toBe(401);
+    expect(bad.text).not.toContain("ada@example.com");
+    const other = await newIntegration();
+    const foreign = await measured(i, "GET", lookup, undefined, other.token);
+    expect(foreign.status).toBe(401);
+    expect(foreign.text).not.toContain("ada@example.com");
+    // SCIMProvisioner without USERS:READ: 403, nothing returned.
+    const role = await admin("GET", `/${i.tenant}/roles/${i.roleId}`);
+    const permissions = { ...role.json.permissions, USERS: ["CREATE", "UPDATE"] };
+    expect((await admin("PATCH", `/${i.tenant}/roles/${i.roleId}`, { permissions })).status).toBe(200);
+    const denied = await measured(i, "GET", lookup);
+    expect(denied.status).toBe(403);
+    expect(denied.text).not.toContain("ada@example.com");
+    // Discovery, which reads nothing, still checks the token.
+    expect((await measured(i, "GET", "/ServiceProviderConfig", undefined, "not-a-token")).status).toBe(401);
+    // A malformed write from a bad token hears 401, not what was wrong with its body.
+    expect((await measured(i, "POST", "/Users", "{broken", "not-a-token")).status).toBe(401);
+    expect((await measured(i, "POST", "/Users", "{broken")).status).toBe(400);
+  });
+
+  it("keeps refusing after an expired token's first query, and never counts its rows", async () => {
+    const { i } = await world();
+    await env.DB.prepare("update api_tokens set expires_at = 1 where service_account_id = ?").bind(i.serviceAccountId).run();
+    const res = await measured(i, "GET", "/Users");
+    expect(res.status).toBe(401);
+  });
+});
+
+describe("resultColumnNames", () => {
+  it("names a select's result columns, so a batch never merges rows whose names collide", () => {
+    expect(resultColumnNames('select "users"."id", "tenant_users"."user_name", (select count(*) from x where a = 1, 2) as "n" from "users"')).toEqual(["id", "user_name", "n"]);
+    expect(resultColumnNames('select "a"."id", "b"."id" from "a" join "b"')).toEqual(["id", "id"]);
+    expect(resultColumnNames("select t.id as token_id, t.token_hash from api_tokens t where x = 'from'")).toEqual(["token_id", "token_hash"]);
+    expect(resultColumnNames("insert into x values (1)")).toBeUndefined();
+  });
+});
