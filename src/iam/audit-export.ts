@@ -132,22 +132,8 @@ function csvField(value: unknown): string {
 
 /** The CSV line of an event (CRLF-terminated), in `CSV_COLUMNS` order. */
 export function csvLine(event: AuditRecord): string {
-  const cells: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-    id: event.id,
-    createdAt: event.createdAt,
-    tenant: event.tenant,
-    integrationId: event.integrationId,
-    actorType: event.actor.type,
-    actorId: event.actor.id,
-    action: event.action,
-    resourceType: event.resourceType,
-    resourceId: event.resourceId,
-    outcome: event.outcome,
-    status: event.status,
-    detail: event.detail,
-    diff: event.diff,
-    requestId: event.requestId,
-  };
+  const { actor, ...fields } = event;
+  const cells: Record<(typeof CSV_COLUMNS)[number], unknown> = { ...fields, actorType: actor.type, actorId: actor.id };
   return CSV_COLUMNS.map((column) => csvField(cells[column])).join(",") + "\r\n";
 }
 
