@@ -61,7 +61,11 @@ export function tenantAccess(resource: Resource, action: Action, options: Tenant
       c.set("tenantId", tenantId);
       return next(); // the person is a user of the tenant: it exists
     }
-    if (!options.existenceCheckedByHandler && !(await getTenant(c.var.db, tenantId))) throw new ProblemError(404, `Tenant '${tenantId}' does not exist.`);
+    // A service account's token proves its tenant exists (tokens go with their tenant); only
+    // the admin token needs the lookup, unless the handler's own query answers for it.
+    if (principal.kind === "admin" && !options.existenceCheckedByHandler && !(await getTenant(c.var.db, tenantId))) {
+      throw new ProblemError(404, `Tenant '${tenantId}' does not exist.`);
+    }
     c.set("tenantId", tenantId);
     await next();
   };

@@ -22,8 +22,6 @@ export interface Piggyback {
   binding: D1Database;
   /** Sends the rider alone unless a query already carried it, and checks it (throws as `check`). */
   settle(): Promise<void>;
-  /** True once the rider's result was checked and passed. */
-  readonly passed: boolean;
 }
 
 /**
@@ -70,7 +68,9 @@ function columnName(item: string): string {
 /** Whether a statement's rows can be handed back from a batch without losing a column. */
 function mergeable(sqlText: string): boolean {
   const names = resultColumnNames(sqlText);
-  if (!names) return !/^\s*(select|with)\s/i.test(sqlText); // writes: no rows to lose
+  // A write must never commit in the batch whose credential then refuses it (a batch is one
+  // transaction); other statements (a CTE) are not read here. Both wait for the check alone.
+  if (!names) return false;
   return new Set(names).size === names.length;
 }
 
@@ -80,44 +80,19 @@ function mergeable(sqlText: string): boolean {
  */
 export function piggyback(d1: D1Database, rider: Rider): Piggyback {
   let sent: Promise<void> | undefined;
-  let passed = false;
   const inner = new WeakMap<object, D1PreparedStatement>();
   const sqlOf = new WeakMap<object, string>();
 
-  const accept = (result: D1Result) => {
-    rider.check(result);
-    passed = true;
-  };
-  const settle = () => (sent ??= rider.statement.all().then(accept));
+  const settle = () => (sent ??= rider.statement.all().then(rider.check));
 
-  /** Runs `statements` in one batch behind the rider; on a failing batch the rider is still checked alone first. */
-  async function carry(statements: D1PreparedStatement[]): Promise<D1Result[]> {
-    let results: D1Result[];
-    let resolve!: () => void;
-    let reject!: (e: unknown) => void;
-    sent = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    sent.catch(() => undefined);
-    try {
-      results = await d1.batch([rider.statement, ...statements]);
-    } catch (error) {
-      // Whatever failed, an unauthenticated caller hears 401, not how the query failed.
-      try {
-        accept(await rider.statement.all());
-        resolve();
-      } catch (refusal) {
-        reject(refusal);
-        throw refusal;
-      }
-      throw error;
-    }
-    try {
-      accept(results[0]!);
-      resolve();
-    } catch (refusal) {
-      reject(refusal);
-      throw refusal;
-    }
-    return results.slice(1);
+  /** Runs `statements` in one batch behind the rider; their results come only once the rider passed. */
+  function carry(statements: D1PreparedStatement[]): Promise<D1Result[]> {
+    const batch = d1.batch([rider.statement, ...statements]);
+    // A failed batch still gets the rider's verdict, alone: an unauthenticated caller hears 401,
+    // not how the query failed.
+    sent = batch.then((results) => results[0]!, () => rider.statement.all()).then(rider.check);
+    sent.catch(() => undefined); // whoever awaits it sees the refusal
+    return sent.then(() => batch).then((results) => results.slice(1));
   }
 
   function wrap(statement: D1PreparedStatement, sqlText: string): D1PreparedStatement {
@@ -169,13 +144,7 @@ export function piggyback(d1: D1Database, rider: Rider): Piggyback {
     },
   });
 
-  return {
-    binding,
-    settle,
-    get passed() {
-      return passed;
-    },
-  };
+  return { binding, settle };
 }
 
 /** A batch result in the form the statement method that was called returns. */

@@ -71,21 +71,24 @@ export interface Credential {
   permissions: string[];
 }
 
-// Read in the same query as the token, so a role or binding change counts on the very next request.
-const grantedPermissions = sql<string>`(
+/**
+ * A token's permissions: `RESOURCE:ACTION` pairs its service account's tenant-wide bindings grant,
+ * as a JSON array, for a row of `api_tokens` named `token`. Read in the same query as the token
+ * (so a role or binding change counts on the very next request), by the gate and by the
+ * commit-time re-check alike.
+ */
+const grantedPermissionsSql = (token: string) => `(
   select json_group_array(distinct rp.resource || ':' || rp.action)
   from bindings b join role_permissions rp on rp.role_id = b.role_id
-  where b.tenant_id = "api_tokens"."tenant_id" and b.subject_type = 'SERVICE_ACCOUNT'
-    and b.subject_id = "api_tokens"."service_account_id" and b.namespace is null)`;
+  where b.tenant_id = ${token}.tenant_id and b.subject_type = 'SERVICE_ACCOUNT'
+    and b.subject_id = ${token}.service_account_id and b.namespace is null)`;
+
+const grantedPermissions = sql<string>`${sql.raw(grantedPermissionsSql('"api_tokens"'))}`;
 
 // Plain SQL with distinct result names: the SCIM gate sends it in one batch with the request's
 // first query (src/db/piggyback.ts), where rows come back as objects.
 const CREDENTIAL_SQL = `select t.id as token_id, t.token_hash, t.last_used_at, t.expires_at, t.tenant_id, t.service_account_id,
-  i.id as integration_id, i.enabled as integration_enabled,
-  (select json_group_array(distinct rp.resource || ':' || rp.action)
-    from bindings b join role_permissions rp on rp.role_id = b.role_id
-    where b.tenant_id = t.tenant_id and b.subject_type = 'SERVICE_ACCOUNT'
-      and b.subject_id = t.service_account_id and b.namespace is null) as permissions
+  i.id as integration_id, i.enabled as integration_enabled, ${grantedPermissionsSql("t")} as permissions
 from api_tokens t left join integrations i on i.service_account_id = t.service_account_id
 where t.token_hash = `;
 
@@ -329,9 +332,8 @@ export async function createServiceAccount(
     serviceAccountStatement(db, { id, tenantId: ctx.tenantId, name: input.name, description }, now),
     auditStatement(db, { ...ctx, action: "CREATE", resourceType: "SERVICE_ACCOUNT", resourceId: id, diff: diffOf({}, { name: input.name, description }) }, now),
   ]);
-  const account = await getServiceAccount(db, ctx.tenantId, id);
-  if (!account) throw new Error(`service account ${id} vanished right after its creation`);
-  return { kind: "created", account };
+  // Everything about the new account is known: no read back.
+  return { kind: "created", account: { id, tenantId: ctx.tenantId, name: input.name, description, integrationId: null, createdAt: now, tokens: [] } };
 }
 
 /** What refuses a change to a service account: it is gone, or an integration manages it. */

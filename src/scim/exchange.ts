@@ -31,7 +31,6 @@ export function scimJson(c: ScimContext, body: unknown, status: 200 | 201 = 200,
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
-/** Reads a JSON body: application/scim+json or application/json (any charset), else 415. */
 /** How deep a request body may nest: far past any SCIM resource, short of any stack. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -49,6 +48,7 @@ function depthOf(value: unknown): number {
   return deepest;
 }
 
+/** Reads a JSON body: application/scim+json or application/json (any charset), else 415. */
 export async function readJson(c: ScimContext): Promise<unknown> {
   const contentType = c.req.header("Content-Type");
   if (contentType && !JSON_MEDIA_TYPE.test(contentType.split(";")[0]!.trim())) {
