@@ -16,8 +16,8 @@ import { bearerToken, digestsEqual, sha256Hex } from "./tokens";
 export type ScimVariables = BaseVariables & {
   /** The tenant and integration the URL names: what queries are scoped to before the token is checked. */
   scope: { tenantId: string; integrationId: string };
-  /** The verified credential; set once the token was checked (see `authenticate`). */
-  credential: Credential & { integrationId: string };
+  /** The token's credential, once looked up and found valid (its permissions may still fall short); read it through `authenticate`. */
+  credential?: Credential & { integrationId: string };
   /**
    * Checks the token now unless a query already did, and answers the credential; throws the
    * refusal (401/403). A write awaits it before anything reaches the integration's writer.
@@ -85,7 +85,7 @@ export function scimAuth(
     c.set("db", createDb(gate.binding));
     c.set("authenticate", async () => {
       await gate.settle();
-      return c.var.credential;
+      return c.var.credential!; // the settled check set it, or threw
     });
     await next();
     // A request that made no query (discovery, or input refused before reading) is answered

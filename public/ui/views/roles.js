@@ -3,6 +3,7 @@
 import { api, listAll, query } from "../api.js";
 import { can } from "../context.js";
 import { confirmAction, empty, errorBox, field, formDialog, h, loading, notify, table } from "../dom.js";
+import { permissionCatalogue } from "../permissions.js";
 import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
 
 /** "GROUPS: READ, UPDATE" lines of a role's permissions. */
@@ -10,30 +11,6 @@ function permissionList(/** @type {Record<string, string[]>} */ permissions) {
   const entries = Object.entries(permissions);
   if (entries.length === 0) return h("span", { class: "muted" }, "no permissions");
   return h("ul", { class: "plain" }, ...entries.map(([resource, actions]) => h("li", {}, h("strong", {}, resource), `: ${actions.join(", ")}`)));
-}
-
-/** @type {Promise<{ resources: string[], actions: string[] }> | undefined} */
-let catalogue;
-
-/**
- * What a role can grant, read from the API's own OpenAPI document (the server's catalogue), so
- * the console never lists a permission the API would refuse.
- */
-function permissionCatalogue() {
-  catalogue ??= fetch("/api/v1/openapi.json")
-    .then((response) => {
-      if (!response.ok) throw new Error(`The permission catalogue could not be read (HTTP ${response.status}). Try again.`);
-      return response.json();
-    })
-    .then((doc) => ({
-      resources: Object.keys(doc.components.schemas.Permissions.properties),
-      actions: /** @type {string[]} */ (doc.components.schemas.Action.enum),
-    }))
-    .catch((err) => {
-      catalogue = undefined; // the next click tries again
-      throw err instanceof TypeError ? new Error("Cannot reach the service. Check your connection and try again.") : err;
-    });
-  return catalogue;
 }
 
 /**

@@ -7,9 +7,8 @@
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
 import { badge, errorBox, field, h, loading, select, table } from "../dom.js";
+import { permissionCatalogue } from "../permissions.js";
 
-const RESOURCES = ["USERS", "GROUPS", "BINDINGS", "ROLES", "SERVICE_ACCOUNTS", "INTEGRATIONS", "AUDIT_LOGS", "TENANT_ACCESS", "FLOWS", "EXECUTIONS", "NAMESPACES", "SECRETS", "KVSTORE"];
-const ACTIONS = ["CREATE", "READ", "UPDATE", "DELETE"];
 
 /**
  * How a grant reaches the user: "group Data team → role Flow editor, in company.team".
@@ -90,8 +89,16 @@ export async function renderUser(ctx) {
   );
 
   // The decision API, as an application asks it.
-  const resource = select("resource", RESOURCES.map((r) => /** @type {[string, string]} */ ([r, r])), "FLOWS");
-  const action = select("action", ACTIONS.map((a) => /** @type {[string, string]} */ ([a, a])), "READ");
+  /** @type {{ resources: string[], actions: string[] }} */
+  let offered;
+  try {
+    offered = await permissionCatalogue();
+  } catch (err) {
+    ctx.view.append(errorBox(err));
+    return;
+  }
+  const resource = select("resource", offered.resources.map((r) => /** @type {[string, string]} */ ([r, r])), "FLOWS");
+  const action = select("action", offered.actions.map((a) => /** @type {[string, string]} */ ([a, a])), "READ");
   const namespace = h("input", { name: "namespace", maxlength: 255, autocomplete: "off", spellcheck: "false", placeholder: "company.team" });
   const answer = h("div", { "aria-live": "polite" });
   const form = h(
