@@ -3,6 +3,7 @@
  * everything else with problem+json, so a client always gets the format it speaks.
  */
 import type { Context } from "hono";
+import { DrizzleQueryError } from "drizzle-orm";
 import { HTTPException } from "hono/http-exception";
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from "./admin/problem";
 import { isTransientStoreError, RETRY_AFTER_SECONDS } from "./db/transient";
@@ -23,6 +24,11 @@ interface Rendered {
 }
 
 function classify(err: unknown, requestId: string | undefined): Rendered {
+  // Drizzle wraps what a query throws: a refusal thrown from inside one (the SCIM gate checks the
+  // token in the batch of the request's first query) is answered as itself, not logged as a defect.
+  if (err instanceof DrizzleQueryError && (err.cause instanceof ScimError || err.cause instanceof ProblemError)) {
+    return classify(err.cause, requestId);
+  }
   if (err instanceof ScimError) {
     return { status: err.status, detail: err.detail, scimType: err.scimType, headers: err.headers, extra: {} };
   }
