@@ -12,17 +12,27 @@ import { ScimError } from "../scim/errors";
 import { tenantsEnabled } from "../config";
 import { bearerToken, digestsEqual, sha256Hex } from "./tokens";
 
+/** A credential found valid for a SCIM request: its integration is the one the URL names. */
+export type ScimCredential = Credential & { integrationId: string };
+
 /** What the gate tells later handlers. */
 export type ScimVariables = BaseVariables & {
   /** The tenant and integration the URL names: what queries are scoped to before the token is checked. */
   scope: { tenantId: string; integrationId: string };
+  /** The SHA-256 of the presented token: a write hands it to the integration's writer, which checks it with its first read. */
+  tokenHash: string;
   /** The token's credential, once looked up and found valid (its permissions may still fall short); read it through `authenticate`. */
-  credential?: Credential & { integrationId: string };
+  credential?: ScimCredential;
   /**
    * Checks the token now unless a query already did, and answers the credential; throws the
-   * refusal (401/403). A write awaits it before anything reaches the integration's writer.
+   * refusal (401/403).
    */
-  authenticate: () => Promise<Credential & { integrationId: string }>;
+  authenticate: () => Promise<ScimCredential>;
+  /**
+   * Takes the credential row the integration's writer read for this token (in its own first
+   * batch) as the gate's own lookup, checked the same way; throws the refusal (401/403).
+   */
+  acceptCredential: (row: Record<string, unknown> | undefined) => Promise<void>;
   /** The `RESOURCE:ACTION` permissions the route required: checked with the token, and again at a write's commit. */
   requiredPermissions?: string[];
 };
@@ -32,11 +42,54 @@ export interface ScimAuthOptions {
   realm?: string;
 }
 
+/** What a presented token must be for: the request's tenant, integration and permissions. */
+export interface CredentialExpectation {
+  tokenHash: string;
+  tenantId: string;
+  integrationId: string;
+  /** `RESOURCE:ACTION` pairs. */
+  permissions: readonly string[];
+}
+
+/** The verdict on a token's credential row: `credential` is set once the token is known to be the integration's. */
+export type CredentialVerdict =
+  | { kind: "ok"; credential: ScimCredential }
+  | { kind: "refused"; status: 401 | 403; detail: string; credential?: ScimCredential };
+
+/** The 401 of every token that is not the integration's. */
+export const INVALID_TOKEN = "The bearer token is not valid for this provisioning integration.";
+
+/**
+ * Judges a row of `credentialStatement` for a SCIM request: one rule for the gate and for the
+ * integration's writer, which checks the token in its own first batch.
+ */
+export function judgeCredential(row: Record<string, unknown> | undefined, expected: CredentialExpectation, now = Date.now()): CredentialVerdict {
+  const credential = credentialOf(row);
+  // One answer for unknown and expired tokens and tokens of another integration or tenant: no oracle.
+  if (
+    !credential ||
+    !digestsEqual(credential.tokenHash, expected.tokenHash) ||
+    credential.tenantId !== expected.tenantId ||
+    credential.integrationId !== expected.integrationId ||
+    hasExpired(credential.expiresAt, now)
+  ) {
+    return { kind: "refused", status: 401, detail: INVALID_TOKEN };
+  }
+  if (!credential.integrationEnabled) {
+    return { kind: "refused", status: 403, detail: "This provisioning integration is disabled; enable it in scim-edge to accept requests." };
+  }
+  const known = { ...credential, integrationId: credential.integrationId };
+  const { refusal } = permissionCheck(credential.permissions, expected.permissions.map((p) => p.split(":") as [Resource, Action]));
+  return refusal ? { kind: "refused", status: 403, detail: refusal, credential: known } : { kind: "ok", credential: known };
+}
+
 /**
  * Authenticates a SCIM request; rejections are SCIM error bodies (401, or 403 when disabled or
  * a permission is missing). The token's lookup rides in the same D1 batch as the request's first
  * query (one round trip for a lookup, src/db/piggyback.ts) and is checked before that query's
- * rows are used; a request that makes no query has it checked on its own before it is answered.
+ * rows are used; a write's rides in the integration's writer's first batch instead (see
+ * `acceptCredential`); a request that makes no query has it checked on its own before it is
+ * answered.
  */
 export function scimAuth(
   options: ScimAuthOptions = {},
@@ -57,36 +110,31 @@ export function scimAuth(
     const gate = piggyback(c.var.d1, {
       statement: credentialStatement(c.var.d1, hash),
       check(result) {
-        const credential = credentialOf((result.results as Record<string, unknown>[] | undefined)?.[0]);
         const now = Date.now();
-        // One answer for unknown and expired tokens and tokens of another integration or tenant: no oracle.
-        if (
-          !credential ||
-          !digestsEqual(credential.tokenHash, hash) ||
-          credential.tenantId !== scope.tenantId ||
-          credential.integrationId !== scope.integrationId ||
-          hasExpired(credential.expiresAt, now)
-        ) {
-          throw unauthorized("The bearer token is not valid for this provisioning integration.");
+        const verdict = judgeCredential((result.results as Record<string, unknown>[] | undefined)?.[0], {
+          tokenHash: hash,
+          ...scope,
+          permissions: c.var.requiredPermissions ?? [],
+        }, now);
+        const known = verdict.credential;
+        if (known) {
+          if (known.lastUsedAt === null || known.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
+            c.executionCtx.waitUntil(touchToken(createDb(c.env.DB), known.tokenId, now).catch(() => undefined));
+          }
+          // Known from here (a write refused for a missing permission is still audited as this integration's).
+          c.set("credential", known);
         }
-        if (!credential.integrationEnabled) {
-          throw new ScimError(403, "This provisioning integration is disabled; enable it in scim-edge to accept requests.");
-        }
-        if (credential.lastUsedAt === null || credential.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
-          c.executionCtx.waitUntil(touchToken(createDb(c.env.DB), credential.tokenId, now).catch(() => undefined));
-        }
-        // Known from here (a write refused for a missing permission is still audited as this integration's).
-        c.set("credential", { ...credential, integrationId: credential.integrationId });
-        const { refusal } = permissionCheck(credential.permissions, (c.var.requiredPermissions ?? []).map((p) => p.split(":") as [Resource, Action]));
-        if (refusal) throw new ScimError(403, refusal);
+        if (verdict.kind === "refused") throw verdict.status === 401 ? unauthorized(verdict.detail) : new ScimError(403, verdict.detail);
       },
     });
     c.set("scope", scope);
+    c.set("tokenHash", hash);
     c.set("db", createDb(gate.binding));
     c.set("authenticate", async () => {
       await gate.settle();
       return c.var.credential!; // the settled check set it, or threw
     });
+    c.set("acceptCredential", (row) => gate.accept({ results: row ? [row] : [] }));
     await next();
     // A request that made no query (discovery, or input refused before reading) is answered
     // only once its token holds: otherwise its answer becomes the refusal.

@@ -22,6 +22,11 @@ export interface Piggyback {
   binding: D1Database;
   /** Sends the rider alone unless a query already carried it, and checks it (throws as `check`). */
   settle(): Promise<void>;
+  /**
+   * Settles with the rider's result as read elsewhere (the integration's writer runs the same
+   * statement in its own first batch), checked here as if sent here; a no-op once sent.
+   */
+  accept(result: Pick<D1Result, "results">): Promise<void>;
 }
 
 /**
@@ -144,7 +149,9 @@ export function piggyback(d1: D1Database, rider: Rider): Piggyback {
     },
   });
 
-  return { binding, settle };
+  const accept = (result: Pick<D1Result, "results">) => (sent ??= Promise.resolve(result as D1Result).then(rider.check));
+
+  return { binding, settle, accept };
 }
 
 /** A batch result in the form the statement method that was called returns. */

@@ -122,7 +122,7 @@ async function runOperation(c: ScimContext, op: Record<string, unknown>, created
 
   const { wanted, refusal } = permissionCheck((await c.var.authenticate()).permissions, WRITE_PERMISSIONS[endpoint][method]);
   if (refusal) throw new OperationError(403, refusal);
-  const write = { ...(await writeContext(c, wanted)), ifMatch: version, body: data };
+  const write = { ...writeContext(c, wanted), ifMatch: version, body: data };
   const base = scimBase(c);
   const answer = (status: number, resourceId: string, etag?: string): OperationResult => ({
     method,
@@ -134,17 +134,17 @@ async function runOperation(c: ScimContext, op: Record<string, unknown>, created
   const w = writer(c);
   if (endpoint === "Users") {
     if (method === "DELETE") {
-      unwrap(c, await w.deleteUser({ ...write, id: id! }));
+      await unwrap(c, await w.deleteUser({ ...write, id: id! }));
       return answer(204, id!);
     }
-    const result = unwrap(c, method === "POST" ? await w.createUser(write) : method === "PUT" ? await w.replaceUser({ ...write, id: id! }) : await w.patchUser({ ...write, id: id! }));
+    const result = await unwrap(c, method === "POST" ? await w.createUser(write) : method === "PUT" ? await w.replaceUser({ ...write, id: id! }) : await w.patchUser({ ...write, id: id! }));
     return answer(method === "POST" ? 201 : 200, result.user.id, userEtag(result.user));
   }
   if (method === "DELETE") {
-    unwrap(c, await w.deleteGroup({ ...write, id: id! }));
+    await unwrap(c, await w.deleteGroup({ ...write, id: id! }));
     return answer(204, id!);
   }
-  const result = unwrap(c, method === "POST" ? await w.createGroup(write) : method === "PUT" ? await w.replaceGroup({ ...write, id: id! }) : await w.patchGroup({ ...write, id: id! }));
+  const result = await unwrap(c, method === "POST" ? await w.createGroup(write) : method === "PUT" ? await w.replaceGroup({ ...write, id: id! }) : await w.patchGroup({ ...write, id: id! }));
   return answer(method === "POST" ? 201 : method === "PATCH" ? 204 : 200, result.group.id, groupEtag(result.group));
 }
 

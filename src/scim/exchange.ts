@@ -13,7 +13,7 @@ import type { Action, Resource } from "../iam/permissions";
 import type { WriteFailure } from "../iam/writes";
 import { describeError } from "../observability";
 import { SCIM_CONTENT_TYPE, ScimError } from "./errors";
-import { integrationWriter, type IntegrationWriter } from "./integration-writer";
+import { integrationWriter, type IntegrationWriter, type WriteRequest } from "./integration-writer";
 import type { ScimBase } from "./resources";
 
 export type ScimContext = Context<{ Bindings: Env; Variables: ScimVariables }>;
@@ -71,19 +71,20 @@ export async function readJson(c: ScimContext): Promise<unknown> {
 }
 
 /**
- * The write's context: tenant, integration and acting service account for the audit log, and the
- * authority (token, integration, permissions) the write must still hold when it commits.
+ * The write's context: tenant, integration and request for the audit log, and either the
+ * authority (token, integration, permissions) the write must still hold when it commits, when
+ * the gate already checked the token, or the token itself, which the integration's writer then
+ * checks in its own first batch (a write is two D1 round trips, not three).
  */
-export async function writeContext(c: ScimContext, permissions: string[] = c.var.requiredPermissions ?? []) {
-  // Nothing reaches the writer before the token holds.
-  const { tenantId, integrationId, serviceAccountId, tokenId } = await c.var.authenticate();
+export function writeContext(c: ScimContext, permissions: string[] = c.var.requiredPermissions ?? []): WriteRequest {
+  const { tenantId, integrationId } = c.var.scope;
+  const request = { tenantId, integrationId, requestId: c.var.requestId, ifMatch: c.req.header("If-Match") };
+  const known = c.var.credential;
+  if (!known) return { ...request, presented: { tokenHash: c.var.tokenHash, permissions } };
   return {
-    tenantId,
-    integrationId,
-    actor: { type: "SERVICE_ACCOUNT" as const, id: serviceAccountId },
-    requestId: c.var.requestId,
-    ifMatch: c.req.header("If-Match"),
-    authority: { tokenId, integrationId, serviceAccountId, permissions },
+    ...request,
+    actor: { type: "SERVICE_ACCOUNT" as const, id: known.serviceAccountId },
+    authority: { tokenId: known.tokenId, integrationId, serviceAccountId: known.serviceAccountId, permissions },
   };
 }
 
@@ -116,17 +117,21 @@ export function writer(c: ScimContext): ScimWriter {
   });
 }
 
-/** Turns a refused write into the SCIM error it means. */
-export function unwrap<R extends { kind: string }>(c: ScimContext, result: R): Exclude<R, { kind: "error" }> {
+/**
+ * Turns a refused write into the SCIM error it means. A writer that checked the token hands its
+ * credential row back: the gate takes it as its own lookup (and refuses as it would have).
+ */
+export async function unwrap<R extends { kind: string }>(c: ScimContext, result: R): Promise<Exclude<R, { kind: "error" }>> {
   // The object's D1 work belongs to this request's log line.
   addStats(c.var.d1Stats, (result as { d1?: D1Stats }).d1);
+  const checked = result as { tokenChecked?: boolean; credentialRow?: Record<string, unknown> };
+  if (checked.tokenChecked) await c.var.acceptCredential(checked.credentialRow);
   if (result.kind === "error") {
     const f = result as unknown as WriteFailure;
     throw new ScimError(f.status, f.detail, f.scimType, f.retryAfter ? { "Retry-After": String(f.retryAfter) } : {});
   }
   return result as Exclude<R, { kind: "error" }>;
 }
-
 
 /**
  * What each SCIM write needs from the integration's service account: the single routes and every

@@ -23,9 +23,11 @@ import {
 } from "../iam/integrations";
 import { SerialQueue } from "../iam/serial-queue";
 import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../iam/users";
-import { lostAuthority, authorityHolds } from "../iam/service-accounts";
-import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type WriteContext, type WriteFailure } from "../iam/writes";
+import { authorityHolds, credentialStatement, lostAuthority } from "../iam/service-accounts";
+import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../iam/writes";
 import { describeError } from "../observability";
+import { judgeCredential, type CredentialExpectation, type ScimCredential } from "../auth/scim";
+import { piggyback } from "../db/piggyback";
 import { ScimError } from "./errors";
 import { memberCondition } from "./filter/targets";
 import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "./patch";
@@ -37,12 +39,34 @@ import { declaredSchemas, userTypeFor, userTypeWith } from "./extensions";
 const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
 
-/** A SCIM write: the request context, the target and the raw body (validated again in here). */
-export interface ScimWrite extends WriteContext {
-  id?: string;
-  body?: unknown;
-  ifMatch?: string;
+/**
+ * A SCIM write as the Worker hands it over: the request, the target and the raw body (validated
+ * again in here), and either the authority the gate already checked (`actor` and `authority`) or
+ * the presented token (`presented`), which this object checks in its own first D1 batch.
+ */
+export type WriteRequest = Omit<WriteContext, "actor" | "authority"> &
+  ({ actor: WriteContext["actor"]; authority?: Authority; presented?: never } | { actor?: never; authority?: never; presented: PresentedToken });
+
+/** A token the gate has not looked up: its hash, and the permissions the route requires. */
+export interface PresentedToken {
+  tokenHash: string;
+  /** `RESOURCE:ACTION` pairs. */
+  permissions: string[];
 }
+
+export type ScimWrite = WriteRequest & { id?: string; body?: unknown; ifMatch?: string };
+
+/** What a write answers besides its result: this object's D1 work, and the token's row when it checked the token. */
+type Answered<T> = (T | WriteFailure) & { d1?: D1Stats; tokenChecked?: boolean; credentialRow?: Record<string, unknown> };
+
+/** What a token checked here is, by its hash: facts that never change for a token. */
+interface KnownToken {
+  tokenId: string;
+  serviceAccountId: string;
+}
+
+/** Token hashes remembered as checked: an integration has one or two tokens. */
+const MAX_KNOWN_TOKENS = 8;
 
 function toMemberChange(op: MemberOperation): MemberChange {
   switch (op.kind) {
@@ -74,30 +98,33 @@ export class IntegrationWriter extends DurableObject<Env> {
   #queue = new SerialQueue();
   // Tasks run one at a time, so one set of counters, reset per task, measures each write.
   #stats: D1Stats = emptyStats();
-  #db: Db = createDb(metered(this.env.DB, this.#stats));
+  #d1: D1Database = metered(this.env.DB, this.#stats);
+  #db: Db = createDb(this.#d1);
+  // Hashes of tokens checked here before (never a verdict: every write checks its token again).
+  #knownTokens = new Map<string, KnownToken>();
 
   /** Creates a user, or gives an existing global user access to the tenant. */
-  async createUser(write: ScimWrite): Promise<UserWriteResult> {
-    return this.#run(write, async (db) => {
+  async createUser(write: ScimWrite): Promise<Answered<UserWriteResult>> {
+    return this.#run(write, async (db, ctx) => {
       const type = await userTypeFor(db, write.tenantId, write.body);
       const { doc, externalId } = validateResource(type, write.body);
-      return createUser(db, write, userFields(doc, externalId, type));
+      return createUser(db, ctx, userFields(doc, externalId, type));
     });
   }
 
   /** PUT: replaces the user's attributes with the body's. */
-  async replaceUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
-    return this.#run(write, async (db) => {
+  async replaceUser(write: ScimWrite & { id: string }): Promise<Answered<UserWriteResult>> {
+    return this.#run(write, async (db, ctx) => {
       // A PUT may drop extension data without naming its URN: it always knows the declarations.
       const type = userTypeWith(await declaredSchemas(db, write.tenantId));
       const { doc, externalId } = validateResource(type, write.body);
-      return updateUser(db, write, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId, type) });
+      return updateUser(db, ctx, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId, type) });
     });
   }
 
   /** PATCH: applies the operations to the user as it is when the write's turn comes. */
-  async patchUser(write: ScimWrite & { id: string }): Promise<UserWriteResult> {
-    return this.#run(write, async (db) => {
+  async patchUser(write: ScimWrite & { id: string }): Promise<Answered<UserWriteResult>> {
+    return this.#run(write, async (db, ctx) => {
       // Extension data changes only where the PATCH names its URN: then the declarations are read.
       const type = await userTypeFor(db, write.tenantId, write.body);
       const ops = normalizePatch(type, write.body);
@@ -105,7 +132,7 @@ export class IntegrationWriter extends DurableObject<Env> {
         // Unassigned would read as active: deprovisioning is `active` set to false.
         throw new ScimError(400, "'active' cannot be removed; set it to false to deactivate the user.", "invalidValue");
       }
-      return updateUser(db, write, {
+      return updateUser(db, ctx, {
         id: write.id,
         ifMatch: write.ifMatch,
         compute: (current) => {
@@ -117,23 +144,23 @@ export class IntegrationWriter extends DurableObject<Env> {
   }
 
   /** DELETE: revokes the user's access to the tenant (the global user stays). */
-  async deleteUser(write: ScimWrite & { id: string }): Promise<DeleteResult> {
-    return this.#run(write, (db) => revokeUserAccess(db, write, { id: write.id, ifMatch: write.ifMatch }));
+  async deleteUser(write: ScimWrite & { id: string }): Promise<Answered<DeleteResult>> {
+    return this.#run(write, (db, ctx) => revokeUserAccess(db, ctx, { id: write.id, ifMatch: write.ifMatch }));
   }
 
   /** Creates a group with its members. */
-  async createGroup(write: ScimWrite): Promise<GroupWriteResult> {
-    return this.#run(write, (db) => {
+  async createGroup(write: ScimWrite): Promise<Answered<GroupWriteResult>> {
+    return this.#run(write, (db, ctx) => {
       const { doc, externalId } = validateResource(GROUP_TYPE, write.body);
-      return createGroup(db, write, { displayName: doc.displayName as string, externalId, memberIds: memberIdsOf(write.body) });
+      return createGroup(db, ctx, { displayName: doc.displayName as string, externalId, memberIds: memberIdsOf(write.body) });
     });
   }
 
   /** PUT: replaces the group's attributes and its whole member list. */
-  async replaceGroup(write: ScimWrite & { id: string }): Promise<GroupWriteResult> {
-    return this.#run(write, (db) => {
+  async replaceGroup(write: ScimWrite & { id: string }): Promise<Answered<GroupWriteResult>> {
+    return this.#run(write, (db, ctx) => {
       const { doc, externalId } = validateResource(GROUP_TYPE, write.body);
-      return updateGroup(db, write, {
+      return updateGroup(db, ctx, {
         id: write.id,
         ifMatch: write.ifMatch,
         compute: () => ({ displayName: doc.displayName as string, externalId }),
@@ -143,10 +170,10 @@ export class IntegrationWriter extends DurableObject<Env> {
   }
 
   /** PATCH: attribute operations in memory, member operations as row changes. */
-  async patchGroup(write: ScimWrite & { id: string }): Promise<GroupWriteResult> {
-    return this.#run(write, (db) => {
+  async patchGroup(write: ScimWrite & { id: string }): Promise<Answered<GroupWriteResult>> {
+    return this.#run(write, (db, ctx) => {
       const { attributes, members } = splitMemberOperations(normalizePatch(GROUP_TYPE, write.body));
-      return updateGroup(db, write, {
+      return updateGroup(db, ctx, {
         id: write.id,
         ifMatch: write.ifMatch,
         compute: (current) => {
@@ -160,8 +187,8 @@ export class IntegrationWriter extends DurableObject<Env> {
   }
 
   /** Deletes a group with its memberships and bindings. */
-  async deleteGroup(write: ScimWrite & { id: string }): Promise<DeleteResult> {
-    return this.#run(write, (db) => deleteGroup(db, write, { id: write.id, ifMatch: write.ifMatch }));
+  async deleteGroup(write: ScimWrite & { id: string }): Promise<Answered<DeleteResult>> {
+    return this.#run(write, (db, ctx) => deleteGroup(db, ctx, { id: write.id, ifMatch: write.ifMatch }));
   }
 
   /** Changes the integration's name, description or enabled flag. */
@@ -187,40 +214,134 @@ export class IntegrationWriter extends DurableObject<Env> {
    * failures become failure results. The task's batches commit only while the write's authority
    * (unexpired token, enabled integration, permissions) still holds: a revocation answered while
    * the write waited stops it, with 401 or 403 and nothing changed.
+   *
+   * A presented token is checked here, in the batch of the task's first read (src/db/piggyback.ts),
+   * before anything read reaches the task: the write then costs two D1 round trips, that batch and
+   * the commit. A token this object has not yet seen pass is first checked on its own, before it
+   * may wait in the queue, so requests with a wrong token never hold back the integration's writes.
    */
-  #run<T>(write: ScimWrite, task: (db: Db) => Promise<T>): Promise<T | WriteFailure> {
-    if (this.#queue.size >= MAX_PENDING_WRITES) {
-      return Promise.resolve({
-        ...failure(429, `Too many writes are queued for this integration (${this.#queue.size}); retry after ${RETRY_AFTER_SECONDS} s.`),
-        retryAfter: RETRY_AFTER_SECONDS,
-      });
+  async #run<T extends object>(write: ScimWrite, task: (db: Db, ctx: WriteContext) => Promise<T>): Promise<Answered<T>> {
+    const full = this.#queueFull();
+    if (full) return full;
+    let known: KnownToken | undefined;
+    const before = emptyStats();
+    if (write.presented) {
+      known = this.#knownTokens.get(write.presented.tokenHash);
+      if (!known) {
+        const row = await this.#credentialRow(metered(this.env.DB, before), write);
+        const verdict = judgeCredential(row, this.#expectation(write));
+        if (verdict.kind === "refused") {
+          return { ...failure(verdict.status, verdict.detail), d1: before, tokenChecked: true, ...(row ? { credentialRow: row } : {}) };
+        }
+        known = this.#remember(write.presented.tokenHash, verdict.credential);
+        // Queued behind a full queue while it was checked: the same 429 as any other.
+        const fullNow = this.#queueFull();
+        if (fullNow) return { ...fullNow, d1: before };
+      }
     }
     return this.#queue.run(async () => {
-      Object.assign(this.#stats, emptyStats());
-      const db = write.authority ? authorizedAtCommit(this.#db, authorityHolds(write.tenantId, write.authority, Date.now())) : this.#db;
-      try {
-        const result = await task(db);
-        return result && typeof result === "object" ? { ...result, d1: { ...this.#stats } } : result;
-      } catch (error) {
-        if (write.authority && refusedAtCommit(error)) {
-          return { ...(await lostAuthority(this.#db, write.tenantId, write.authority)), d1: { ...this.#stats } };
-        }
-        if (error instanceof ScimError && error.status < 500) {
-          return failure(error.status as WriteFailure["status"], error.detail, error.scimType as WriteFailure["scimType"]);
-        }
-        if (error instanceof TransientWriteError || isTransientStoreError(error)) {
-          console.error(JSON.stringify({ level: "warn", component: "integration-writer", message: "transient store failure", error: describeError(error) }));
-          return {
-            ...failure(503, `The store failed transiently; nothing was changed unless a retry finds it done. Retry after ${RETRY_AFTER_SECONDS} s.`),
-            retryAfter: RETRY_AFTER_SECONDS,
-          };
-        }
-        // A defect, answered as one: what reaches the caller as a thrown error is then always the
-        // call itself failing (the object reset or unreachable), which the route answers with 503.
-        console.error(JSON.stringify({ level: "error", component: "integration-writer", requestId: write.requestId, error: describeError(error) }));
-        return failure(500, `Internal error; quote request id ${write.requestId ?? "(none)"} when reporting it.`);
+      Object.assign(this.#stats, before);
+      let ctx: WriteContext;
+      let base = this.#db;
+      let gate: ReturnType<typeof piggyback> | undefined;
+      let credentialRow: Record<string, unknown> | undefined;
+      if (write.presented && known) {
+        const presented = write.presented;
+        const expected = this.#expectation(write);
+        gate = piggyback(this.#d1, {
+          statement: credentialStatement(this.#d1, presented.tokenHash),
+          check: (result) => {
+            credentialRow = (result.results as Record<string, unknown>[] | undefined)?.[0];
+            const verdict = judgeCredential(credentialRow, expected);
+            if (verdict.kind === "refused") throw new ScimError(verdict.status, verdict.detail);
+          },
+        });
+        base = createDb(gate.binding);
+        ctx = {
+          tenantId: write.tenantId,
+          integrationId: write.integrationId,
+          requestId: write.requestId,
+          actor: { type: "SERVICE_ACCOUNT", id: known.serviceAccountId },
+          authority: { tokenId: known.tokenId, integrationId: write.integrationId!, serviceAccountId: known.serviceAccountId, permissions: presented.permissions },
+        };
+      } else {
+        ctx = { tenantId: write.tenantId, integrationId: write.integrationId, requestId: write.requestId, actor: write.actor!, authority: write.authority };
       }
+      const authority = ctx.authority;
+      const db = authority ? authorizedAtCommit(base, authorityHolds(ctx.tenantId, authority, Date.now())) : base;
+      let outcome: { ok: true; result: T } | { ok: false; error: unknown };
+      try {
+        outcome = { ok: true, result: await task(db, ctx) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      const answered = await this.#answer(write, authority, gate, outcome);
+      return { ...answered, d1: { ...this.#stats }, ...(gate ? { tokenChecked: true, ...(credentialRow ? { credentialRow } : {}) } : {}) };
     });
+  }
+
+  /** The result of a task, or the failure its error means (the token's refusal first). */
+  async #answer<T extends object>(
+    write: ScimWrite,
+    authority: Authority | undefined,
+    gate: ReturnType<typeof piggyback> | undefined,
+    outcome: { ok: true; result: T } | { ok: false; error: unknown },
+  ): Promise<T | WriteFailure> {
+    if (gate) {
+      // A task refused before it read anything (a body that fails validation, say) is answered
+      // only once its token holds, as the gate answers a request that made no query.
+      try {
+        await gate.settle();
+      } catch (refusal) {
+        if (refusal instanceof ScimError) return failure(refusal.status as WriteFailure["status"], refusal.detail);
+        outcome = { ok: false, error: refusal };
+      }
+    }
+    if (outcome.ok) return outcome.result;
+    const { error } = outcome;
+    if (authority && refusedAtCommit(error)) return lostAuthority(this.#db, write.tenantId, authority);
+    if (error instanceof ScimError && error.status < 500) {
+      return failure(error.status as WriteFailure["status"], error.detail, error.scimType as WriteFailure["scimType"]);
+    }
+    if (error instanceof TransientWriteError || isTransientStoreError(error)) {
+      console.error(JSON.stringify({ level: "warn", component: "integration-writer", message: "transient store failure", error: describeError(error) }));
+      return {
+        ...failure(503, `The store failed transiently; nothing was changed unless a retry finds it done. Retry after ${RETRY_AFTER_SECONDS} s.`),
+        retryAfter: RETRY_AFTER_SECONDS,
+      };
+    }
+    // A defect, answered as one: what reaches the caller as a thrown error is then always the
+    // call itself failing (the object reset or unreachable), which the route answers with 503.
+    console.error(JSON.stringify({ level: "error", component: "integration-writer", requestId: write.requestId, error: describeError(error) }));
+    return failure(500, `Internal error; quote request id ${write.requestId ?? "(none)"} when reporting it.`);
+  }
+
+  /** The 429 of a full queue, or undefined. */
+  #queueFull(): WriteFailure | undefined {
+    if (this.#queue.size < MAX_PENDING_WRITES) return undefined;
+    return {
+      ...failure(429, `Too many writes are queued for this integration (${this.#queue.size}); retry after ${RETRY_AFTER_SECONDS} s.`),
+      retryAfter: RETRY_AFTER_SECONDS,
+    };
+  }
+
+  /** The credential row of the write's token, read on its own. */
+  async #credentialRow(d1: D1Database, write: ScimWrite): Promise<Record<string, unknown> | undefined> {
+    const result = await credentialStatement(d1, write.presented!.tokenHash).all<Record<string, unknown>>();
+    return result.results?.[0];
+  }
+
+  #expectation(write: ScimWrite): CredentialExpectation {
+    return { tokenHash: write.presented!.tokenHash, tenantId: write.tenantId, integrationId: write.integrationId ?? "", permissions: write.presented!.permissions };
+  }
+
+  /** Remembers a token that passed, dropping the oldest past MAX_KNOWN_TOKENS. */
+  #remember(tokenHash: string, credential: ScimCredential): KnownToken {
+    const known = { tokenId: credential.tokenId, serviceAccountId: credential.serviceAccountId };
+    this.#knownTokens.delete(tokenHash);
+    this.#knownTokens.set(tokenHash, known);
+    if (this.#knownTokens.size > MAX_KNOWN_TOKENS) this.#knownTokens.delete(this.#knownTokens.keys().next().value!);
+    return known;
   }
 }
 

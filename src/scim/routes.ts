@@ -245,7 +245,7 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Users", can(...WRITE_PERMISSIONS.Users.POST), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = unwrap(c, await writer(c).createUser({ ...(await writeContext(c)), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
     return sendUser(c, result.user, 201, type, projection);
   })
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
@@ -260,17 +260,17 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .put("/Users/:id", can(...WRITE_PERMISSIONS.Users.PUT), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = unwrap(c, await writer(c).replaceUser({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, type, projection);
   })
   .patch("/Users/:id", can(...WRITE_PERMISSIONS.Users.PATCH), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = unwrap(c, await writer(c).patchUser({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, type, projection);
   })
   .delete("/Users/:id", can(...WRITE_PERMISSIONS.Users.DELETE), async (c) => {
-    unwrap(c, await writer(c).deleteUser({ ...(await writeContext(c)), id: c.req.param("id") }));
+    await unwrap(c, await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   // Groups
@@ -278,7 +278,7 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Groups/.search", can(["GROUPS", "READ"]), async (c) => listGroups(c, await searchParameters(c)))
   .post("/Groups", can(...WRITE_PERMISSIONS.Groups.POST), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(c, await writer(c).createGroup({ ...(await writeContext(c)), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
     return sendGroup(c, result.group, 201, projection);
   })
   .get("/Groups/:id", can(["GROUPS", "READ"]), async (c) => {
@@ -288,18 +288,18 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   })
   .put("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PUT), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(c, await writer(c).replaceGroup({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     return sendGroup(c, result.group, 200, projection);
   })
   .patch("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PATCH), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = unwrap(c, await writer(c).patchGroup({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
     // Entra expects 204: thousands of members are not sent back unless asked for.
     if (c.req.query("attributes") === undefined) return c.body(null, 204, { ETag: groupEtag(result.group) });
     return sendGroup(c, result.group, 200, projection);
   })
   .delete("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.DELETE), async (c) => {
-    unwrap(c, await writer(c).deleteGroup({ ...(await writeContext(c)), id: c.req.param("id") }));
+    await unwrap(c, await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   .all("*", (c) => {
