@@ -9,8 +9,10 @@
 // --directory users provisioned over HTTP first (POST /Users, --concurrency in flight, which also
 // warms each up), then the mix (25% POST /Users, 75% GET /Users?filter=userName eq "…" of
 // provisioned users; --requests requests, --concurrency in flight, closed loop), then --spc
-// requests of GET /ServiceProviderConfig. Server CPU is utime + stime from /proc/<pid>/stat (every
-// thread of the process) over each phase, divided by its requests. Under `wrangler dev` the request
+// requests of GET /ServiceProviderConfig. Between scim-edge and the peers, the same client drives a
+// Worker that does nothing under the same wrangler dev: the runtime's floor, printed as its own row.
+// Server CPU is utime + stime from /proc/<pid>/stat (every thread of the process) over each phase,
+// divided by its requests. Under `wrangler dev` the request
 // crosses three processes, reported apart: wrangler's ProxyWorker (a workerd serving the dev port),
 // the workerd that runs the Worker (with its local D1 and Durable Objects), and wrangler's node
 // process (which, among other things, prints each request's log line).
@@ -221,6 +223,49 @@ async function startPeer(root, script, port, extra = []) {
   return { child, ...target };
 }
 
+// ---- the floor of wrangler dev ---------------------------------------------------------------------
+
+// A Worker that does no work: it answers the mix's requests at once, in the shape the client checks
+// (a lookup echoes the userName it was asked for). What its workerd spends per request is what
+// wrangler dev's runtime costs before any code of ours runs: the floor under the Worker CPU column.
+const FLOOR_WORKER = `export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (request.method === "POST") {
+      await request.text();
+      return Response.json({ id: crypto.randomUUID() }, { status: 201 });
+    }
+    const userName = /userName eq "([^"]*)"/.exec(url.searchParams.get("filter") ?? "")?.[1];
+    return Response.json(userName === undefined ? { schemas: [] } : { totalResults: 1, Resources: [{ userName }] });
+  },
+};
+`;
+
+/**
+ * Starts the floor Worker under the same wrangler dev (same binary and flags) on `port`.
+ * @param {string} root @param {number} port
+ */
+async function startFloor(root, port) {
+  const dir = mkdtempSync(join(tmpdir(), "scim-edge-bench-floor-"));
+  writeFileSync(join(dir, "index.mjs"), FLOOR_WORKER);
+  writeFileSync(join(dir, "wrangler.toml"), `name = "bench-floor"\nmain = "index.mjs"\ncompatibility_date = "2025-09-01"\n`);
+  const child = spawn(join(root, "node_modules", ".bin", "wrangler"), ["dev", "--config", join(dir, "wrangler.toml"), "--port", String(port), "--ip", "127.0.0.1", "--log-level", "warn"], {
+    cwd: dir,
+    env: { ...process.env, CI: "true" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  started.add(child);
+  const url = `http://127.0.0.1:${port}/scim/v2`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/ServiceProviderConfig`)).ok) return { child, dir, url, token: "floor" };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error("the floor Worker's wrangler dev did not answer within 60 s");
+}
+
 // ---- the work ------------------------------------------------------------------------------------
 
 const directoryUser = (/** @type {number} */ n) => `directory.user${n}@contoso.com`;
@@ -364,6 +409,27 @@ export async function sideBySide(deps) {
     await stop(wrangler);
   }
 
+  // The floor: the same client and requests against a Worker that does nothing, same wrangler dev.
+  console.log("side by side: the floor of wrangler dev (a Worker that answers at once)");
+  const floor = await startFloor(ROOT, PORT + 3);
+  try {
+    const procs = wranglerProcesses(/** @type {number} */ (floor.child.pid), PORT + 3);
+    const pids = procs.map((p) => p.pid);
+    // Its "directory" is 200 POSTs: warm-up only, nothing is stored.
+    const run = await drive(deps, floor, pids, { ...o, directory: 200 });
+    const pick = (/** @type {any} */ section, /** @type {string} */ role) =>
+      procs.filter((p) => p.role === role).reduce((sum, p) => sum + section.cpuMsPerRequest[pids.indexOf(p.pid)], 0);
+    /** @type {Record<string, any>} */
+    const server = { name: "a Worker that answers at once, under the same wrangler dev", short: "floor: no-op Worker", processes: procs };
+    for (const phase of /** @type {const} */ (["mix", "serviceProviderConfig"])) {
+      server[phase] = { ...run[phase], cpuMsPerRequest: { worker: deps.round(pick(run[phase], "worker"), 3), proxyWorkerd: deps.round(pick(run[phase], "proxy"), 3), wranglerNode: deps.round(pick(run[phase], "wrangler"), 3) } };
+    }
+    out.floor = server;
+  } finally {
+    await stop(floor.child);
+    rmSync(floor.dir, { recursive: true, force: true });
+  }
+
   // The peers, one at a time.
   const stateDir = mkdtempSync(join(tmpdir(), "scim-edge-bench-peers-"));
   try {
@@ -433,6 +499,21 @@ export function reportSideBySide(r) {
     ["  + wrangler's ProxyWorker (workerd)", "", "", "", e.mix.cpuMsPerRequest.proxyWorkerd, e.serviceProviderConfig.cpuMsPerRequest.proxyWorkerd, "", "", "", "", ""],
     ["  + wrangler's node process", "", "", "", e.mix.cpuMsPerRequest.wranglerNode, e.serviceProviderConfig.cpuMsPerRequest.wranglerNode, "", "", "", "", ""],
     ["  = all of wrangler dev", "", "", "", e.mix.cpuMsPerRequest.all, e.serviceProviderConfig.cpuMsPerRequest.all, "", "", "", "", ""],
+    ...(r.floor
+      ? [[
+          "floor: a no-op Worker, same wrangler dev",
+          r.floor.mix.perSecond,
+          r.floor.mix.p50,
+          r.floor.mix.p99,
+          r.floor.mix.cpuMsPerRequest.worker,
+          r.floor.serviceProviderConfig.cpuMsPerRequest.worker,
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]]
+      : []),
     ...[s.scimmy, s.betterAuth].map((p) => [
       p.short,
       p.mix.perSecond,
@@ -455,7 +536,13 @@ export function reportSideBySide(r) {
     console.log(`| ${row.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`);
     if (i === 0) console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`);
   });
-  const errors = Object.values(s).reduce((n, p) => n + p.mix.errors, 0);
+  const errors = Object.values(s).reduce((n, p) => n + p.mix.errors, 0) + (r.floor?.mix.errors ?? 0);
+  if (r.floor) {
+    console.log(
+      `the floor: a Worker that does nothing costs its workerd ${r.floor.mix.cpuMsPerRequest.worker} ms per request of the mix and ${r.floor.serviceProviderConfig.cpuMsPerRequest.worker} ms per GET under this wrangler dev; ` +
+        `scim-edge's own work is the rest (${Math.round((e.mix.cpuMsPerRequest.worker - r.floor.mix.cpuMsPerRequest.worker) * 1000) / 1000} ms on the mix, ${Math.round((e.serviceProviderConfig.cpuMsPerRequest.worker - r.floor.serviceProviderConfig.cpuMsPerRequest.worker) * 1000) / 1000} ms on SPC)`,
+    );
+  }
   console.log(`provisioning ${r.directory} users: ${Object.values(s).map((p) => `${p.short} ${p.provisioning.seconds} s`).join(", ")}; mix errors: ${errors}`);
   console.log(`peers: ${[s.scimmy, s.betterAuth].map((p) => p.name).join("; ")}`);
   console.log(`scim-edge's Worker: ${e.identification}`);
