@@ -108,7 +108,11 @@ export function scimAuth(
     const hash = await sha256Hex(presented);
     const scope = { tenantId: c.req.param("tenant") ?? "", integrationId: c.req.param("integrationId") ?? "" };
     const gate = piggyback(c.var.d1, {
-      statement: credentialStatement(c.var.d1, hash),
+      // Built when sent: by then the route has said which permissions it requires, and only
+      // those are read (a route that names none, /Bulk, reads them all and checks each operation).
+      get statement() {
+        return credentialStatement(c.var.d1, hash, c.var.requiredPermissions);
+      },
       check(result) {
         const now = Date.now();
         const verdict = judgeCredential((result.results as Record<string, unknown>[] | undefined)?.[0], {

@@ -11,8 +11,8 @@
  */
 
 interface Rider {
-  /** The statement sent first. */
-  statement: D1PreparedStatement;
+  /** The statement sent first; read when it is sent, so it may depend on what was decided since. */
+  readonly statement: D1PreparedStatement;
   /** Checks its result; throws to refuse the request. */
   check: (result: D1Result) => void;
 }

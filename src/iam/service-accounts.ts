@@ -92,9 +92,37 @@ const CREDENTIAL_SQL = `select t.id as token_id, t.token_hash, t.last_used_at, t
 from api_tokens t left join integrations i on i.service_account_id = t.service_account_id
 where t.token_hash = `;
 
-/** The statement that looks a token hash up (one indexed read; see `credentialOf`). */
-export function credentialStatement(d1: D1Database, tokenHash: string): D1PreparedStatement {
-  return d1.prepare(`${CREDENTIAL_SQL}?1`).bind(tokenHash);
+/**
+ * The same lookup reading only the permissions in question: each is one seek in role_permissions'
+ * primary key instead of every row of the role (D1 bills rows read). `permissions` then lists
+ * which of them are granted.
+ */
+function credentialSqlFor(count: number): string {
+  const wanted = Array.from({ length: count }, (_, k) => `(rp.resource = ?${2 * k + 2} and rp.action = ?${2 * k + 3})`).join(" or ");
+  const granted = count === 0
+    ? "'[]'"
+    : `(select json_group_array(distinct rp.resource || ':' || rp.action)
+  from bindings b join role_permissions rp on rp.role_id = b.role_id and (${wanted})
+  where b.tenant_id = t.tenant_id and b.subject_type = 'SERVICE_ACCOUNT'
+    and b.subject_id = t.service_account_id and b.namespace is null)`;
+  return `select t.id as token_id, t.token_hash, t.last_used_at, t.expires_at, t.tenant_id, t.service_account_id,
+  i.id as integration_id, i.enabled as integration_enabled, ${granted} as permissions
+from api_tokens t left join integrations i on i.service_account_id = t.service_account_id
+where t.token_hash = ?1`;
+}
+
+const credentialSqlByCount: string[] = [];
+
+/**
+ * The statement that looks a token hash up (one indexed read; see `credentialOf`). With
+ * `permissions` (`RESOURCE:ACTION` pairs) it reads only those, and the credential's permissions
+ * are the granted ones among them; without, every permission the token holds.
+ */
+export function credentialStatement(d1: D1Database, tokenHash: string, permissions?: readonly string[]): D1PreparedStatement {
+  if (permissions === undefined) return d1.prepare(`${CREDENTIAL_SQL}?1`).bind(tokenHash);
+  const pairs = [...new Set(permissions)].map((p) => p.split(":") as [string, string]);
+  const text = (credentialSqlByCount[pairs.length] ??= credentialSqlFor(pairs.length));
+  return d1.prepare(text).bind(tokenHash, ...pairs.flat());
 }
 
 /** The credential in a row of `credentialStatement`, or undefined for no row. */

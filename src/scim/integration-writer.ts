@@ -249,7 +249,7 @@ export class IntegrationWriter extends DurableObject<Env> {
         const presented = write.presented;
         const expected = this.#expectation(write);
         gate = piggyback(this.#d1, {
-          statement: credentialStatement(this.#d1, presented.tokenHash),
+          statement: credentialStatement(this.#d1, presented.tokenHash, presented.permissions),
           check: (result) => {
             credentialRow = (result.results as Record<string, unknown>[] | undefined)?.[0];
             const verdict = judgeCredential(credentialRow, expected);
@@ -327,7 +327,7 @@ export class IntegrationWriter extends DurableObject<Env> {
 
   /** The credential row of the write's token, read on its own. */
   async #credentialRow(d1: D1Database, write: ScimWrite): Promise<Record<string, unknown> | undefined> {
-    const result = await credentialStatement(d1, write.presented!.tokenHash).all<Record<string, unknown>>();
+    const result = await credentialStatement(d1, write.presented!.tokenHash, write.presented!.permissions).all<Record<string, unknown>>();
     return result.results?.[0];
   }
 

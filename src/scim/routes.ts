@@ -219,6 +219,10 @@ async function auditRejectedWrites(c: ScimContext, next: () => Promise<void>) {
 export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>()
   .use(scimAuth())
   .use(auditRejectedWrites)
+  // Discovery needs a valid token and no permission: the token's lookup then reads none.
+  .use("/ServiceProviderConfig", can())
+  .use("/ResourceTypes/*", can())
+  .use("/Schemas/*", can())
   .get("/ServiceProviderConfig", (c) => scimJson(c, serviceProviderConfig(scimBase(c))))
   // Discovery includes the tenant's declared extensions (one read).
   .get("/ResourceTypes", async (c) => {
