@@ -85,6 +85,10 @@ describe("round trips", () => {
     const deactivated = await measured(i, "PATCH", `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", value: { active: false } }] });
     expect(deactivated.status).toBe(200);
     expect(deactivated.d1.roundTrips).toBe(2);
+    // PUT reads the tenant's extension declarations with the user: still one read.
+    const replaced = await measured(i, "PUT", `/Users/${userId}`, { userName: "ada@example.com", externalId: "ext-ada", displayName: "Ada L." });
+    expect(replaced.status).toBe(200);
+    expect(replaced.d1.roundTrips).toBe(2);
     const deleted = await measured(i, "DELETE", `/Users/${second.json.id}`);
     expect(deleted.status).toBe(204);
     expect(deleted.d1.roundTrips).toBe(2);

@@ -27,9 +27,14 @@ const columns = {
   updatedAt: scimSchemas.updatedAt,
 };
 
+/** The query of a tenant's declarations, in URN order (unsent: a write batches it with its other reads). */
+export function declaredSchemasQuery(db: Db, tenantId: string) {
+  return db.select(columns).from(scimSchemas).where(eq(scimSchemas.tenantId, tenantId)).orderBy(asc(scimSchemas.urnKey));
+}
+
 /** A tenant's declarations, in URN order. */
 export async function listDeclaredSchemas(db: Db, tenantId: string): Promise<DeclaredSchema[]> {
-  return db.select(columns).from(scimSchemas).where(eq(scimSchemas.tenantId, tenantId)).orderBy(asc(scimSchemas.urnKey));
+  return declaredSchemasQuery(db, tenantId);
 }
 
 /** A declared unique attribute, as the index of its values needs it. */

@@ -9,6 +9,7 @@ import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { bindings, groupMembers, groups, tenants, tenantUserEmails, tenantUsers, tenantUserValues, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
+import { declaredSchemasQuery, type DeclaredSchema } from "./scim-schemas";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
 /** One of the tenant's groups a user belongs to. */
@@ -100,6 +101,15 @@ export async function queryTenantUsers(
   return { total, rows: rows.map(withParsedGroups) };
 }
 
+/** The query of one user as seen from a tenant (unsent: a write batches it with its other reads). */
+function tenantUserQuery(db: Db, tenantId: string, id: string, options: { withGroups?: boolean } = {}) {
+  return db
+    .select({ ...tenantUserColumns, groups: options.withGroups ? groupsOfRow : sql<string | null>`null` })
+    .from(tenantUsers)
+    .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, id)))
+    .limit(1);
+}
+
 /** Returns a user as seen from a tenant, or undefined when it has no access there. */
 export async function getTenantUser(
   db: Db,
@@ -107,11 +117,7 @@ export async function getTenantUser(
   id: string,
   options: { withGroups?: boolean } = {},
 ): Promise<TenantUser | undefined> {
-  const row = await db
-    .select({ ...tenantUserColumns, groups: options.withGroups ? groupsOfRow : sql<string | null>`null` })
-    .from(tenantUsers)
-    .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, id)))
-    .get();
+  const [row] = await tenantUserQuery(db, tenantId, id, options);
   return row && withParsedGroups(row);
 }
 
@@ -306,16 +312,26 @@ export const userEtag = (user: Pick<TenantUser, "version">) => `W/"${user.versio
 export async function updateUser(
   db: Db,
   ctx: WriteContext,
-  input: { id: string; ifMatch?: string; compute: (current: TenantUser) => UserFields },
+  input: {
+    id: string;
+    ifMatch?: string;
+    /** Read the tenant's extension declarations with the user (one round trip) and hand them to `compute`. */
+    withDeclarations?: boolean;
+    compute: (current: TenantUser, declared: DeclaredSchema[]) => UserFields;
+  },
   now = Date.now(),
 ): Promise<UserWriteResult> {
   return withRetry(async () => {
     // Read with its groups: a user write does not change them, so the answer needs no re-read.
-    const current = await getTenantUser(db, ctx.tenantId, input.id, { withGroups: true });
+    const userQuery = tenantUserQuery(db, ctx.tenantId, input.id, { withGroups: true });
+    const [[row], declared] = input.withDeclarations
+      ? await db.batch([userQuery, declaredSchemasQuery(db, ctx.tenantId)])
+      : [await userQuery, []];
+    const current = row && withParsedGroups(row);
     if (!current) return failure(404, `User '${input.id}' not found.`);
     const stale = preconditionFailure(input.ifMatch, userEtag(current));
     if (stale) return stale;
-    const next = input.compute(current);
+    const next = input.compute(current, declared);
     if (next.managerId === current.id) return failure(400, "A user cannot be their own manager.", "invalidValue");
     const diff = diffOf(userAuditFields(current), userAuditFields(next));
     if (Object.keys(diff).length === 0) return { kind: "ok", user: current, created: false } as const;

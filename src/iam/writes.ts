@@ -127,8 +127,14 @@ export async function commit(db: Db, statements: Statement[]): Promise<void> {
   await db.batch(statements as [Statement, ...Statement[]]);
 }
 
+/** Whether a batch item is a plain select (reads only). */
+function isSelect(statement: Statement): boolean {
+  const text = (statement as { toSQL?: () => { sql: string } }).toSQL?.().sql;
+  return text !== undefined && /^\s*select\s/i.test(text);
+}
+
 /**
- * A Db whose every batch commits only while `holds` is true when the batch runs: the batch
+ * A Db whose every batch that writes commits only while `holds` is true when the batch runs: the batch
  * starts by inserting `ok` = 1 into `commit_guards` (NULL when `holds` is false, which the
  * NOT NULL refuses, rolling the whole batch back) and ends by emptying the table. Reads are
  * untouched. A queued write thus re-checks its authorization at the moment it commits.
@@ -138,6 +144,8 @@ export function authorizedAtCommit(db: Db, holds: SQL): Db {
     get(target, prop, receiver) {
       if (prop === "batch") {
         return async (statements: Statement[]) => {
+          // A batch of reads (a write's first, one round trip) commits nothing: no guard.
+          if (statements.every(isSelect)) return target.batch(statements as [Statement, ...Statement[]]);
           const results = await target.batch([
             target.insert(commitGuards).values({ ok: sql`case when ${holds} then 1 end` }),
             ...statements,

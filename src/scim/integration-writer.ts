@@ -34,7 +34,7 @@ import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type Memb
 import { groupDoc, userDoc, userFields } from "./resources";
 import { RESOURCE_TYPES } from "./schemas";
 import { validateResource } from "./validate";
-import { declaredSchemas, userTypeFor, userTypeWith } from "./extensions";
+import { schemaOf, userTypeFor, userTypeWith } from "./extensions";
 
 const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
@@ -115,10 +115,18 @@ export class IntegrationWriter extends DurableObject<Env> {
   /** PUT: replaces the user's attributes with the body's. */
   async replaceUser(write: ScimWrite & { id: string }): Promise<Answered<UserWriteResult>> {
     return this.#run(write, async (db, ctx) => {
-      // A PUT may drop extension data without naming its URN: it always knows the declarations.
-      const type = userTypeWith(await declaredSchemas(db, write.tenantId));
-      const { doc, externalId } = validateResource(type, write.body);
-      return updateUser(db, ctx, { id: write.id, ifMatch: write.ifMatch, compute: () => userFields(doc, externalId, type) });
+      // A PUT may drop extension data without naming its URN: it always needs the declarations,
+      // read in the same round trip as the user.
+      return updateUser(db, ctx, {
+        id: write.id,
+        ifMatch: write.ifMatch,
+        withDeclarations: true,
+        compute: (_current, declared) => {
+          const type = userTypeWith(declared.map(schemaOf));
+          const { doc, externalId } = validateResource(type, write.body);
+          return userFields(doc, externalId, type);
+        },
+      });
     });
   }
 
