@@ -85,8 +85,15 @@ describe("round trips", () => {
     const deactivated = await measured(i, "PATCH", `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", value: { active: false } }] });
     expect(deactivated.status).toBe(200);
     expect(deactivated.d1.roundTrips).toBe(2);
+    // A rename commits on the unique userName index alone; a taken name still answers 409.
+    const renamed = await measured(i, "PATCH", `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "userName", value: "ada.l@example.com" }] });
+    expect(renamed.status).toBe(200);
+    expect(renamed.d1.roundTrips).toBe(2);
+    const clash = await measured(i, "PATCH", `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "userName", value: "Grace@example.com" }] });
+    expect(clash.status).toBe(409);
+    expect(clash.json.scimType).toBe("uniqueness");
     // PUT reads the tenant's extension declarations with the user: still one read.
-    const replaced = await measured(i, "PUT", `/Users/${userId}`, { userName: "ada@example.com", externalId: "ext-ada", displayName: "Ada L." });
+    const replaced = await measured(i, "PUT", `/Users/${userId}`, { userName: "ada.l@example.com", externalId: "ext-ada", displayName: "Ada L." });
     expect(replaced.status).toBe(200);
     expect(replaced.d1.roundTrips).toBe(2);
     const deleted = await measured(i, "DELETE", `/Users/${second.json.id}`);

@@ -321,7 +321,7 @@ export async function updateUser(
   },
   now = Date.now(),
 ): Promise<UserWriteResult> {
-  return withRetry(async () => {
+  return withRetry(async (attempt) => {
     // Read with its groups: a user write does not change them, so the answer needs no re-read.
     const userQuery = tenantUserQuery(db, ctx.tenantId, input.id, { withGroups: true });
     const [[row], declared] = input.withDeclarations
@@ -338,7 +338,9 @@ export async function updateUser(
 
     const key = caseKey(next.userName);
     const statements: Statement[] = [];
-    if (key !== caseKey(current.userName)) {
+    // A rename is first tried without asking whether the name is taken: the tenant's unique
+    // userName index refuses the batch if it is, and the replanned attempt asks (and answers 409).
+    if (key !== caseKey(current.userName) && attempt > 1) {
       const taken = await db
         .select({ id: tenantUsers.userId })
         .from(tenantUsers)
