@@ -302,19 +302,17 @@ export async function updateGroup(
       return failure(409, `A group with displayName '${next.displayName}' already exists in this tenant.`, "uniqueness");
     }
     const renamed = next.displayName !== current.displayName;
+    const changesAttributes = Object.keys(attributeDiff).length > 0;
     const statements: Statement[] = [
       db
         .update(groups)
         .set({
-          displayName: next.displayName,
-          displayNameKey: next.displayName.toLowerCase(),
-          externalId: next.externalId,
+          // Only a write that changes them writes the attributes (under the version guard): a
+          // member change must not write back what it read over another writer's rename.
+          ...(changesAttributes ? { displayName: next.displayName, displayNameKey: next.displayName.toLowerCase(), externalId: next.externalId } : {}),
           // Attribute changes, and any change made under If-Match, need the version read; member
           // changes without If-Match commute and just bump it.
-          version:
-            Object.keys(attributeDiff).length > 0 || input.ifMatch !== undefined
-              ? guardedVersion(groups.version, current.version)
-              : sql`${groups.version} + 1`,
+          version: changesAttributes || input.ifMatch !== undefined ? guardedVersion(groups.version, current.version) : sql`${groups.version} + 1`,
           updatedAt: now,
         })
         .where(eq(groups.id, current.id)),
