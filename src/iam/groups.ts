@@ -44,6 +44,9 @@ export async function getGroup(db: Db, tenantId: string, id: string): Promise<Gr
 // A member as the group's tenant sees them: that tenant's view of the user.
 const memberView = and(eq(tenantUsers.tenantId, groupMembers.tenantId), eq(tenantUsers.userId, groupMembers.userId));
 
+/** The name a SCIM client shows for a member: the view's displayName, else its userName. */
+const memberDisplay = sql<string>`coalesce(json_extract(${tenantUsers.profile}, '$.displayName'), ${tenantUsers.userName})`;
+
 /** The members of each group, with the display name (in the group's tenant's view) a SCIM client shows. */
 export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, Member[]>> {
   const result = new Map<string, Member[]>();
@@ -52,7 +55,7 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
       .select({
         groupId: groupMembers.groupId,
         userId: groupMembers.userId,
-        display: sql<string>`coalesce(json_extract(${tenantUsers.profile}, '$.displayName'), ${tenantUsers.userName})`,
+        display: memberDisplay,
       })
       .from(groupMembers)
       .innerJoin(tenantUsers, memberView)
@@ -114,25 +117,45 @@ export function coalesceMemberChanges(changes: MemberChange[]): MemberChange[] {
   return out;
 }
 
-export type GroupWriteResult = { kind: "ok"; group: Group; created: boolean } | WriteFailure;
+export type GroupWriteResult =
+  | {
+      kind: "ok";
+      group: Group;
+      created: boolean;
+      /**
+       * Set by `createGroup`: the new group's members with their display, in user id order (as
+       * `membersOfGroups` reads them), so POST /Groups answers without reading. Plain data (RPC).
+       */
+      members?: Member[];
+    }
+  | WriteFailure;
 
 export const groupEtag = (group: Pick<Group, "version">) => `W/"${group.version}"`;
 
 /**
- * Returns the ids among `userIds` that are not users of the tenant. Members must be users with
- * access to the tenant: anything else is refused before anything is written.
+ * Users of the tenant among `userIds`, with their display, in user id order. One statement for
+ * any number of ids: they are bound as one JSON array (one parameter, so D1's 100 bound
+ * parameters are no limit; the ids of a request body, at most 1 MiB, stay well under D1's 2 MB
+ * for one value), a lookup of the view's primary key each.
  */
-export async function unknownMembers(db: Db, tenantId: string, userIds: string[]): Promise<string[]> {
-  const wanted = [...new Set(userIds)];
-  const found = new Set<string>();
-  for (const ids of chunk(wanted, MAX_BOUND_PARAMETERS - 1)) {
-    const rows = await db
-      .select({ id: tenantUsers.userId })
-      .from(tenantUsers)
-      .where(and(eq(tenantUsers.tenantId, tenantId), inArray(tenantUsers.userId, ids)));
-    for (const row of rows) found.add(row.id);
-  }
-  return wanted.filter((id) => !found.has(id));
+function tenantUsersAmong(db: Db, tenantId: string, userIds: string[]) {
+  return db
+    .select({ userId: tenantUsers.userId, display: memberDisplay })
+    .from(tenantUsers)
+    .where(and(eq(tenantUsers.tenantId, tenantId), idsIn(tenantUsers.userId, userIds)))
+    .orderBy(asc(tenantUsers.userId));
+}
+
+const idsIn = (column: typeof tenantUsers.userId, ids: string[]) => sql`${column} in (select value from json_each(${JSON.stringify([...new Set(ids)])}))`;
+
+/**
+ * The ids of `wanted` not in `found` (the tenant's users among them), each once, in the order
+ * asked. Members must be users with access to the tenant: anything else is refused before
+ * anything is written.
+ */
+function missingOf(wanted: string[], found: Iterable<string>): string[] {
+  const present = new Set(found);
+  return [...new Set(wanted)].filter((id) => !present.has(id));
 }
 
 function memberInserts(db: Db, tenantId: string, groupId: string, userIds: string[], now: number): Statement[] {
@@ -185,8 +208,8 @@ function addedIds(changes: MemberChange[]): string[] {
   return changes.flatMap((c) => (c.kind === "add" || c.kind === "replace" ? c.userIds : []));
 }
 
-async function checkMembers(db: Db, tenantId: string, changes: MemberChange[]): Promise<WriteFailure | undefined> {
-  const unknown = await unknownMembers(db, tenantId, addedIds(changes));
+/** The 400 of a write adding members that are not users of the tenant, if any. */
+function memberProblem(unknown: string[]): WriteFailure | undefined {
   if (unknown.length === 0) return undefined;
   const shown = unknown.slice(0, 10).map((id) => `'${id}'`).join(", ");
   return failure(
@@ -207,18 +230,28 @@ function memberAudit(changes: MemberChange[]) {
   return diff;
 }
 
-async function displayNameTaken(db: Db, tenantId: string, displayName: string, except?: string): Promise<boolean> {
-  const found = await db
+/** The group of the tenant named `displayName` (case-insensitively), as a list of at most one id. */
+function groupNamed(db: Db, tenantId: string, displayName: string) {
+  return db
     .select({ id: groups.id })
     .from(groups)
     .where(and(eq(groups.tenantId, tenantId), eq(groups.displayNameKey, displayName.toLowerCase())))
-    .get();
+    .limit(1);
+}
+
+async function displayNameTaken(db: Db, tenantId: string, displayName: string, except?: string): Promise<boolean> {
+  const [found] = await groupNamed(db, tenantId, displayName);
   return found !== undefined && found.id !== except;
 }
 
+const nameTaken = (displayName: string) =>
+  failure(409, `A group with displayName '${displayName}' already exists in this tenant.`, "uniqueness");
+
 /**
- * Creates a group with its initial members, in one batch. A member whose access went away while
- * the batch was planned fails the membership's foreign key: planned again, it is a clean 400.
+ * Creates a group with its initial members: one read (a batch of selects: the members with
+ * their display, and whether the name is taken), then one commit batch. A member whose access
+ * went away while the batch was planned fails the membership's foreign key: planned again, it
+ * is a clean 400.
  */
 export async function createGroup(
   db: Db,
@@ -228,11 +261,13 @@ export async function createGroup(
 ): Promise<GroupWriteResult> {
   const change: MemberChange = { kind: "add", userIds: input.memberIds };
   return withRetry(async () => {
-    const problem = await checkMembers(db, ctx.tenantId, [change]);
+    const [named, members = []] = await db.batch([
+      groupNamed(db, ctx.tenantId, input.displayName),
+      ...(input.memberIds.length > 0 ? [tenantUsersAmong(db, ctx.tenantId, input.memberIds)] : []),
+    ]);
+    const problem = memberProblem(missingOf(input.memberIds, members.map((m) => m.userId)));
     if (problem) return problem;
-    if (await displayNameTaken(db, ctx.tenantId, input.displayName)) {
-      return failure(409, `A group with displayName '${input.displayName}' already exists in this tenant.`, "uniqueness");
-    }
+    if (named.length > 0) return nameTaken(input.displayName);
     const id = newId(now);
     await commit(db, [
       db.insert(groups).values({
@@ -268,14 +303,39 @@ export async function createGroup(
       createdAt: now,
       updatedAt: now,
     };
-    return { kind: "ok", group, created: true } as const;
+    return { kind: "ok", group, created: true, members: members.map((m) => ({ userId: m.userId, display: m.display })) } as const;
   }, { idempotent: false });
+}
+
+/**
+ * Reads a group with, in the same statement, which of `userIds` are users of the tenant (as a
+ * JSON array): a write's pre-commit reads in one round trip, and one statement rather than a
+ * batch, so that a test pausing a write at its first batch still pauses it at its commit.
+ */
+async function groupWithUsers(db: Db, tenantId: string, id: string, userIds: string[]): Promise<{ group: Group; found: string[] } | undefined> {
+  const found =
+    userIds.length > 0
+      ? sql<string>`${db
+          .select({ ids: sql`json_group_array(${tenantUsers.userId})` })
+          .from(tenantUsers)
+          .where(and(eq(tenantUsers.tenantId, tenantId), idsIn(tenantUsers.userId, userIds)))}`
+      : sql<string>`'[]'`;
+  const row = await db
+    .select({ ...getTableColumns(groups), found: found.as("found_users") })
+    .from(groups)
+    .where(and(eq(groups.tenantId, tenantId), eq(groups.id, id)))
+    .get();
+  if (!row) return undefined;
+  const { found: ids, ...group } = row;
+  return { group, found: JSON.parse(ids) as string[] };
 }
 
 /**
  * Updates a group: `compute` gives the new attributes from the current ones, `members` the
  * membership changes. Members are rows, so a change costs the same in any group size; attribute
- * changes are guarded by the group's version against a concurrent writer.
+ * changes are guarded by the group's version against a concurrent writer. One read (the group
+ * and the added members' existence), then one commit batch whose RETURNING gives the group as
+ * committed.
  */
 export async function updateGroup(
   db: Db,
@@ -283,9 +343,13 @@ export async function updateGroup(
   input: { id: string; ifMatch?: string; compute: (current: Group) => GroupFields; members: MemberChange[] },
   now = Date.now(),
 ): Promise<GroupWriteResult> {
+  const added = addedIds(input.members);
+  let attempt = 0;
   return withRetry(async () => {
-    const current = await getGroup(db, ctx.tenantId, input.id);
-    if (!current) return failure(404, `Group '${input.id}' not found.`);
+    attempt++;
+    const read = await groupWithUsers(db, ctx.tenantId, input.id, added);
+    if (!read) return failure(404, `Group '${input.id}' not found.`);
+    const current = read.group;
     const stale = preconditionFailure(input.ifMatch, groupEtag(current));
     if (stale) return stale;
     const next = input.compute(current);
@@ -293,31 +357,38 @@ export async function updateGroup(
       { displayName: current.displayName, externalId: current.externalId },
       { displayName: next.displayName, externalId: next.externalId },
     );
-    const problem = await checkMembers(db, ctx.tenantId, input.members);
+    const problem = memberProblem(missingOf(added, read.found));
     if (problem) return problem;
     if (Object.keys(attributeDiff).length === 0 && input.members.length === 0) {
       return { kind: "ok", group: current, created: false } as const;
     }
-    if (next.displayName.toLowerCase() !== current.displayNameKey && (await displayNameTaken(db, ctx.tenantId, next.displayName, current.id))) {
-      return failure(409, `A group with displayName '${next.displayName}' already exists in this tenant.`, "uniqueness");
+    // A rename to a taken name fails the commit on the unique index, which withRetry takes for a
+    // lost race and plans again: the first attempt skips the check (a rename costs no extra read),
+    // a replanned one reads it and answers 409 cleanly.
+    if (
+      attempt > 1 &&
+      next.displayName.toLowerCase() !== current.displayNameKey &&
+      (await displayNameTaken(db, ctx.tenantId, next.displayName, current.id))
+    ) {
+      return nameTaken(next.displayName);
     }
     const renamed = next.displayName !== current.displayName;
-    const statements: Statement[] = [
+    const changesAttributes = Object.keys(attributeDiff).length > 0;
+    const [updated] = (await commit(db, [
       db
         .update(groups)
         .set({
-          displayName: next.displayName,
-          displayNameKey: next.displayName.toLowerCase(),
-          externalId: next.externalId,
+          // Only a write that changes them writes the attributes (under the version guard): a
+          // member change must not write back what it read over another writer's rename.
+          ...(changesAttributes ? { displayName: next.displayName, displayNameKey: next.displayName.toLowerCase(), externalId: next.externalId } : {}),
           // Attribute changes, and any change made under If-Match, need the version read; member
           // changes without If-Match commute and just bump it.
-          version:
-            Object.keys(attributeDiff).length > 0 || input.ifMatch !== undefined
-              ? guardedVersion(groups.version, current.version)
-              : sql`${groups.version} + 1`,
+          version: changesAttributes || input.ifMatch !== undefined ? guardedVersion(groups.version, current.version) : sql`${groups.version} + 1`,
           updatedAt: now,
         })
-        .where(eq(groups.id, current.id)),
+        .where(eq(groups.id, current.id))
+        // The group as committed (version, updatedAt), without reading it back.
+        .returning(),
       // Members show the group's displayName in their `groups`.
       ...(renamed ? [touchViews(db, ctx.tenantId, membersOf(db, current.id), now)] : []),
       ...input.members.flatMap((change) => memberStatements(db, ctx.tenantId, current.id, change, now)),
@@ -326,9 +397,8 @@ export async function updateGroup(
         { ...ctx, action: "UPDATE", resourceType: "GROUP", resourceId: current.id, diff: { ...attributeDiff, ...memberAudit(input.members) } },
         now,
       ),
-    ];
-    await commit(db, statements);
-    const group = await getGroup(db, ctx.tenantId, current.id);
+    ])) as [Group[], ...unknown[]];
+    const group = updated[0];
     if (!group) return failure(404, `Group '${input.id}' not found.`);
     return { kind: "ok", group, created: false } as const;
   });

@@ -2,8 +2,8 @@
  * What every write service shares: the result type the Durable Object hands back over RPC, the
  * request context recorded in the audit log, and the optimistic retry loop.
  */
-import { sql, type SQL } from "drizzle-orm";
-import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+import { is, sql, type SQL } from "drizzle-orm";
+import { SQLiteSelectBase, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
 import { violates } from "../db/constraints";
 import { commitGuards } from "../db/schema";
@@ -121,31 +121,33 @@ export function preconditionFailure(ifMatch: string | undefined, current: string
   return etagMatches(ifMatch, current) ? undefined : failure(412, `If-Match ${ifMatch} does not match the current version ${current}.`);
 }
 
-/** Commits statements as one D1 batch (atomic); a no-op when there is nothing to write. */
-export async function commit(db: Db, statements: Statement[]): Promise<void> {
-  if (statements.length === 0) return;
-  await db.batch(statements as [Statement, ...Statement[]]);
+/**
+ * Commits statements as one D1 batch (atomic); a no-op when there is nothing to write. Returns
+ * the batch's results, one per statement in order (a statement with RETURNING gives its rows),
+ * so a write can answer with what it committed without reading it back.
+ */
+export async function commit(db: Db, statements: Statement[]): Promise<unknown[]> {
+  if (statements.length === 0) return [];
+  return db.batch(statements as [Statement, ...Statement[]]);
 }
 
-/** Whether a batch item is a plain select (reads only). */
-function isSelect(statement: Statement): boolean {
-  const text = (statement as { toSQL?: () => { sql: string } }).toSQL?.().sql;
-  return text !== undefined && /^\s*select\s/i.test(text);
-}
+/** True for a batch of selects only: it writes nothing, so there is nothing to guard. */
+const readsOnly = (statements: readonly Statement[]): boolean => statements.every((s) => is(s, SQLiteSelectBase));
 
 /**
- * A Db whose every batch that writes commits only while `holds` is true when the batch runs: the batch
+ * A Db whose every batch commits only while `holds` is true when the batch runs: the batch
  * starts by inserting `ok` = 1 into `commit_guards` (NULL when `holds` is false, which the
  * NOT NULL refuses, rolling the whole batch back) and ends by emptying the table. Reads are
- * untouched. A queued write thus re-checks its authorization at the moment it commits.
+ * untouched, a batch of selects included (a write's pre-commit reads in one round trip): it
+ * stays a plain read, which the SCIM gate can merge with the token check (src/db/piggyback.ts).
+ * A queued write thus re-checks its authorization at the moment it commits.
  */
 export function authorizedAtCommit(db: Db, holds: SQL): Db {
   return new Proxy(db, {
     get(target, prop, receiver) {
       if (prop === "batch") {
         return async (statements: Statement[]) => {
-          // A batch of reads (a write's first, one round trip) commits nothing: no guard.
-          if (statements.every(isSelect)) return target.batch(statements as [Statement, ...Statement[]]);
+          if (readsOnly(statements)) return target.batch(statements as [Statement, ...Statement[]]);
           const results = await target.batch([
             target.insert(commitGuards).values({ ok: sql`case when ${holds} then 1 end` }),
             ...statements,
