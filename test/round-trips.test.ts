@@ -1,7 +1,8 @@
 /**
  * D1 round trips per request, as the log line reports them: every read Entra makes is one round
- * trip including the token check (src/db/piggyback.ts); the check still refuses before anything
- * read is answered. Counts are exact, so a regression shows as a failing number.
+ * trip including the token check (src/db/piggyback.ts), every write two (the integration's writer
+ * checks the token in its first read's batch, then commits); the check still refuses before
+ * anything read is answered. Counts are exact, so a regression shows as a failing number.
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -33,7 +34,7 @@ async function world() {
   const i = await newIntegration();
   const user = await measured(i, "POST", "/Users", { userName: "ada@example.com", externalId: "ext-ada", emails: [{ value: "ada@work.example", type: "work", primary: true }] });
   const group = await measured(i, "POST", "/Groups", { displayName: "Engineering", members: [{ value: user.json.id }] });
-  return { i, userId: user.json.id as string, groupId: group.json.id as string, created: user };
+  return { i, userId: user.json.id as string, groupId: group.json.id as string, created: user, group };
 }
 
 describe("round trips", () => {
@@ -97,6 +98,28 @@ describe("round trips", () => {
     expect(replaced.status).toBe(200);
     expect(replaced.d1.roundTrips).toBe(2);
     const deleted = await measured(i, "DELETE", `/Users/${second.json.id}`);
+    expect(deleted.status).toBe(204);
+    expect(deleted.d1.roundTrips).toBe(2);
+  });
+
+  it("is two for a group write, its answer included", async () => {
+    const { i, userId, groupId, group } = await world();
+    expect(group.status).toBe(201);
+    expect(group.d1.roundTrips).toBe(2);
+    expect(group.json.members).toEqual([{ value: userId, display: "ada@example.com", type: "User", $ref: expect.stringContaining(`/Users/${userId}`) }]);
+    const other = await measured(i, "POST", "/Users", { userName: "grace@example.com" });
+    const ops = (Operations: unknown[]) => ({ schemas: [PATCH], Operations });
+    const writes: [string, unknown][] = [
+      ["member add", ops([{ op: "add", path: "members", value: [{ value: other.json.id }] }])],
+      ["member remove", ops([{ op: "remove", path: `members[value eq "${other.json.id}"]` }])],
+      ["rename", ops([{ op: "replace", path: "displayName", value: "Platform" }])],
+    ];
+    for (const [name, body] of writes) {
+      const res = await measured(i, "PATCH", `/Groups/${groupId}`, body);
+      expect(res.status, name).toBe(204);
+      expect(res.d1.roundTrips, name).toBe(2);
+    }
+    const deleted = await measured(i, "DELETE", `/Groups/${groupId}`);
     expect(deleted.status).toBe(204);
     expect(deleted.d1.roundTrips).toBe(2);
   });

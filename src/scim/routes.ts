@@ -137,8 +137,10 @@ function sendUser(c: ScimContext, user: TenantUser, status: 200 | 201, type: Res
   });
 }
 
-async function sendGroup(c: ScimContext, group: Group, status: 200 | 201, projection = projectionOf(c, GROUP_TYPE)) {
-  const members = isReturned(projection, GROUP_TYPE, "members") ? (await withMembers(c, [group]))[0]?.members : undefined;
+/** Sends a group; `known` members (a create's, as the write read them) spare reading them again. */
+async function sendGroup(c: ScimContext, group: Group, status: 200 | 201, projection = projectionOf(c, GROUP_TYPE), known?: Member[]) {
+  const wanted = isReturned(projection, GROUP_TYPE, "members");
+  const members = !wanted ? undefined : known && known.length <= LIMITS.maxMembersPerResponse ? known : (await withMembers(c, [group]))[0]?.members;
   const resource = renderGroup(group, scimBase(c), members);
   const meta = resource.meta as { location: string; version: string };
   return scimJson(c, project(resource, projection, GROUP_TYPE), status, {
@@ -283,7 +285,7 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Groups", can(...WRITE_PERMISSIONS.Groups.POST), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
     const result = await unwrap(c, await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
-    return sendGroup(c, result.group, 201, projection);
+    return sendGroup(c, result.group, 201, projection, result.members);
   })
   .get("/Groups/:id", can(["GROUPS", "READ"]), async (c) => {
     const group = await getGroup(c.var.db, c.var.scope.tenantId, c.req.param("id"));
