@@ -83,6 +83,14 @@ describe("round trips", () => {
     const patched = await measured(i, "PATCH", `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "displayName", value: "Ada" }] });
     expect(patched.status).toBe(200);
     expect(patched.d1.roundTrips).toBe(2);
+    // Entra's manager PATCH: whether the manager resolves is asked in the commit batch.
+    const managed = await measured(i, "PATCH", `/Users/${userId}`, {
+      schemas: [PATCH],
+      Operations: [{ op: "Add", path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", value: second.json.id }],
+    });
+    expect(managed.status).toBe(200);
+    expect(managed.json["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"].manager).toMatchObject({ value: second.json.id, $ref: expect.stringContaining(second.json.id) });
+    expect(managed.d1.roundTrips).toBe(2);
     const deactivated = await measured(i, "PATCH", `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", value: { active: false } }] });
     expect(deactivated.status).toBe(200);
     expect(deactivated.d1.roundTrips).toBe(2);

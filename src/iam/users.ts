@@ -209,18 +209,17 @@ function emailStatements(db: Db, tenantId: string, userId: string, emails: UserF
 }
 
 /**
- * Whether `managerId` is a user of the tenant now. A manager that is not (yet) is still stored as
- * given: directories provision reports before their managers, and the reference resolves by
- * itself once the manager arrives (its $ref is rendered only while it resolves).
+ * The query of whether `managerId` is a user of the tenant (a row if so). A manager that is not
+ * (yet) is still stored as given: directories provision reports before their managers, and the
+ * reference resolves by itself once the manager arrives (its $ref is rendered only while it
+ * resolves).
  */
-async function managerResolves(db: Db, tenantId: string, managerId: string | null): Promise<boolean> {
-  if (managerId === null) return false;
-  const found = await db
+function managerQuery(db: Db, tenantId: string, managerId: string) {
+  return db
     .select({ id: tenantUsers.userId })
     .from(tenantUsers)
     .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, managerId)))
-    .get();
-  return found !== undefined;
+    .limit(1);
 }
 
 /**
@@ -381,10 +380,15 @@ export async function updateUser(
       );
     }
     statements.push(auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "USER", resourceId: current.id, diff }, now));
-    await commit(db, statements);
+    // A new manager's $ref shows only while it resolves: asked at the end of the commit batch.
+    const asksManager = next.managerId !== current.managerId && next.managerId !== null;
+    if (asksManager) statements.push(managerQuery(db, ctx.tenantId, next.managerId!));
+    const results = await commit(db, statements);
     // Exactly what the guarded batch wrote (it failed otherwise), without reading it back.
     const { emails: _emails, uniqueValues: _unique, ...view } = next;
-    const resolved = next.managerId === current.managerId ? current.managerResolved : await managerResolves(db, ctx.tenantId, next.managerId);
+    const resolved = next.managerId === current.managerId
+      ? current.managerResolved
+      : asksManager && (results[results.length - 1] as unknown[]).length > 0;
     const user: TenantUser = { ...current, ...view, version: current.version + 1, updatedAt: now, managerResolved: resolved };
     return { kind: "ok", user, created: false } as const;
   });
