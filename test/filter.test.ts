@@ -6,7 +6,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { groups, tenantUsers, users } from "../src/db/schema";
 import { createGroup } from "../src/iam/groups";
-import { createUser, queryTenantUsers } from "../src/iam/users";
+import { createUser, queryTenantUsers, tenantUsersPage } from "../src/iam/users";
+import { planList } from "../src/scim/query";
+import { RESOURCE_TYPES } from "../src/scim/schemas";
 import { createTenant } from "../src/iam/tenants";
 import { ScimError } from "../src/scim/errors";
 import { compileFilter } from "../src/scim/filter/compile";
@@ -236,6 +238,32 @@ describe("filter compiler", () => {
     const { sql, params } = dialect.sqlToQuery(compileFilter(parseFilter(`userName eq "x'); drop table users; --"`), userResolver("t")));
     expect(sql).not.toContain("drop table");
     expect(params).toContain("x'); drop table users; --");
+  });
+
+  it("sends the lookups as the list query Entra gets, ordered without leaving the lookup's index", async () => {
+    const userType = RESOURCE_TYPES.find((t) => t.id === "User")!;
+    async function listPlan(filter?: string): Promise<string> {
+      const plan = planList(userType, userResolver(tenantId), { filter });
+      const { sql, params } = tenantUsersPage(db, tenantId, { where: plan.where, pinned: plan.pinned, offset: 0, limit: plan.count }).toSQL();
+      const result = await env.DB.prepare(`explain query plan ${sql}`).bind(...params).all<{ detail: string }>();
+      return result.results.map((r) => r.detail).join("\n");
+    }
+    const lookups: [string, RegExp][] = [
+      ['userName eq "alice@example.com"', /tenant_users_user_name_key_unique \(tenant_id=\? AND user_name_key=\?\)/],
+      ['externalId eq "ext-alice"', /tenant_users_external_id_idx \(tenant_id=\? AND external_id=\?\)/],
+      [`manager eq "${ids.bob}"`, /tenant_users_manager_idx \(tenant_id=\? AND manager_id=\?\)/],
+      ['userName eq "alice@example.com" and active eq true', /tenant_users_user_name_key_unique/],
+    ];
+    for (const [filter, index] of lookups) {
+      const detail = await listPlan(filter);
+      expect(detail, filter).toMatch(index);
+      // Walking the tenant in provisioning order, filtering as it goes, is what this prevents.
+      expect(detail, filter).not.toMatch(/tenant_users_created_idx/);
+    }
+    // Unfiltered, a page walks the tenant in provisioning order from the index: no sort of the tenant.
+    const page = await listPlan();
+    expect(page).toMatch(/tenant_users_created_idx \(tenant_id=\?\)/);
+    expect(page).not.toMatch(/TEMP B-TREE/);
   });
 
   it("answers the hot lookups from indexes, never scanning the tenant", async () => {

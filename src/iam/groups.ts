@@ -24,7 +24,8 @@ export async function queryGroups(db: Db, tenantId: string, query: ListQuery): P
         .select()
         .from(groups)
         .where(where)
-        .orderBy(...(query.orderBy ?? []), asc(groups.id))
+        // A pinned condition picks the index (see ListQuery.pinned).
+        .orderBy(...(query.orderBy ?? []), query.pinned ? sql`+${groups.id}` : asc(groups.id))
         .limit(query.limit)
         .offset(query.offset),
     async () => (await db.select({ total: count() }).from(groups).where(where))[0]?.total ?? 0,

@@ -57,6 +57,12 @@ const tenantUserColumns = { id: tenantUsers.userId, ...viewColumns, managerResol
 export interface ListQuery {
   /** Extra condition (a compiled SCIM filter). */
   where?: SQL;
+  /**
+   * The condition pins its rows through an index (an indexed `eq`): the list's default order then
+   * sorts them instead of steering SQLite to walk the tenant in that order (without statistics it
+   * prefers an index that gives the order over one that gives the rows).
+   */
+  pinned?: boolean;
   orderBy?: SQL[];
   /** 0-based offset. */
   offset: number;
@@ -86,15 +92,7 @@ export async function queryTenantUsers(
 ): Promise<{ total: number; rows: TenantUser[] }> {
   const where = and(eq(tenantUsers.tenantId, tenantId), query.where);
   const { total, rows } = await pageWithTotal(
-    () =>
-      db
-        .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null` })
-        .from(tenantUsers)
-        .where(where)
-        // Ids are random: a list is in the order users were provisioned here, then by id.
-        .orderBy(...(query.orderBy ?? []), asc(tenantUsers.createdAt), asc(tenantUsers.userId))
-        .limit(query.limit)
-        .offset(query.offset),
+    () => tenantUsersPage(db, tenantId, query),
     async () => (await db.select({ total: count() }).from(tenantUsers).where(where))[0]?.total ?? 0,
     query,
   );
@@ -108,6 +106,22 @@ function tenantUserQuery(db: Db, tenantId: string, id: string, options: { withGr
     .from(tenantUsers)
     .where(and(eq(tenantUsers.tenantId, tenantId), eq(tenantUsers.userId, id)))
     .limit(1);
+}
+
+/**
+ * The page query of a user list, as sent. Ids are random: a list is in the order users were
+ * provisioned here, then by id. A pinned list orders by the same values written `+column`,
+ * which no index provides, so SQLite picks its index by the condition.
+ */
+export function tenantUsersPage(db: Db, tenantId: string, query: ListQuery & { withGroups?: boolean }) {
+  const order = query.pinned ? [sql`+${tenantUsers.createdAt}`, sql`+${tenantUsers.userId}`] : [asc(tenantUsers.createdAt), asc(tenantUsers.userId)];
+  return db
+    .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null` })
+    .from(tenantUsers)
+    .where(and(eq(tenantUsers.tenantId, tenantId), query.where))
+    .orderBy(...(query.orderBy ?? []), ...order)
+    .limit(query.limit)
+    .offset(query.offset);
 }
 
 /** Returns a user as seen from a tenant, or undefined when it has no access there. */

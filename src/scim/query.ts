@@ -25,6 +25,8 @@ export interface ListParameters {
 
 export interface ListQueryPlan {
   where?: SQL;
+  /** The filter has an indexed `eq`: the list's default order must not choose the index (ListQuery.pinned). */
+  pinned: boolean;
   orderBy: SQL[];
   /** 1-based, as echoed in the ListResponse. */
   startIndex: number;
@@ -52,6 +54,7 @@ function optionalString(name: string, value: unknown): string | undefined {
  */
 export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters, meter = new CostMeter()): ListQueryPlan {
   const filterText = optionalString("filter", params.filter);
+  const indexedBefore = meter.indexed;
   const where = filterText === undefined ? undefined : compileFilter(parseFilter(filterText), resolve, meter);
   if (where) {
     checkCostBudget(meter);
@@ -87,5 +90,5 @@ export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListP
     optionalString("attributes", params.attributes),
     optionalString("excludedAttributes", params.excludedAttributes),
   );
-  return { where, orderBy, startIndex, count, projection };
+  return { where, pinned: meter.indexed > indexedBefore, orderBy, startIndex, count, projection };
 }

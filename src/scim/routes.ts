@@ -44,6 +44,7 @@ async function listUsers(c: ScimContext, params: ListParameters) {
   const plan = planList(type, userResolver(c.var.scope.tenantId, type), params);
   const { total, rows } = await queryTenantUsers(c.var.db, c.var.scope.tenantId, {
     where: plan.where,
+    pinned: plan.pinned,
     orderBy: plan.orderBy,
     offset: plan.startIndex - 1,
     limit: plan.count,
@@ -84,6 +85,7 @@ async function listGroups(c: ScimContext, params: ListParameters) {
   const plan = planList(GROUP_TYPE, groupResolver(c.var.scope.tenantId), params);
   const { total, rows } = await queryGroups(c.var.db, c.var.scope.tenantId, {
     where: plan.where,
+    pinned: plan.pinned,
     orderBy: plan.orderBy,
     offset: plan.startIndex - 1,
     limit: plan.count,
@@ -189,6 +191,7 @@ async function searchAll(c: ScimContext) {
   const offset = userPlan.startIndex - 1;
   const users = await queryTenantUsers(c.var.db, tenantId, {
     where: userPlan.where,
+    pinned: userPlan.pinned,
     orderBy: userPlan.orderBy,
     offset,
     limit: userPlan.count,
@@ -196,7 +199,7 @@ async function searchAll(c: ScimContext) {
   });
   const groupOffset = Math.max(0, offset - users.total);
   const groupLimit = Math.max(0, userPlan.count - users.rows.length);
-  const groups = await queryGroups(c.var.db, tenantId, { where: groupPlan.where, orderBy: groupPlan.orderBy, offset: groupOffset, limit: groupLimit });
+  const groups = await queryGroups(c.var.db, tenantId, { where: groupPlan.where, pinned: groupPlan.pinned, orderBy: groupPlan.orderBy, offset: groupOffset, limit: groupLimit });
   const base = scimBase(c);
   const shown = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await withMembers(c, groups.rows) : groups.rows.map((group): Shown => ({ group }));
   const resources = [
