@@ -9,6 +9,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { users } from "../src/db/schema";
+import { sha256Hex } from "../src/auth/tokens";
+import { findCredential } from "../src/iam/service-accounts";
 import { IntegrationWriter, MAX_PENDING_WRITES } from "../src/scim/integration-writer";
 import { fetchWithEnv, newIntegration, ORIGIN, scim, type TestIntegration } from "./helpers";
 
@@ -79,6 +81,63 @@ describe("D1 failing in the middle of a write", () => {
       expect(result.kind).toBe("ok");
     });
     expect((await scim(i, "GET", `/Users/${user.id}`)).json.title).toBe("after faults");
+  });
+
+  it("checks a presented token again after a transient failure kept its first check from running", async () => {
+    const i = await newIntegration();
+    const user = (await scim(i, "POST", "/Users", { userName: "fault-token@example.com" })).json;
+    const token = await findCredential(db, await sha256Hex(i.token));
+    // The first two calls fail: the batch carrying the token's check, then the check sent alone.
+    let left = 2;
+    const flaky = (real: D1Database): D1Database => {
+      const fail = () => {
+        if (left > 0) {
+          left--;
+          throw new Error("D1_ERROR: Network connection lost.");
+        }
+      };
+      return new Proxy(real, {
+        get(target, prop) {
+          if (prop === "batch") return async (statements: D1PreparedStatement[]) => (fail(), target.batch(statements));
+          if (prop === "prepare") {
+            return (query: string) =>
+              new Proxy(target.prepare(query), {
+                get(st, p) {
+                  if (p === "bind") return (...values: unknown[]) => {
+                    const bound = st.bind(...values);
+                    return new Proxy(bound, {
+                      get(b, q) {
+                        const v = Reflect.get(b, q);
+                        if (q === "all" || q === "first" || q === "raw" || q === "run") return async (...a: unknown[]) => (fail(), (v as (...x: unknown[]) => unknown).apply(b, a));
+                        return typeof v === "function" ? v.bind(b) : v;
+                      },
+                    });
+                  };
+                  const v = Reflect.get(st, p);
+                  return typeof v === "function" ? v.bind(st) : v;
+                },
+              });
+          }
+          const value = Reflect.get(target, prop);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    };
+    await runInDurableObject(stubOf(i), async (_instance, state) => {
+      const writer = new IntegrationWriter(state, { ...env, DB: flaky(env.DB) });
+      const permissions = ["USERS:UPDATE"];
+      const result = await writer.patchUser({
+        ...ctx(i),
+        authority: { tokenId: token!.tokenId, integrationId: i.id, serviceAccountId: i.serviceAccountId, permissions },
+        presented: { tokenHash: token!.tokenHash, permissions },
+        id: user.id,
+        body: { schemas: [PATCH], Operations: [{ op: "replace", path: "title", value: "after a blip" }] },
+      });
+      // Not a 401 from a check that never ran, nor a 503 from a verdict kept failed: retried, checked, applied.
+      expect(result).toMatchObject({ kind: "ok", tokenChecked: true });
+      expect(left).toBe(0);
+    });
+    expect((await scim(i, "GET", `/Users/${user.id}`)).json.title).toBe("after a blip");
   });
 
   it("maps a transient failure on a read to 503 with Retry-After, in the route's format", async () => {

@@ -88,16 +88,33 @@ export function piggyback(d1: D1Database, rider: Rider): Piggyback {
   const inner = new WeakMap<object, D1PreparedStatement>();
   const sqlOf = new WeakMap<object, string>();
 
-  const settle = () => (sent ??= rider.statement.all().then(rider.check));
+  /**
+   * Checks the rider's result once it comes. When the store failed before the check could run,
+   * the verdict is forgotten, so a retry sends the rider again instead of failing for good.
+   */
+  function judge(result: Promise<D1Result>): Promise<void> {
+    let ran = false;
+    const verdict = result.then((r) => {
+      ran = true;
+      rider.check(r);
+    });
+    sent = verdict;
+    verdict.catch(() => {
+      if (!ran && sent === verdict) sent = undefined;
+    });
+    return verdict;
+  }
+
+  const settle = () => sent ?? judge(rider.statement.all());
 
   /** Runs `statements` in one batch behind the rider; their results come only once the rider passed. */
   function carry(statements: D1PreparedStatement[]): Promise<D1Result[]> {
     const batch = d1.batch([rider.statement, ...statements]);
     // A failed batch still gets the rider's verdict, alone: an unauthenticated caller hears 401,
     // not how the query failed.
-    sent = batch.then((results) => results[0]!, () => rider.statement.all()).then(rider.check);
-    sent.catch(() => undefined); // whoever awaits it sees the refusal
-    return sent.then(() => batch).then((results) => results.slice(1));
+    return judge(batch.then((results) => results[0]!, () => rider.statement.all()))
+      .then(() => batch)
+      .then((results) => results.slice(1));
   }
 
   function wrap(statement: D1PreparedStatement, sqlText: string): D1PreparedStatement {
@@ -149,7 +166,7 @@ export function piggyback(d1: D1Database, rider: Rider): Piggyback {
     },
   });
 
-  const accept = (result: Pick<D1Result, "results">) => (sent ??= Promise.resolve(result as D1Result).then(rider.check));
+  const accept = (result: Pick<D1Result, "results">) => sent ?? judge(Promise.resolve(result as D1Result));
 
   return { binding, settle, accept };
 }
