@@ -6,7 +6,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { LIMITS } from "./discovery";
 import { ScimError } from "./errors";
 import { checkCostBudget, checkParameterBudget, compileFilter, CostMeter, MAX_FILTER_PARAMETERS, type Resolver } from "./filter/compile";
-import { parseAttrPath, parseFilter } from "./filter/parse";
+import { parseAttrPath, parseFilter, type Filter } from "./filter/parse";
 import { parseProjection, type Projection } from "./projection";
 import type { ResourceTypeDef } from "./schemas";
 
@@ -49,13 +49,28 @@ function optionalString(name: string, value: unknown): string | undefined {
 }
 
 /**
+ * Whether every row the filter matches must match an indexed `eq`: one of its top-level `and`
+ * terms is one (under `or` or `not` the index does not bound the rows, and a list is better
+ * walked in its order than read whole and sorted).
+ */
+function pinsRows(filter: Filter, resolve: Resolver): boolean {
+  if (filter.kind === "and") return filter.filters.some((term) => pinsRows(term, resolve));
+  // `emails[type eq "work"].value eq "x"`: an element matching an indexed eq (not one of several alternatives).
+  const term = filter.kind === "compare" || (filter.kind === "valuePath" && filter.filter.kind !== "or" && filter.filter.kind !== "not");
+  if (!term) return false;
+  const meter = new CostMeter();
+  compileFilter(filter, resolve, meter);
+  return meter.indexed > 0;
+}
+
+/**
  * Turns list parameters into a plan; every invalid parameter is a 400 SCIM error. A root search
  * passes one `meter` to both types' plans: the filter runs against both, so its cost is the sum.
  */
 export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters, meter = new CostMeter()): ListQueryPlan {
   const filterText = optionalString("filter", params.filter);
-  const indexedBefore = meter.indexed;
-  const where = filterText === undefined ? undefined : compileFilter(parseFilter(filterText), resolve, meter);
+  const filter = filterText === undefined ? undefined : parseFilter(filterText);
+  const where = filter === undefined ? undefined : compileFilter(filter, resolve, meter);
   if (where) {
     checkCostBudget(meter);
     checkParameterBudget(where, MAX_FILTER_PARAMETERS);
@@ -90,5 +105,5 @@ export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListP
     optionalString("attributes", params.attributes),
     optionalString("excludedAttributes", params.excludedAttributes),
   );
-  return { where, pinned: meter.indexed > indexedBefore, orderBy, startIndex, count, projection };
+  return { where, pinned: filter !== undefined && pinsRows(filter, resolve), orderBy, startIndex, count, projection };
 }

@@ -67,7 +67,7 @@ export const FILTER_COST_BUDGET = 100;
 /** Adds up what a filter's terms cost while it compiles. */
 export class CostMeter {
   total = 0;
-  /** Indexed `eq` terms seen: the filter can pin its rows through an index. */
+  /** Indexed `eq` terms seen (src/scim/query.ts asks whether a filter pins its rows through one). */
   indexed = 0;
   add(cost: TermCost): void {
     this.total += TERM_COST_UNITS[cost];
