@@ -6,6 +6,8 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { passedToken } from "../src/auth/scim";
+import { sha256Hex } from "../src/auth/tokens";
 import { resultColumnNames } from "../src/db/piggyback";
 import { admin, newIntegration, ORIGIN, type TestIntegration } from "./helpers";
 
@@ -74,8 +76,8 @@ describe("round trips", () => {
 
   it("is two for a user write: the writer's first read with the token check, then its commit", async () => {
     const { i, userId, created } = await world();
-    // The first write with a token the integration's writer has not seen pass checks it on its
-    // own first, before it may queue: three.
+    // The first write of a token that has not passed the gate lately (in this isolate) is checked
+    // by the Worker before it reaches the integration's writer: three.
     expect(created.d1.roundTrips).toBe(3);
     const second = await measured(i, "POST", "/Users", { userName: "grace@example.com", externalId: "ext-grace" });
     expect(second.status).toBe(201);
@@ -140,10 +142,16 @@ describe("round trips", () => {
     expect(res.text).not.toContain("ada@example.com");
     const row = await env.DB.prepare("select profile from tenant_users where user_id = ?").bind(userId).first<{ profile: string }>();
     expect(row?.profile).not.toContain("Mallory");
-    // A token the writer never saw pass is checked before it may queue: one round trip, 401.
+    // The writer's refusal forgets the token: the next write with it is refused by the Worker,
+    // without reaching the writer (no row of the user is read).
+    expect(passedToken(i.tenant, i.id, await sha256Hex(i.token))).toBeUndefined();
+    const again = await measured(i, "PATCH", `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "displayName", value: "Mallory" }] });
+    expect(again.status).toBe(401);
+    expect(again.d1).toMatchObject({ roundTrips: 1, rowsRead: 4 });
+    // A token that never passed is checked by the Worker: one round trip, 401, nothing read.
     const stranger = await measured(i, "POST", "/Users", { userName: "eve@example.com" }, "not-a-token");
     expect(stranger.status).toBe(401);
-    expect(stranger.d1.roundTrips).toBe(1);
+    expect(stranger.d1).toMatchObject({ roundTrips: 1, rowsRead: 0 });
   });
 
   it("refuses a bad token, another integration's token and a missing permission before answering what was read", async () => {

@@ -83,6 +83,44 @@ export function judgeCredential(row: Record<string, unknown> | undefined, expect
   return refusal ? { kind: "refused", status: 403, detail: refusal, credential: known } : { kind: "ok", credential: known };
 }
 
+/** What a token that passed is, for the write it may now hand over unchecked: facts that never change for a token. */
+export interface PassedToken {
+  tokenId: string;
+  serviceAccountId: string;
+}
+
+/** How long this isolate lets a token that passed skip the Worker's own check on a write. */
+export const PASSED_TOKEN_TTL_MS = 60_000;
+const MAX_PASSED_TOKENS = 1_000;
+
+// Tokens that passed the gate in this isolate lately, by tenant, integration and hash. Never a verdict (the integration's writer checks the token in its first
+// read's batch): it only decides whether a write may reach the writer before the Worker checked
+// it, so a wrong token never wakes an integration's Durable Object nor waits in its queue.
+const passedTokens = new Map<string, PassedToken & { at: number }>();
+
+const passedKey = (tenantId: string, integrationId: string, tokenHash: string) => `${tenantId}\n${integrationId}\n${tokenHash}`;
+
+/**
+ * A token that passed the gate for this tenant and integration within PASSED_TOKEN_TTL_MS, or
+ * undefined. Any refusal of it (by the gate, or by the writer's own check) forgets it at once.
+ */
+export function passedToken(tenantId: string, integrationId: string, tokenHash: string, now = Date.now()): PassedToken | undefined {
+  const key = passedKey(tenantId, integrationId, tokenHash);
+  const found = passedTokens.get(key);
+  if (!found) return undefined;
+  if (now - found.at > PASSED_TOKEN_TTL_MS) {
+    passedTokens.delete(key);
+    return undefined;
+  }
+  return found;
+}
+
+function rememberPassed(key: string, token: PassedToken, now: number): void {
+  passedTokens.delete(key);
+  passedTokens.set(key, { tokenId: token.tokenId, serviceAccountId: token.serviceAccountId, at: now });
+  if (passedTokens.size > MAX_PASSED_TOKENS) passedTokens.delete(passedTokens.keys().next().value!);
+}
+
 /**
  * Authenticates a SCIM request; rejections are SCIM error bodies (401, or 403 when disabled or
  * a permission is missing). The token's lookup rides in the same D1 batch as the request's first
@@ -115,11 +153,11 @@ export function scimAuth(
       },
       check(result) {
         const now = Date.now();
-        const verdict = judgeCredential((result.results as Record<string, unknown>[] | undefined)?.[0], {
-          tokenHash: hash,
-          ...scope,
-          permissions: c.var.requiredPermissions ?? [],
-        }, now);
+        const permissions = c.var.requiredPermissions ?? [];
+        const verdict = judgeCredential((result.results as Record<string, unknown>[] | undefined)?.[0], { tokenHash: hash, ...scope, permissions }, now);
+        const key = passedKey(scope.tenantId, scope.integrationId, hash);
+        if (verdict.kind === "ok") rememberPassed(key, verdict.credential, now);
+        else passedTokens.delete(key);
         const known = verdict.credential;
         if (known) {
           if (known.lastUsedAt === null || known.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {

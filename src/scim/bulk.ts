@@ -122,7 +122,7 @@ async function runOperation(c: ScimContext, op: Record<string, unknown>, created
 
   const { wanted, refusal } = permissionCheck((await c.var.authenticate()).permissions, WRITE_PERMISSIONS[endpoint][method]);
   if (refusal) throw new OperationError(403, refusal);
-  const write = { ...writeContext(c, wanted), ifMatch: version, body: data };
+  const write = { ...(await writeContext(c, wanted)), ifMatch: version, body: data };
   const base = scimBase(c);
   const answer = (status: number, resourceId: string, etag?: string): OperationResult => ({
     method,

@@ -3,7 +3,7 @@
  * the hand-off of writes to the integration's Durable Object (routes.ts and bulk.ts use it).
  */
 import type { Context } from "hono";
-import type { ScimVariables } from "../auth/scim";
+import { passedToken, type ScimVariables } from "../auth/scim";
 import { publicBaseUrl } from "../config";
 import { createDb } from "../db/client";
 import { addStats, type D1Stats } from "../db/metered";
@@ -71,20 +71,23 @@ export async function readJson(c: ScimContext): Promise<unknown> {
 }
 
 /**
- * The write's context: tenant, integration and request for the audit log, and either the
- * authority (token, integration, permissions) the write must still hold when it commits, when
- * the gate already checked the token, or the token itself, which the integration's writer then
- * checks in its own first batch (a write is two D1 round trips, not three).
+ * The write's context: tenant, integration and request for the audit log, and the authority
+ * (token, integration, permissions) the write must still hold when it commits. A token the gate
+ * has not checked in this request is handed over as `presented` when it passed lately in this
+ * isolate (`passedToken`): the integration's writer then checks it in its own first batch, and
+ * the write costs two D1 round trips. Any other token is checked here first, so a wrong one never
+ * reaches the writer.
  */
-export function writeContext(c: ScimContext, permissions: string[] = c.var.requiredPermissions ?? []): WriteRequest {
+export async function writeContext(c: ScimContext, permissions: string[] = c.var.requiredPermissions ?? []): Promise<WriteRequest> {
   const { tenantId, integrationId } = c.var.scope;
   const request = { tenantId, integrationId, requestId: c.var.requestId, ifMatch: c.req.header("If-Match") };
-  const known = c.var.credential;
-  if (!known) return { ...request, presented: { tokenHash: c.var.tokenHash, permissions } };
+  const passed = c.var.credential ? undefined : passedToken(tenantId, integrationId, c.var.tokenHash);
+  const known = passed ?? (c.var.credential ?? (await c.var.authenticate()));
   return {
     ...request,
     actor: { type: "SERVICE_ACCOUNT" as const, id: known.serviceAccountId },
     authority: { tokenId: known.tokenId, integrationId, serviceAccountId: known.serviceAccountId, permissions },
+    ...(passed ? { presented: { tokenHash: c.var.tokenHash, permissions } } : {}),
   };
 }
 

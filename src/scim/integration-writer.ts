@@ -26,7 +26,7 @@ import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserW
 import { authorityHolds, credentialStatement, lostAuthority } from "../iam/service-accounts";
 import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../iam/writes";
 import { describeError } from "../observability";
-import { judgeCredential, type CredentialExpectation, type ScimCredential } from "../auth/scim";
+import { INVALID_TOKEN, judgeCredential } from "../auth/scim";
 import { piggyback } from "../db/piggyback";
 import { ScimError } from "./errors";
 import { memberCondition } from "./filter/targets";
@@ -36,18 +36,17 @@ import { RESOURCE_TYPES } from "./schemas";
 import { validateResource } from "./validate";
 import { schemaOf, userTypeFor, userTypeWith } from "./extensions";
 
-const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
 
 /**
- * A SCIM write as the Worker hands it over: the request, the target and the raw body (validated
- * again in here), and either the authority the gate already checked (`actor` and `authority`) or
- * the presented token (`presented`), which this object checks in its own first D1 batch.
+ * A SCIM write as the Worker hands it over: the request, the authority it must hold, the target
+ * and the raw body (validated again in here). With `presented`, the gate has not checked the
+ * token in this request (it passed lately, `passedToken`): this object checks it in its own first
+ * D1 batch.
  */
-export type WriteRequest = Omit<WriteContext, "actor" | "authority"> &
-  ({ actor: WriteContext["actor"]; authority?: Authority; presented?: never } | { actor?: never; authority?: never; presented: PresentedToken });
+export type WriteRequest = WriteContext & { presented?: PresentedToken };
 
-/** A token the gate has not looked up: its hash, and the permissions the route requires. */
+/** A token to check here: its hash, and the permissions the route requires. */
 export interface PresentedToken {
   tokenHash: string;
   /** `RESOURCE:ACTION` pairs. */
@@ -58,15 +57,6 @@ export type ScimWrite = WriteRequest & { id?: string; body?: unknown; ifMatch?: 
 
 /** What a write answers besides its result: this object's D1 work, and the token's row when it checked the token. */
 type Answered<T> = (T | WriteFailure) & { d1?: D1Stats; tokenChecked?: boolean; credentialRow?: Record<string, unknown> };
-
-/** What a token checked here is, by its hash: facts that never change for a token. */
-interface KnownToken {
-  tokenId: string;
-  serviceAccountId: string;
-}
-
-/** Token hashes remembered as checked: an integration has one or two tokens. */
-const MAX_KNOWN_TOKENS = 8;
 
 function toMemberChange(op: MemberOperation): MemberChange {
   switch (op.kind) {
@@ -100,8 +90,6 @@ export class IntegrationWriter extends DurableObject<Env> {
   #stats: D1Stats = emptyStats();
   #d1: D1Database = metered(this.env.DB, this.#stats);
   #db: Db = createDb(this.#d1);
-  // Hashes of tokens checked here before (never a verdict: every write checks its token again).
-  #knownTokens = new Map<string, KnownToken>();
 
   /** Creates a user, or gives an existing global user access to the tenant. */
   async createUser(write: ScimWrite): Promise<Answered<UserWriteResult>> {
@@ -115,6 +103,9 @@ export class IntegrationWriter extends DurableObject<Env> {
   /** PUT: replaces the user's attributes with the body's. */
   async replaceUser(write: ScimWrite & { id: string }): Promise<Answered<UserWriteResult>> {
     return this.#run(write, async (db, ctx) => {
+      // A body that fails validation is refused before anything is read, as a POST or PATCH is
+      // (the declarations are read first only when it names a URN this server does not define).
+      validateResource(await userTypeFor(db, write.tenantId, write.body), write.body);
       // A PUT may drop extension data without naming its URN: it always needs the declarations,
       // read in the same round trip as the user.
       return updateUser(db, ctx, {
@@ -225,55 +216,31 @@ export class IntegrationWriter extends DurableObject<Env> {
    *
    * A presented token is checked here, in the batch of the task's first read (src/db/piggyback.ts),
    * before anything read reaches the task: the write then costs two D1 round trips, that batch and
-   * the commit. A token this object has not yet seen pass is first checked on its own, before it
-   * may wait in the queue, so requests with a wrong token never hold back the integration's writes.
+   * the commit. Only tokens that passed the Worker's gate lately are presented (`passedToken`):
+   * any other was checked by the Worker before it got here.
    */
   async #run<T extends object>(write: ScimWrite, task: (db: Db, ctx: WriteContext) => Promise<T>): Promise<Answered<T>> {
     const full = this.#queueFull();
     if (full) return full;
-    let known: KnownToken | undefined;
-    const before = emptyStats();
-    if (write.presented) {
-      known = this.#knownTokens.get(write.presented.tokenHash);
-      if (!known) {
-        const row = await this.#credentialRow(metered(this.env.DB, before), write);
-        const verdict = judgeCredential(row, this.#expectation(write));
-        if (verdict.kind === "refused") {
-          return { ...failure(verdict.status, verdict.detail), d1: before, tokenChecked: true, ...(row ? { credentialRow: row } : {}) };
-        }
-        known = this.#remember(write.presented.tokenHash, verdict.credential);
-        // Queued behind a full queue while it was checked: the same 429 as any other.
-        const fullNow = this.#queueFull();
-        if (fullNow) return { ...fullNow, d1: before };
-      }
-    }
     return this.#queue.run(async () => {
-      Object.assign(this.#stats, before);
-      let ctx: WriteContext;
+      Object.assign(this.#stats, emptyStats());
+      const { presented, id: _id, body: _body, ifMatch: _ifMatch, ...ctx } = write;
       let base = this.#db;
       let gate: ReturnType<typeof piggyback> | undefined;
-      let credentialRow: Record<string, unknown> | undefined;
-      if (write.presented && known) {
-        const presented = write.presented;
-        const expected = this.#expectation(write);
+      let checked: { row?: Record<string, unknown> } | undefined;
+      if (presented) {
+        const expected = { tokenHash: presented.tokenHash, tenantId: write.tenantId, integrationId: write.integrationId ?? "", permissions: presented.permissions };
         gate = piggyback(this.#d1, {
           statement: credentialStatement(this.#d1, presented.tokenHash, presented.permissions),
           check: (result) => {
-            credentialRow = (result.results as Record<string, unknown>[] | undefined)?.[0];
-            const verdict = judgeCredential(credentialRow, expected);
+            checked = { row: (result.results as Record<string, unknown>[] | undefined)?.[0] };
+            const verdict = judgeCredential(checked.row, expected);
             if (verdict.kind === "refused") throw new ScimError(verdict.status, verdict.detail);
+            // The authority the Worker handed over is this token's (a hash names one token).
+            if (verdict.credential.tokenId !== write.authority?.tokenId) throw new ScimError(401, INVALID_TOKEN);
           },
         });
         base = createDb(gate.binding);
-        ctx = {
-          tenantId: write.tenantId,
-          integrationId: write.integrationId,
-          requestId: write.requestId,
-          actor: { type: "SERVICE_ACCOUNT", id: known.serviceAccountId },
-          authority: { tokenId: known.tokenId, integrationId: write.integrationId!, serviceAccountId: known.serviceAccountId, permissions: presented.permissions },
-        };
-      } else {
-        ctx = { tenantId: write.tenantId, integrationId: write.integrationId, requestId: write.requestId, actor: write.actor!, authority: write.authority };
       }
       const authority = ctx.authority;
       const db = authority ? authorizedAtCommit(base, authorityHolds(ctx.tenantId, authority, Date.now())) : base;
@@ -284,7 +251,9 @@ export class IntegrationWriter extends DurableObject<Env> {
         outcome = { ok: false, error };
       }
       const answered = await this.#answer(write, authority, gate, outcome);
-      return { ...answered, d1: { ...this.#stats }, ...(gate ? { tokenChecked: true, ...(credentialRow ? { credentialRow } : {}) } : {}) };
+      // Handed back only when the check ran: a store failure before it is a 503, not a verdict.
+      const verdict = checked ? { tokenChecked: true, ...(checked.row ? { credentialRow: checked.row } : {}) } : {};
+      return { ...answered, d1: { ...this.#stats }, ...verdict };
     });
   }
 
@@ -331,25 +300,6 @@ export class IntegrationWriter extends DurableObject<Env> {
       ...failure(429, `Too many writes are queued for this integration (${this.#queue.size}); retry after ${RETRY_AFTER_SECONDS} s.`),
       retryAfter: RETRY_AFTER_SECONDS,
     };
-  }
-
-  /** The credential row of the write's token, read on its own. */
-  async #credentialRow(d1: D1Database, write: ScimWrite): Promise<Record<string, unknown> | undefined> {
-    const result = await credentialStatement(d1, write.presented!.tokenHash, write.presented!.permissions).all<Record<string, unknown>>();
-    return result.results?.[0];
-  }
-
-  #expectation(write: ScimWrite): CredentialExpectation {
-    return { tokenHash: write.presented!.tokenHash, tenantId: write.tenantId, integrationId: write.integrationId ?? "", permissions: write.presented!.permissions };
-  }
-
-  /** Remembers a token that passed, dropping the oldest past MAX_KNOWN_TOKENS. */
-  #remember(tokenHash: string, credential: ScimCredential): KnownToken {
-    const known = { tokenId: credential.tokenId, serviceAccountId: credential.serviceAccountId };
-    this.#knownTokens.delete(tokenHash);
-    this.#knownTokens.set(tokenHash, known);
-    if (this.#knownTokens.size > MAX_KNOWN_TOKENS) this.#knownTokens.delete(this.#knownTokens.keys().next().value!);
-    return known;
   }
 }
 

@@ -2,6 +2,7 @@
  * SCIM 2.0 endpoints of one provisioning integration, mounted under
  * /api/v1/{tenant}/integrations/{integrationId}/scim/v2. Everything passes the gate first.
  */
+import { DrizzleQueryError } from "drizzle-orm";
 import { Hono } from "hono";
 import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/scim";
 import { getGroup, groupEtag, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
@@ -217,7 +218,9 @@ async function auditRejectedWrites(c: ScimContext, next: () => Promise<void>) {
   // A write refused before any query (bad JSON, say) is audited only once its token is known.
   await c.var.authenticate().catch(() => undefined);
   if (!c.var.credential) return;
-  const detail = c.error instanceof ScimError ? c.error.detail : `HTTP ${c.res.status}`;
+  // A refusal from inside a query arrives wrapped by Drizzle (src/errors.ts unwraps it alike).
+  const refusal = c.error instanceof DrizzleQueryError ? c.error.cause : c.error;
+  const detail = refusal instanceof ScimError ? refusal.detail : `HTTP ${c.res.status}`;
   await recordRefusedWrite(c, { method: c.req.method, endpoint: target[1]!, id: target[2], status: c.res.status, detail });
 }
 
@@ -254,7 +257,7 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Users", can(...WRITE_PERMISSIONS.Users.POST), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = await unwrap(c, await writer(c).createUser({ ...writeContext(c), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).createUser({ ...(await writeContext(c)), body: await readJson(c) }));
     return sendUser(c, result.user, 201, type, projection);
   })
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
@@ -269,17 +272,17 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .put("/Users/:id", can(...WRITE_PERMISSIONS.Users.PUT), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = await unwrap(c, await writer(c).replaceUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).replaceUser({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, type, projection);
   })
   .patch("/Users/:id", can(...WRITE_PERMISSIONS.Users.PATCH), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const result = await unwrap(c, await writer(c).patchUser({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).patchUser({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
     return sendUser(c, result.user, 200, type, projection);
   })
   .delete("/Users/:id", can(...WRITE_PERMISSIONS.Users.DELETE), async (c) => {
-    await unwrap(c, await writer(c).deleteUser({ ...writeContext(c), id: c.req.param("id") }));
+    await unwrap(c, await writer(c).deleteUser({ ...(await writeContext(c)), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   // Groups
@@ -287,7 +290,7 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/Groups/.search", can(["GROUPS", "READ"]), async (c) => listGroups(c, await searchParameters(c)))
   .post("/Groups", can(...WRITE_PERMISSIONS.Groups.POST), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = await unwrap(c, await writer(c).createGroup({ ...writeContext(c), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).createGroup({ ...(await writeContext(c)), body: await readJson(c) }));
     return sendGroup(c, result.group, 201, projection, result.members);
   })
   .get("/Groups/:id", can(["GROUPS", "READ"]), async (c) => {
@@ -297,18 +300,18 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   })
   .put("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PUT), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = await unwrap(c, await writer(c).replaceGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).replaceGroup({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
     return sendGroup(c, result.group, 200, projection);
   })
   .patch("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PATCH), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
-    const result = await unwrap(c, await writer(c).patchGroup({ ...writeContext(c), id: c.req.param("id"), body: await readJson(c) }));
+    const result = await unwrap(c, await writer(c).patchGroup({ ...(await writeContext(c)), id: c.req.param("id"), body: await readJson(c) }));
     // Entra expects 204: thousands of members are not sent back unless asked for.
     if (c.req.query("attributes") === undefined) return c.body(null, 204, { ETag: groupEtag(result.group) });
     return sendGroup(c, result.group, 200, projection);
   })
   .delete("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.DELETE), async (c) => {
-    await unwrap(c, await writer(c).deleteGroup({ ...writeContext(c), id: c.req.param("id") }));
+    await unwrap(c, await writer(c).deleteGroup({ ...(await writeContext(c)), id: c.req.param("id") }));
     return c.body(null, 204);
   })
   .all("*", (c) => {
