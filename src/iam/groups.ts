@@ -310,8 +310,8 @@ export async function createGroup(
 
 /**
  * Reads a group with, in the same statement, which of `userIds` are users of the tenant (as a
- * JSON array): a write's pre-commit reads in one round trip, and one statement rather than a
- * batch, so that a test pausing a write at its first batch still pauses it at its commit.
+ * JSON array): a write's pre-commit reads in one round trip. One statement rather than a batch:
+ * the write's only batch is then its commit, where the race tests pause it.
  */
 async function groupWithUsers(db: Db, tenantId: string, id: string, userIds: string[]): Promise<{ group: Group; found: string[] } | undefined> {
   const found =
@@ -345,9 +345,7 @@ export async function updateGroup(
   now = Date.now(),
 ): Promise<GroupWriteResult> {
   const added = addedIds(input.members);
-  let attempt = 0;
-  return withRetry(async () => {
-    attempt++;
+  return withRetry(async (attempt) => {
     const read = await groupWithUsers(db, ctx.tenantId, input.id, added);
     if (!read) return failure(404, `Group '${input.id}' not found.`);
     const current = read.group;

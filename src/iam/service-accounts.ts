@@ -67,7 +67,11 @@ export interface Credential {
   /** The integration the service account serves (null for a service account of its own). */
   integrationId: string | null;
   integrationEnabled: boolean | null;
-  /** `RESOURCE:ACTION` pairs granted by the account's tenant-wide bindings, read with the token. */
+  /**
+   * `RESOURCE:ACTION` pairs granted by the account's tenant-wide bindings, read with the token:
+   * every one, or, when the lookup asked about some (`credentialStatement`'s `permissions`), the
+   * granted ones among those.
+   */
   permissions: string[];
 }
 
@@ -155,7 +159,8 @@ export async function findCredential(db: Db, tokenHash: string): Promise<Credent
  * The condition that `authority` still holds in `tenantId`: the token exists and has not expired
  * at `now`, its integration is enabled, and the service account's tenant-wide bindings still
  * grant every listed permission. Evaluated inside a write's commit batch (see
- * `authorizedAtCommit`); `now` is the Worker's clock, bound when the condition is built.
+ * `authorizedAtCommit`); `now` is the clock of whoever builds it (the integration's writer),
+ * bound when the condition is built.
  */
 export function authorityHolds(tenantId: string, authority: Authority, now: number = Date.now()): SQL {
   const wanted = [...new Set(authority.permissions)];
