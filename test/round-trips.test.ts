@@ -49,6 +49,7 @@ describe("round trips", () => {
       ["work email lookup", `/Users?filter=${encodeURIComponent('emails[type eq "work"].value eq "ada@work.example"')}`],
       ["GET /Users/{id}", `/Users/${userId}`],
       ["GET /Groups/{id} without members", `/Groups/${groupId}?excludedAttributes=members`],
+      ["GET /Groups/{id} with its members", `/Groups/${groupId}`],
       ["group lookup", `/Groups?filter=${encodeURIComponent('displayName eq "Engineering"')}&excludedAttributes=members`],
       ["ServiceProviderConfig", "/ServiceProviderConfig"],
     ];

@@ -71,6 +71,28 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
   return result;
 }
 
+/**
+ * One group of a tenant with its first `limit` + 1 members, in one round trip (a batch of two
+ * selects): more than `limit` members come back as undefined, for the caller to decide how to
+ * show a group that large.
+ */
+export async function groupWithMembers(db: Db, tenantId: string, id: string, limit: number): Promise<{ group: Group; members?: Member[] } | undefined> {
+  const [found, rows] = await db.batch([
+    db.select().from(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, id))).limit(1),
+    db
+      .select({ userId: groupMembers.userId, display: memberDisplay })
+      .from(groupMembers)
+      .innerJoin(tenantUsers, memberView)
+      // The group's own tenant: an id of another tenant's group finds no members either.
+      .where(and(eq(groupMembers.groupId, id), eq(groupMembers.tenantId, tenantId)))
+      .orderBy(asc(groupMembers.userId))
+      .limit(limit + 1),
+  ]);
+  const group = found[0];
+  if (!group) return undefined;
+  return rows.length > limit ? { group } : { group, members: rows };
+}
+
 /** How many members each group has (groups without members are absent). */
 export async function memberCounts(db: Db, groupIds: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();

@@ -5,7 +5,7 @@
 import { DrizzleQueryError } from "drizzle-orm";
 import { Hono } from "hono";
 import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/scim";
-import { getGroup, groupEtag, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
+import { getGroup, groupEtag, groupWithMembers, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
 import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
 import { etagMatches } from "../iam/writes";
 import { LIMITS, listOf, resourceType, schemaDocument, serviceProviderConfig } from "./discovery";
@@ -294,9 +294,15 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
     return sendGroup(c, result.group, 201, projection, result.members);
   })
   .get("/Groups/:id", can(["GROUPS", "READ"]), async (c) => {
-    const group = await getGroup(c.var.db, c.var.scope.tenantId, c.req.param("id"));
-    if (!group) throw new ScimError(404, `Group '${c.req.param("id")}' not found.`);
-    return notModified(c, groupEtag(group)) ?? sendGroup(c, group, 200);
+    const projection = projectionOf(c, GROUP_TYPE);
+    const id = c.req.param("id");
+    // With its members, in the same round trip (a group past the response's member budget is
+    // sent without them, as sendGroup decides).
+    const read = isReturned(projection, GROUP_TYPE, "members")
+      ? await groupWithMembers(c.var.db, c.var.scope.tenantId, id, LIMITS.maxMembersPerResponse)
+      : await getGroup(c.var.db, c.var.scope.tenantId, id).then((group) => group && { group, members: undefined });
+    if (!read) throw new ScimError(404, `Group '${id}' not found.`);
+    return notModified(c, groupEtag(read.group)) ?? sendGroup(c, read.group, 200, projection, read.members);
   })
   .put("/Groups/:id", can(...WRITE_PERMISSIONS.Groups.PUT), async (c) => {
     const projection = projectionOf(c, GROUP_TYPE);
