@@ -81,9 +81,9 @@ export interface Credential {
  * (so a role or binding change counts on the very next request), by the gate and by the
  * commit-time re-check alike.
  */
-const grantedPermissionsSql = (token: string) => `(
+const grantedPermissionsSql = (token: string, only?: string) => `(
   select json_group_array(distinct rp.resource || ':' || rp.action)
-  from bindings b join role_permissions rp on rp.role_id = b.role_id
+  from bindings b join role_permissions rp on rp.role_id = b.role_id${only ? ` and (${only})` : ""}
   where b.tenant_id = ${token}.tenant_id and b.subject_type = 'SERVICE_ACCOUNT'
     and b.subject_id = ${token}.service_account_id and b.namespace is null)`;
 
@@ -91,28 +91,21 @@ const grantedPermissions = sql<string>`${sql.raw(grantedPermissionsSql('"api_tok
 
 // Plain SQL with distinct result names: the SCIM gate sends it in one batch with the request's
 // first query (src/db/piggyback.ts), where rows come back as objects.
-const CREDENTIAL_SQL = `select t.id as token_id, t.token_hash, t.last_used_at, t.expires_at, t.tenant_id, t.service_account_id,
-  i.id as integration_id, i.enabled as integration_enabled, ${grantedPermissionsSql("t")} as permissions
+const credentialSql = (permissions: string) => `select t.id as token_id, t.token_hash, t.last_used_at, t.expires_at, t.tenant_id, t.service_account_id,
+  i.id as integration_id, i.enabled as integration_enabled, ${permissions} as permissions
 from api_tokens t left join integrations i on i.service_account_id = t.service_account_id
 where t.token_hash = `;
 
+const CREDENTIAL_SQL = credentialSql(grantedPermissionsSql("t"));
+
 /**
- * The same lookup reading only the permissions in question: each is one seek in role_permissions'
- * primary key instead of every row of the role (D1 bills rows read). `permissions` then lists
- * which of them are granted.
+ * The lookup reading only `count` permissions in question (the hash is ?1, then each resource
+ * and action): each is one seek in role_permissions' primary key instead of every row of the role
+ * (D1 bills rows read). `permissions` then lists which of them are granted.
  */
 function credentialSqlFor(count: number): string {
   const wanted = Array.from({ length: count }, (_, k) => `(rp.resource = ?${2 * k + 2} and rp.action = ?${2 * k + 3})`).join(" or ");
-  const granted = count === 0
-    ? "'[]'"
-    : `(select json_group_array(distinct rp.resource || ':' || rp.action)
-  from bindings b join role_permissions rp on rp.role_id = b.role_id and (${wanted})
-  where b.tenant_id = t.tenant_id and b.subject_type = 'SERVICE_ACCOUNT'
-    and b.subject_id = t.service_account_id and b.namespace is null)`;
-  return `select t.id as token_id, t.token_hash, t.last_used_at, t.expires_at, t.tenant_id, t.service_account_id,
-  i.id as integration_id, i.enabled as integration_enabled, ${granted} as permissions
-from api_tokens t left join integrations i on i.service_account_id = t.service_account_id
-where t.token_hash = ?1`;
+  return `${credentialSql(count === 0 ? "'[]'" : grantedPermissionsSql("t", wanted))}?1`;
 }
 
 const credentialSqlByCount: string[] = [];

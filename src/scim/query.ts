@@ -25,7 +25,7 @@ export interface ListParameters {
 
 export interface ListQueryPlan {
   where?: SQL;
-  /** The filter has an indexed `eq`: the list's default order must not choose the index (ListQuery.pinned). */
+  /** An indexed `eq` bounds the filter's rows: the list's default order must not choose an index (ListQuery.pinned). */
   pinned: boolean;
   orderBy: SQL[];
   /** 1-based, as echoed in the ListResponse. */
