@@ -23,7 +23,7 @@ describe("request log", () => {
       route: "/api/v1/:tenant/integrations/:integrationId/scim/v2/Users",
       status: 200,
       durationMs: expect.any(Number),
-      d1: { roundTrips: expect.any(Number), queries: expect.any(Number), rowsRead: expect.any(Number), rowsWritten: expect.any(Number), rowsReturned: expect.any(Number) },
+      d1: { roundTrips: expect.any(Number), queries: expect.any(Number), rowsRead: expect.any(Number), rowsWritten: expect.any(Number), rowsReturned: expect.any(Number), ms: expect.any(Number) },
     });
     expect(read.d1.queries).toBeGreaterThanOrEqual(2);
     // A lookup is one round trip: the token's credential rides in the query's batch.

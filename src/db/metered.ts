@@ -11,9 +11,14 @@ export interface D1Stats {
   rowsRead: number;
   rowsWritten: number;
   rowsReturned: number;
+  /**
+   * Milliseconds spent waiting on D1, as the isolate's clock sees them (it advances on I/O):
+   * what this request held the database for, plus the network.
+   */
+  ms: number;
 }
 
-export const emptyStats = (): D1Stats => ({ roundTrips: 0, queries: 0, rowsRead: 0, rowsWritten: 0, rowsReturned: 0 });
+export const emptyStats = (): D1Stats => ({ roundTrips: 0, queries: 0, rowsRead: 0, rowsWritten: 0, rowsReturned: 0, ms: 0 });
 
 /** Adds `more` into `into`. */
 export function addStats(into: D1Stats, more: Partial<D1Stats> | undefined): void {
@@ -23,6 +28,17 @@ export function addStats(into: D1Stats, more: Partial<D1Stats> | undefined): voi
   into.rowsRead += more.rowsRead ?? 0;
   into.rowsWritten += more.rowsWritten ?? 0;
   into.rowsReturned += more.rowsReturned ?? 0;
+  into.ms += more.ms ?? 0;
+}
+
+/** Awaits `call`, adding the time it took to `stats.ms`. */
+async function timed<T>(stats: D1Stats, call: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await call();
+  } finally {
+    stats.ms += Date.now() - started;
+  }
 }
 
 function countMeta(stats: D1Stats, result: { meta?: { rows_read?: number; rows_written?: number }; results?: unknown[] }): void {
@@ -45,7 +61,7 @@ function meterStatement(statement: D1PreparedStatement, stats: D1Stats): D1Prepa
           return async (...args: unknown[]) => {
             stats.roundTrips++;
             stats.queries++;
-            const result = await (target[prop] as (...a: unknown[]) => Promise<D1Result>)(...args);
+            const result = await timed(stats, () => (target[prop] as (...a: unknown[]) => Promise<D1Result>)(...args));
             countMeta(stats, result);
             return result;
           };
@@ -54,7 +70,7 @@ function meterStatement(statement: D1PreparedStatement, stats: D1Stats): D1Prepa
           return async (...args: unknown[]) => {
             stats.roundTrips++;
             stats.queries++;
-            const result = await (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args);
+            const result = await timed(stats, () => (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args));
             if (Array.isArray(result)) stats.rowsReturned += result.length;
             else if (result !== null && result !== undefined) stats.rowsReturned += 1;
             return result;
@@ -79,7 +95,7 @@ export function metered(db: D1Database, stats: D1Stats): D1Database {
         return async (statements: D1PreparedStatement[]) => {
           stats.roundTrips++;
           stats.queries += statements.length;
-          const results = await target.batch(statements.map((s) => originals.get(s) ?? s));
+          const results = await timed(stats, () => target.batch(statements.map((s) => originals.get(s) ?? s)));
           for (const result of results) countMeta(stats, result);
           return results;
         };
