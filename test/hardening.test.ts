@@ -8,14 +8,14 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
-import { apiTokens, auditEvents, groupMembers, tenantUsers } from "../src/db/schema";
+import { apiTokens, auditEvents, groupMembers, tenantSizes, tenantUsers } from "../src/db/schema";
 import { updateGroup } from "../src/iam/groups";
 import { authorityHolds, lostAuthority } from "../src/iam/service-accounts";
 import { createUser, revokeUserAccess, updateUser } from "../src/iam/users";
 import { authorizedAtCommit, refusedAtCommit, TransientWriteError, type Authority } from "../src/iam/writes";
 import { describeError } from "../src/observability";
 import { LIMITS } from "../src/scim/discovery";
-import { FILTER_COST_BUDGET } from "../src/scim/filter/compile";
+import { ROW_BUDGET } from "../src/scim/cost";
 import { userDoc, userFields } from "../src/scim/resources";
 import { admin, call, newIntegration, newTenant, scim, type TestIntegration } from "./helpers";
 import { pausingDb } from "./support/pausing-db";
@@ -25,6 +25,8 @@ const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const q = encodeURIComponent;
+// The benchmark's largest tenant: 100,000 users (405 of 60 KB), 100,000 memberships.
+const BIG = { views: 100_000, viewUnits: 126_490, maxViewUnits: 59, elements: 100_000, emails: 100_000, groups: 250, memberships: 100_000 };
 const ctx = (tenantId: string) => ({ tenantId, actor: { type: "ADMIN" as const } });
 
 async function user(i: TestIntegration, userName: string, extra: Record<string, unknown> = {}) {
@@ -34,20 +36,27 @@ async function user(i: TestIntegration, userName: string, extra: Record<string, 
 }
 
 describe("bounded cost per request", () => {
-  it("refuses a filter whose terms cost more than the budget, saying why, before it reaches the database", async () => {
+  it("refuses a filter whose walk is past the budget for this tenant's size, saying why, before it reaches the database", async () => {
     const i = await newIntegration();
-    const terms = Array.from({ length: 80 }, (_, n) => `members[display co "x${n}"]`).join(" and ");
-    const res = await scim(i, "GET", `/Groups?filter=${q(`members.display pr and ${terms}`)}`);
+    const terms = Array.from({ length: 40 }, (_, n) => `members[display co "x${n}"]`).join(" and ");
+    const filter = `members.display pr and ${terms}`;
+    // An empty tenant walks nothing: the same filter is cheap there.
+    const cheap = await scim(i, "GET", `/Groups?filter=${q(filter)}`);
+    expect(cheap.status, cheap.text).toBe(200);
+    // The same tenant, sized as the benchmark's largest (the guard reads tenant_sizes, not the rows).
+    await db.update(tenantSizes).set(BIG).where(eq(tenantSizes.tenantId, i.tenant));
+    const res = await scim(i, "GET", `/Groups?filter=${q(filter)}`);
     expect(res.status).toBe(400);
-    expect(res.json.scimType).toBe("invalidFilter");
-    expect(res.json.detail).toMatch(new RegExp(`would cost \\d+ units and one filter may cost at most ${FILTER_COST_BUDGET}`));
-    // Two walks over every membership fit; a third does not.
-    const two = Array.from({ length: 2 }, (_, n) => `members.display co "x${n}"`).join(" or ");
-    expect((await scim(i, "GET", `/Groups?filter=${q(two)}`)).status).toBe(200);
-    expect((await scim(i, "GET", `/Groups?filter=${q(`${two} or members.display co "y"`)}`)).status).toBe(400);
-    // So does the same filter through .search.
-    const searched = await scim(i, "POST", "/Groups/.search", { filter: `members.display pr and ${terms}` });
-    expect(searched.status).toBe(400);
+    expect(res.json.scimType).toBe("tooMany");
+    expect(res.json.detail).toMatch(new RegExp(`would read about [\\d,]+ rows of this tenant, and one request may read at most ${ROW_BUDGET.toLocaleString("en-US")}`));
+    expect(res.json.detail).toContain("indexed 'eq'");
+    // So does the same filter through .search, and a scan of every view's profile.
+    expect((await scim(i, "POST", "/Groups/.search", { filter })).status).toBe(400);
+    expect((await scim(i, "GET", `/Users?filter=${q('title eq "x"')}`)).status).toBe(400);
+    // Lookups stay cheap at any size: an indexed eq on a unique value reads one row.
+    const lookup = await scim(i, "GET", `/Users?filter=${q('userName eq "nobody@example.com"')}`);
+    expect(lookup.status, lookup.text).toBe(200);
+    expect((await scim(i, "GET", `/Groups?filter=${q('displayName eq "nobody"')}&excludedAttributes=members`)).status).toBe(200);
   });
 
   it("answers a filter at the documented limits (89 comparisons, balanced in SQL) with 200, never a 500", async () => {
@@ -348,10 +357,14 @@ describe("review findings", () => {
 
   it("costs a root /.search's filter for both types together", async () => {
     const i = await newIntegration();
-    const walks = 'groups[display co "a"] or members[display co "b"]';
-    expect((await scim(i, "POST", "/.search", { filter: walks })).status).toBe(200);
-    const four = 'groups[display co "a"] or groups[type eq "direct"] or members[display co "b"] or members[type eq "User"]';
-    expect((await scim(i, "POST", "/.search", { filter: four })).status).toBe(400);
+    // Sized so that the filter fits each type's walk alone, not both.
+    await db.update(tenantSizes).set({ views: 10_000, viewUnits: 10_000, groups: 6_000 }).where(eq(tenantSizes.tenantId, i.tenant));
+    const filter = 'title eq "x"';
+    expect((await scim(i, "GET", `/Users?filter=${q(filter)}`)).status).toBe(200);
+    expect((await scim(i, "GET", `/Groups?filter=${q('externalId co "x"')}&excludedAttributes=members`)).status).toBe(200);
+    const both = await scim(i, "POST", "/.search", { filter: `${filter} or externalId co "x"`, excludedAttributes: ["members", "groups"] });
+    expect(both.status, both.text).toBe(400);
+    expect(both.json.scimType).toBe("tooMany");
   });
 
   it("moves ETags when a manager's $ref appears or goes, and when a member's name changes", async () => {

@@ -63,14 +63,14 @@ describe("round trips", () => {
   it("reads only the rows a lookup needs: the token's, its integration's, and the one permission in question", async () => {
     const { i } = await world();
     // Authentication: the token, its integration, the binding and the permission's row (4); the
-    // user by its unique key (2: index and row) with its one group (2: membership and group).
-    // D1 bills rows read.
+    // tenant's sizes the guard prices the list with (2: index and row); the user by its unique
+    // key (2: index and row) with its one group (2: membership and group). D1 bills rows read.
     const hit = await measured(i, "GET", `/Users?filter=${encodeURIComponent('userName eq "ada@example.com"')}`);
     expect(hit.json.totalResults).toBe(1);
-    expect(hit.d1.rowsRead).toBe(8);
+    expect(hit.d1.rowsRead).toBe(10);
     const miss = await measured(i, "GET", `/Users?filter=${encodeURIComponent('userName eq "probe-0f3c"')}`);
     expect(miss.json.totalResults).toBe(0);
-    expect(miss.d1.rowsRead).toBe(4);
+    expect(miss.d1.rowsRead).toBe(6);
     // Discovery needs a valid token and no permission: the token and its integration.
     expect((await measured(i, "GET", "/ServiceProviderConfig")).d1.rowsRead).toBe(2);
   });

@@ -6,7 +6,17 @@ import type { MiddlewareHandler } from "hono";
 import type { BaseVariables } from "../app-env";
 import { createDb } from "../db/client";
 import { piggyback } from "../db/piggyback";
-import { credentialOf, credentialStatement, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
+import {
+  credentialOf,
+  credentialStatement,
+  guardedCredentialStatement,
+  hasExpired,
+  LAST_USED_RESOLUTION_MS,
+  touchToken,
+  type Credential,
+  type CredentialExpectation,
+} from "../iam/service-accounts";
+import { costFits, evaluate, LOOKUP_CAP, ROW_BUDGET, sizesOf, type Cost } from "../scim/cost";
 import type { Action, Resource } from "../iam/permissions";
 import { ScimError } from "../scim/errors";
 import { tenantsEnabled } from "../config";
@@ -35,6 +45,11 @@ export type ScimVariables = BaseVariables & {
   acceptCredential: (row: Record<string, unknown> | undefined) => Promise<void>;
   /** The `RESOURCE:ACTION` permissions the route required: checked with the token, and again at a write's commit. */
   requiredPermissions?: string[];
+  /**
+   * Prices the request's next query (src/scim/cost.ts): its guard refuses it (400 tooMany) before
+   * it runs unless the price fits the tenant's sizes. Set before the query it prices.
+   */
+  price: (cost: Cost) => void;
 };
 
 export interface ScimAuthOptions {
@@ -42,14 +57,7 @@ export interface ScimAuthOptions {
   realm?: string;
 }
 
-/** What a presented token must be for: the request's tenant, integration and permissions. */
-export interface CredentialExpectation {
-  tokenHash: string;
-  tenantId: string;
-  integrationId: string;
-  /** `RESOURCE:ACTION` pairs. */
-  permissions: readonly string[];
-}
+export type { CredentialExpectation };
 
 /** The verdict on a token's credential row: `credential` is set once the token is known to be the integration's. */
 export type CredentialVerdict =
@@ -121,6 +129,15 @@ function rememberPassed(key: string, token: PassedToken, now: number): void {
   if (passedTokens.size > MAX_PASSED_TOKENS) passedTokens.delete(passedTokens.keys().next().value!);
 }
 
+/** The 400 of a request whose price (`rows`, for its tenant) is past ROW_BUDGET, or whose lookup matches too many rows. */
+export function overBudget(cost: Cost, rows: number): ScimError {
+  const why =
+    rows > ROW_BUDGET
+      ? `it would read about ${Math.ceil(rows).toLocaleString("en-US")} rows of this tenant, and one request may read at most ${ROW_BUDGET.toLocaleString("en-US")}`
+      : `one of its indexed lookups matches more than ${LOOKUP_CAP} rows of this tenant`;
+  return new ScimError(400, `This request is refused before it runs: ${why} (README, "Limits"). To go on, ${cost.hint}.`, "tooMany");
+}
+
 /**
  * Authenticates a SCIM request; rejections are SCIM error bodies (401, or 403 when disabled or
  * a permission is missing). The token's lookup rides in the same D1 batch as the request's first
@@ -145,7 +162,7 @@ export function scimAuth(
     if (!presented) throw unauthorized("Send the integration's secret token as 'Authorization: Bearer <token>'.");
     const hash = await sha256Hex(presented);
     const scope = { tenantId: c.req.param("tenant") ?? "", integrationId: c.req.param("integrationId") ?? "" };
-    const gate = piggyback(c.var.d1, {
+    const gate = piggyback<Cost>(c.var.d1, {
       // Built when sent: by then the route has said which permissions it requires, and only
       // those are read (a route that names none, /Bulk, reads them all and checks each operation).
       get statement() {
@@ -168,6 +185,14 @@ export function scimAuth(
         }
         if (verdict.kind === "refused") throw verdict.status === 401 ? unauthorized(verdict.detail) : new ScimError(403, verdict.detail);
       },
+      // The database itself goes on to the request's rows only while the token holds and the
+      // request's price fits: a wrong token or an over-budget request reads none of them.
+      guard: (cost) =>
+        guardedCredentialStatement(c.var.d1, { tokenHash: hash, ...scope, permissions: c.var.requiredPermissions ?? [] }, cost && costFits(cost, scope.tenantId)),
+      overBudget: async (cost) => {
+        const row = await c.var.d1.prepare("select * from tenant_sizes where tenant_id = ?").bind(scope.tenantId).first<Record<string, unknown>>();
+        throw overBudget(cost, evaluate(cost.price, sizesOf(row ?? undefined)));
+      },
     });
     c.set("scope", scope);
     c.set("tokenHash", hash);
@@ -177,6 +202,7 @@ export function scimAuth(
       return c.var.credential!; // the settled check set it, or threw
     });
     c.set("acceptCredential", (row) => gate.accept({ results: row ? [row] : [] }));
+    c.set("price", (cost) => gate.price(cost));
     await next();
     // A request that made no query (discovery, or input refused before reading) is answered
     // only once its token holds: otherwise its answer becomes the refusal.

@@ -8,18 +8,51 @@
  * A query is merged only when its result survives the batch form, where rows are objects: a
  * select whose result columns share a name (two tables' `id`) would lose one, so such a query
  * waits for the rider alone instead (two round trips, never a wrong row).
+ *
+ * A rider may also come as a guard: the same lookup, sent in the rider's place, that fails
+ * (GUARD_STOP) unless the token holds and the query's price fits the tenant's sizes. A batch
+ * is one transaction that stops at its first failing statement, so SQLite never reaches the
+ * query's rows for a wrong token or an over-budget request: nothing of the tenant is read before
+ * the token is known good. Only a refused request pays a second round trip (the rider alone,
+ * for its verdict). A later query with a price of its own is sent behind the guard again.
  */
 
-interface Rider {
+/** What a guard fails with: SQLite's error for this JSON path, which names it. */
+export const GUARD_STOP = "scim-edge guard: refused";
+
+/** The expression a guard evaluates where it refuses: an error SQLite raises, naming GUARD_STOP. */
+export const GUARD_FAILS = `json_extract('{}', '${GUARD_STOP}')`;
+
+/** Whether `error` (a failed batch, possibly wrapped) is a guard's refusal. */
+export function isGuardStop(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (String((e as { message?: unknown }).message ?? e).includes(GUARD_STOP)) return true;
+  }
+  return false;
+}
+
+interface Rider<Price> {
   /** The statement sent first; read when it is sent, so it may depend on what was decided since. */
   readonly statement: D1PreparedStatement;
   /** Checks its result; throws to refuse the request. */
   check: (result: D1Result) => void;
+  /**
+   * The rider as a guard for a query and its price (none: the token alone): the same row, but
+   * it fails with GUARD_STOP unless the token holds and the price fits.
+   */
+  guard?: (price: Price | undefined) => D1PreparedStatement;
+  /**
+   * Called when a guard stopped a batch although the token holds: throws the price's refusal,
+   * or returns when it fits after all (sizes changed in between), and the query runs alone.
+   */
+  overBudget?: (price: Price) => Promise<void>;
 }
 
-export interface Piggyback {
+export interface Piggyback<Price> {
   /** The binding queries go through. */
   binding: D1Database;
+  /** The price of the next query (or batch): its guard holds it against the tenant's sizes first. */
+  price(price: Price): void;
   /** Sends the rider alone unless a query already carried it, and checks it (throws as `check`). */
   settle(): Promise<void>;
   /**
@@ -83,8 +116,9 @@ function mergeable(sqlText: string): boolean {
  * Wraps `d1` so that the first query (or batch) carries `rider`. Later queries wait until the
  * rider passed.
  */
-export function piggyback(d1: D1Database, rider: Rider): Piggyback {
+export function piggyback<Price = never>(d1: D1Database, rider: Rider<Price>): Piggyback<Price> {
   let sent: Promise<void> | undefined;
+  let pending: Price | undefined;
   const inner = new WeakMap<object, D1PreparedStatement>();
   const sqlOf = new WeakMap<object, string>();
 
@@ -107,14 +141,35 @@ export function piggyback(d1: D1Database, rider: Rider): Piggyback {
 
   const settle = () => sent ?? judge(rider.statement.all());
 
-  /** Runs `statements` in one batch behind the rider; their results come only once the rider passed. */
+  /**
+   * Runs `statements` in one batch behind the rider (unless it was sent already) and the guard;
+   * their results come only once the rider passed.
+   */
   function carry(statements: D1PreparedStatement[]): Promise<D1Result[]> {
-    const batch = d1.batch([rider.statement, ...statements]);
+    const price = pending;
+    pending = undefined;
+    const first = !sent;
+    const head = rider.guard?.(price) ?? rider.statement;
+    const batch = d1.batch([head, ...statements]);
     // A failed batch still gets the rider's verdict, alone: an unauthenticated caller hears 401,
-    // not how the query failed.
-    return judge(batch.then((results) => results[0]!, () => rider.statement.all()))
-      .then(() => batch)
-      .then((results) => results.slice(1));
+    // not how the query failed (nor whether the guard stopped it).
+    const verdict = first ? judge(batch.then((results) => results[0]!, () => rider.statement.all())) : sent!;
+    return verdict.then(() => batch).then(
+      (results) => results.slice(1),
+      async (error: unknown) => {
+        if (!isGuardStop(error)) throw error;
+        // The token holds (judged above, or before): the price did not fit, or the guard and
+        // the verdict saw different moments. Either way the statements have not run.
+        if (price !== undefined && rider.overBudget) await rider.overBudget(price);
+        return statements.length === 0 ? [] : d1.batch(statements);
+      },
+    );
+  }
+
+  /** Settles the rider, then sends a pending price's guard alone (a query that cannot ride). */
+  async function settleAndGuard(): Promise<void> {
+    await settle();
+    if (pending !== undefined) await carry([]);
   }
 
   function wrap(statement: D1PreparedStatement, sqlText: string): D1PreparedStatement {
@@ -129,8 +184,8 @@ export function piggyback(d1: D1Database, rider: Rider): Piggyback {
           case "first":
             return async (...args: unknown[]) => {
               const call = () => (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args);
-              if (sent || !mergeable(sqlText)) {
-                await settle();
+              if ((sent && pending === undefined) || !mergeable(sqlText)) {
+                await settleAndGuard();
                 return call();
               }
               const [result] = await carry([target]);
@@ -154,8 +209,8 @@ export function piggyback(d1: D1Database, rider: Rider): Piggyback {
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
           const originals = statements.map((s) => inner.get(s) ?? s);
-          if (sent || !statements.every((s) => mergeable(sqlOf.get(s) ?? ""))) {
-            await settle();
+          if ((sent && pending === undefined) || !statements.every((s) => mergeable(sqlOf.get(s) ?? ""))) {
+            await settleAndGuard();
             return target.batch(originals);
           }
           return carry(originals);
@@ -168,7 +223,11 @@ export function piggyback(d1: D1Database, rider: Rider): Piggyback {
 
   const accept = (result: Pick<D1Result, "results">) => sent ?? judge(Promise.resolve(result as D1Result));
 
-  return { binding, settle, accept };
+  const price = (p: Price) => {
+    pending = p;
+  };
+
+  return { binding, settle, accept, price };
 }
 
 /** A batch result in the form the statement method that was called returns. */

@@ -36,6 +36,28 @@ export const tenants = sqliteTable("tenants", {
 });
 
 /**
+ * How much of each kind a tenant holds, kept by triggers (migration 0012) on every insert,
+ * update and delete, so a request is priced in rows before it runs (src/scim/model/cost.ts)
+ * without counting anything. `viewUnits` is what walking every view reads: one per view plus
+ * one per KiB of its profile JSON.
+ */
+export const tenantSizes = sqliteTable("tenant_sizes", {
+  tenantId: text("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: "cascade" }),
+  views: integer("views").notNull().default(0),
+  viewUnits: integer("view_units").notNull().default(0),
+  /** The most units one view has had (a high-water mark): the price of a view chosen by the caller. */
+  maxViewUnits: integer("max_view_units").notNull().default(1),
+  /** Elements of JSON arrays in the views' profiles (phoneNumbers, addresses…), at any depth. */
+  elements: integer("elements").notNull().default(0),
+  emails: integer("emails").notNull().default(0),
+  groups: integer("groups").notNull().default(0),
+  memberships: integer("memberships").notNull().default(0),
+  uniqueValues: integer("unique_values").notNull().default(0),
+});
+
+/**
  * Users are global: one row per person across every tenant (Kestra's model). The row holds only
  * the person's identity, the userName a POST from any tenant links on; everything a tenant
  * provisions about the person lives in that tenant's view (`tenant_users`), so tenants never see

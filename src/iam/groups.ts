@@ -3,7 +3,7 @@ import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { newId } from "../db/ids";
-import { bindings, groupMembers, groups, tenantUsers } from "../db/schema";
+import { bindings, groupMembers, groups, tenantSizes, tenantUsers } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
 import { touchViews, type DeleteResult, type ListQuery } from "./users";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
@@ -335,7 +335,13 @@ export async function createGroup(
  * JSON array): a write's pre-commit reads in one round trip. One statement rather than a batch:
  * the write's only batch is then its commit, where the race tests pause it.
  */
-async function groupWithUsers(db: Db, tenantId: string, id: string, userIds: string[]): Promise<{ group: Group; found: string[] } | undefined> {
+async function groupWithUsers(
+  db: Db,
+  tenantId: string,
+  id: string,
+  userIds: string[],
+  withSize = false,
+): Promise<{ group: Group; found: string[]; size?: GroupSize } | undefined> {
   const found =
     userIds.length > 0
       ? sql<string>`${db
@@ -343,14 +349,30 @@ async function groupWithUsers(db: Db, tenantId: string, id: string, userIds: str
           .from(tenantUsers)
           .where(and(eq(tenantUsers.tenantId, tenantId), idsIn(tenantUsers.userId, userIds)))}`
       : sql<string>`'[]'`;
+  // Counted up to a bound: past it, any member change priced by it is refused anyway.
+  const members = withSize
+    ? sql<number>`(select count(*) from (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${id} limit ${sql.raw(String(MAX_COUNTED_MEMBERS))}))`
+    : sql<number>`null`;
+  const maxViewUnits = withSize
+    ? sql<number>`coalesce((select ${tenantSizes.maxViewUnits} from ${tenantSizes} where ${tenantSizes.tenantId} = ${tenantId}), 1)`
+    : sql<number>`null`;
   const row = await db
-    .select({ ...getTableColumns(groups), found: found.as("found_users") })
+    .select({ ...getTableColumns(groups), found: found.as("found_users"), members: members.as("member_count"), maxViewUnits: maxViewUnits.as("max_units") })
     .from(groups)
     .where(and(eq(groups.tenantId, tenantId), eq(groups.id, id)))
     .get();
   if (!row) return undefined;
-  const { found: ids, ...group } = row;
-  return { group, found: JSON.parse(ids) as string[] };
+  const { found: ids, members: count, maxViewUnits: units, ...group } = row;
+  return { group, found: JSON.parse(ids) as string[], ...(withSize ? { size: { members: Number(count), maxViewUnits: Number(units) } } : {}) };
+}
+
+/** Members a group's size is counted up to. */
+const MAX_COUNTED_MEMBERS = 100_001;
+
+/** What a member change walks is priced by: the group's members, and the largest view of its tenant. */
+export interface GroupSize {
+  members: number;
+  maxViewUnits: number;
 }
 
 /**
@@ -363,13 +385,22 @@ async function groupWithUsers(db: Db, tenantId: string, id: string, userIds: str
 export async function updateGroup(
   db: Db,
   ctx: WriteContext,
-  input: { id: string; ifMatch?: string; compute: (current: Group) => GroupFields; members: MemberChange[] },
+  input: {
+    id: string;
+    ifMatch?: string;
+    compute: (current: Group) => GroupFields;
+    members: MemberChange[];
+    /** Refuses the change, before it commits, for what it would walk in a group of this size (read with the group). */
+    price?: (size: GroupSize) => WriteFailure | undefined;
+  },
   now = Date.now(),
 ): Promise<GroupWriteResult> {
   const added = addedIds(input.members);
   return withRetry(async (attempt) => {
-    const read = await groupWithUsers(db, ctx.tenantId, input.id, added);
+    const read = await groupWithUsers(db, ctx.tenantId, input.id, added, input.price !== undefined);
     if (!read) return failure(404, `Group '${input.id}' not found.`);
+    const refused = read.size && input.price?.(read.size);
+    if (refused) return refused;
     const current = read.group;
     const stale = preconditionFailure(input.ifMatch, groupEtag(current));
     if (stale) return stale;

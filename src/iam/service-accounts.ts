@@ -1,5 +1,7 @@
 /** Service accounts and their API tokens (stored as hashes only). */
 import { and, asc, eq, gt, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { GUARD_FAILS } from "../db/piggyback";
 import { mintToken, sha256Hex } from "../auth/tokens";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
@@ -122,6 +124,37 @@ export function credentialStatement(d1: D1Database, tokenHash: string, permissio
   return d1.prepare(text).bind(tokenHash, ...pairs.flat());
 }
 
+/** What a presented token must be for: the request's tenant, integration and permissions. */
+export interface CredentialExpectation {
+  tokenHash: string;
+  tenantId: string;
+  integrationId: string;
+  /** `RESOURCE:ACTION` pairs. */
+  permissions: readonly string[];
+}
+
+const dialect = new SQLiteSyncDialect();
+
+/**
+ * `credentialStatement` as a guard (src/db/piggyback.ts): the same row, from the same reads,
+ * but the statement fails (GUARD_FAILS) unless the token is what `expected` asks (unexpired, the
+ * enabled integration's, in the tenant, granted every permission: `judgeCredential`'s verdict,
+ * decided by SQLite from the row's own columns) and then `fits` holds. A batch stops at its
+ * first failing statement, so the statements behind it never read a row for a wrong token.
+ * `fits` is evaluated only for a good token; its parameters are anonymous and come last.
+ */
+export function guardedCredentialStatement(d1: D1Database, expected: CredentialExpectation, fits?: SQL, now: number = Date.now()): D1PreparedStatement {
+  const pairs = [...new Set(expected.permissions)].map((p) => p.split(":") as [string, string]);
+  const lookup = (credentialSqlByCount[pairs.length] ??= credentialSqlFor(pairs.length));
+  const n = 2 * pairs.length + 2;
+  const extra = fits ? dialect.sqlToQuery(fits) : { sql: "1", params: [] };
+  // The credential's numbered parameters come first in the text: anonymous ones number on from them.
+  const text = `with c as (${lookup}) select c.*, case when c.tenant_id = ?${n} and c.integration_id = ?${n + 1} and c.integration_enabled = 1
+    and (c.expires_at is null or c.expires_at > ?${n + 2}) and json_array_length(c.permissions) = ${pairs.length} and (${extra.sql})
+    then 1 else ${GUARD_FAILS} end as admitted from (select 1) as one left join c on 1`;
+  return d1.prepare(text).bind(expected.tokenHash, ...pairs.flat(), expected.tenantId, expected.integrationId, now, ...extra.params);
+}
+
 /** The credential in a row of `credentialStatement`, or undefined for no row. */
 export function credentialOf(row: Record<string, unknown> | null | undefined): Credential | undefined {
   if (!row) return undefined;
@@ -156,17 +189,27 @@ export async function findCredential(db: Db, tokenHash: string): Promise<Credent
  * bound when the condition is built.
  */
 export function authorityHolds(tenantId: string, authority: Authority, now: number = Date.now()): SQL {
-  const wanted = [...new Set(authority.permissions)];
+  return tokenHolds(tenantId, { id: authority.tokenId }, authority.integrationId, authority.permissions, now);
+}
+
+/**
+ * The condition that a token (by id, or by the hash a request presented) is the enabled
+ * integration's, in `tenantId`, unexpired at `now`, and that its service account's tenant-wide
+ * bindings grant every listed `RESOURCE:ACTION`: what the gate's verdict (`judgeCredential`)
+ * decides, in SQL, for a guard or a commit to evaluate inside the database.
+ */
+export function tokenHolds(tenantId: string, token: { id: string } | { hash: string }, integrationId: string, permissions: readonly string[], now: number): SQL {
+  const wanted = [...new Set(permissions)];
   const granted = wanted.length === 0
-    ? sql`1`
-    : sql`(select count(distinct rp.resource || ':' || rp.action)
+    ? sql``
+    : sql` and (select count(distinct rp.resource || ':' || rp.action)
         from ${bindings} b join ${rolePermissions} rp on rp.role_id = b.role_id
-        where b.tenant_id = ${tenantId} and b.subject_type = 'SERVICE_ACCOUNT' and b.subject_id = ${authority.serviceAccountId}
+        where b.tenant_id = t.tenant_id and b.subject_type = 'SERVICE_ACCOUNT' and b.subject_id = t.service_account_id
           and b.namespace is null and (rp.resource || ':' || rp.action) in (${sql.join(wanted.map((p) => sql`${p}`), sql`, `)})) = ${wanted.length}`;
-  return sql`(exists (select 1 from ${apiTokens} t join ${integrations} i on i.service_account_id = t.service_account_id
-      where t.id = ${authority.tokenId} and t.tenant_id = ${tenantId} and i.id = ${authority.integrationId} and i.enabled = 1
-        and (t.expires_at is null or t.expires_at > ${now}))
-    and ${granted})`;
+  const which = "id" in token ? sql`t.id = ${token.id}` : sql`t.token_hash = ${token.hash}`;
+  return sql`exists (select 1 from ${apiTokens} t join ${integrations} i on i.service_account_id = t.service_account_id
+      where ${which} and t.tenant_id = ${tenantId} and i.id = ${integrationId} and i.enabled = 1
+        and (t.expires_at is null or t.expires_at > ${now})${granted})`;
 }
 
 /** Why `authority` no longer holds, as the refusal a write whose commit it stopped answers. */

@@ -36,7 +36,7 @@ export interface WriteContext {
 export interface WriteFailure {
   kind: "error";
   status: 400 | 401 | 403 | 404 | 409 | 412 | 413 | 429 | 500 | 503;
-  scimType?: "uniqueness" | "invalidValue" | "mutability" | "noTarget" | "invalidPath" | "invalidSyntax" | "invalidFilter";
+  scimType?: "uniqueness" | "invalidValue" | "mutability" | "noTarget" | "invalidPath" | "invalidSyntax" | "invalidFilter" | "tooMany";
   detail: string;
   /** For 429 and 503: when to try again, in seconds. */
   retryAfter?: number;

@@ -10,7 +10,8 @@ import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
 import { emptyStats, metered, type D1Stats } from "../db/metered";
 import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../db/transient";
-import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupWriteResult, type MemberChange } from "../iam/groups";
+import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupSize, type GroupWriteResult, type MemberChange } from "../iam/groups";
+import { ROW_BUDGET } from "./cost";
 import {
   deleteIntegration,
   rotateIntegrationToken,
@@ -23,7 +24,7 @@ import {
 } from "../iam/integrations";
 import { SerialQueue } from "../iam/serial-queue";
 import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../iam/users";
-import { authorityHolds, credentialStatement, lostAuthority } from "../iam/service-accounts";
+import { authorityHolds, credentialStatement, guardedCredentialStatement, lostAuthority } from "../iam/service-accounts";
 import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../iam/writes";
 import { describeError } from "../observability";
 import { INVALID_TOKEN, judgeCredential } from "../auth/scim";
@@ -58,7 +59,17 @@ export type ScimWrite = WriteRequest & { id?: string; body?: unknown; ifMatch?: 
 /** What a write answers besides its result: this object's D1 work, and the token's row when it checked the token. */
 type Answered<T> = (T | WriteFailure) & { d1?: D1Stats; tokenChecked?: boolean; credentialRow?: Record<string, unknown> };
 
-function toMemberChange(op: MemberOperation): MemberChange {
+/** A member operation as the store's change, with what it walks per member of the group (in rows). */
+function toMemberChange(op: MemberOperation, tenantId: string): { change: MemberChange; rowsPerMember?: (maxViewUnits: number) => number } {
+  if (op.kind === "removeWhere") {
+    const { where, rowsPerMember } = memberCondition(op.filter, tenantId);
+    // Found, then deleted: the group is walked twice.
+    return { change: { kind: "removeWhere", where }, rowsPerMember: (units) => 2 * rowsPerMember(units) };
+  }
+  return { change: plainMemberChange(op) };
+}
+
+function plainMemberChange(op: Exclude<MemberOperation, { kind: "removeWhere" }>): MemberChange {
   switch (op.kind) {
     case "add":
       return { kind: "add", userIds: op.ids };
@@ -68,9 +79,27 @@ function toMemberChange(op: MemberOperation): MemberChange {
       return { kind: "replace", userIds: op.ids };
     case "removeAll":
       return { kind: "removeAll" };
-    case "removeWhere":
-      return { kind: "removeWhere", where: memberCondition(op.filter) };
   }
+}
+
+/**
+ * Refuses (400 tooMany) member operations that would walk more than ROW_BUDGET rows of a group
+ * this size, before anything is written (src/scim/cost.ts).
+ */
+function memberWalkPrice(priced: { rowsPerMember?: (maxViewUnits: number) => number }[]): ((size: GroupSize) => WriteFailure | undefined) | undefined {
+  const filtered = priced.filter((p) => p.rowsPerMember);
+  if (filtered.length === 0) return undefined;
+  return (size) => {
+    const rows = filtered.reduce((sum, p) => sum + size.members * p.rowsPerMember!(size.maxViewUnits), 0);
+    if (rows <= ROW_BUDGET) return undefined;
+    return failure(
+      400,
+      `This PATCH is refused before it runs: its ${filtered.length} filtered member removal(s) would read about ${Math.ceil(rows).toLocaleString("en-US")} rows ` +
+        `of this group of ${size.members.toLocaleString("en-US")} members, and one request may read at most ${ROW_BUDGET.toLocaleString("en-US")} (README, "Limits"). ` +
+        `Remove members by value ('members[value eq "id"]' or a 'value' list), or send fewer filtered removals.`,
+      "tooMany",
+    );
+  };
 }
 
 /** The member ids of a POST/PUT group body. */
@@ -172,6 +201,7 @@ export class IntegrationWriter extends DurableObject<Env> {
   async patchGroup(write: ScimWrite & { id: string }): Promise<Answered<GroupWriteResult>> {
     return this.#run(write, (db, ctx) => {
       const { attributes, members } = splitMemberOperations(normalizePatch(GROUP_TYPE, write.body));
+      const priced = members.map((op) => toMemberChange(op, write.tenantId));
       return updateGroup(db, ctx, {
         id: write.id,
         ifMatch: write.ifMatch,
@@ -180,7 +210,8 @@ export class IntegrationWriter extends DurableObject<Env> {
           const next = applyPatch(GROUP_TYPE, groupDoc(current), attributes);
           return { displayName: next.displayName as string, externalId: (next.externalId as string | undefined) ?? null };
         },
-        members: coalesceMemberChanges(members.map(toMemberChange)),
+        members: coalesceMemberChanges(priced.map((p) => p.change)),
+        price: memberWalkPrice(priced),
       });
     });
   }
@@ -239,6 +270,8 @@ export class IntegrationWriter extends DurableObject<Env> {
             // The authority the Worker handed over is this token's (a hash names one token).
             if (verdict.credential.tokenId !== write.authority?.tokenId) throw new ScimError(401, INVALID_TOKEN);
           },
+          // The first read's batch goes on to the tenant's rows only while the token holds.
+          guard: () => guardedCredentialStatement(this.#d1, expected),
         });
         base = createDb(gate.binding);
       }

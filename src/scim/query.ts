@@ -5,9 +5,10 @@
 import { sql, type SQL } from "drizzle-orm";
 import { LIMITS } from "./discovery";
 import { ScimError } from "./errors";
-import { checkCostBudget, checkParameterBudget, compileFilter, CostMeter, MAX_FILTER_PARAMETERS, type Resolver } from "./filter/compile";
+import { INDEX_ENTRIES_PER_ROW, least, LOOKUP_CAP, plus, size, times, type Cost, type Price } from "./cost";
+import { checkParameterBudget, compileFilter, CostMeter, MAX_FILTER_PARAMETERS, type Resolver, type TermCost } from "./filter/compile";
 import { parseAttrPath, parseFilter, type Filter } from "./filter/parse";
-import { parseProjection, type Projection } from "./projection";
+import { isReturned, parseProjection, type Projection } from "./projection";
 import type { ResourceTypeDef } from "./schemas";
 
 const MAX_START_INDEX = 2 ** 31 - 1;
@@ -32,6 +33,8 @@ export interface ListQueryPlan {
   startIndex: number;
   count: number;
   projection: Projection;
+  /** What the list will walk, for the gate's guard to hold against the tenant's sizes before it runs. */
+  cost: Cost;
 }
 
 function integer(name: string, value: unknown): number | undefined {
@@ -48,38 +51,108 @@ function optionalString(name: string, value: unknown): string | undefined {
   return value;
 }
 
-/**
- * Whether every row the filter matches must match an indexed `eq`: one of its top-level `and`
- * terms is one (under `or` or `not` the index does not bound the rows, and a list is better
- * walked in its order than read whole and sorted).
- */
-function pinsRows(filter: Filter, resolve: Resolver): boolean {
-  if (filter.kind === "and") return filter.filters.some((term) => pinsRows(term, resolve));
-  // `emails[type eq "work"].value eq "x"`: an element matching an indexed eq (not one of several alternatives).
-  const term = filter.kind === "compare" || (filter.kind === "valuePath" && filter.filter.kind !== "or" && filter.filter.kind !== "not");
-  if (!term) return false;
-  const meter = new CostMeter();
-  compileFilter(filter, resolve, meter);
-  return meter.indexed > 0;
+/** The indexed `eq` terms that bound a filter's rows: unique ones, and probed ones. */
+interface Pins {
+  unique: number;
+  probed: number;
 }
 
 /**
- * Turns list parameters into a plan; every invalid parameter is a 400 SCIM error. A root search
- * passes one `meter` to both types' plans: the filter runs against both, so its cost is the sum.
+ * The indexed `eq` terms every row the filter matches must match: its top-level `and` terms that
+ * are one (under `or` or `not` an index does not bound the rows, and a list is better walked in
+ * its order than read whole and sorted).
  */
-export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters, meter = new CostMeter()): ListQueryPlan {
+function pinsOf(filter: Filter, resolve: Resolver): Pins {
+  if (filter.kind === "and") {
+    return filter.filters.map((term) => pinsOf(term, resolve)).reduce((a, b) => ({ unique: a.unique + b.unique, probed: a.probed + b.probed }), { unique: 0, probed: 0 });
+  }
+  // `emails[type eq "work"].value eq "x"`: an element matching an indexed eq (not one of several alternatives).
+  const term = filter.kind === "compare" || (filter.kind === "valuePath" && filter.filter.kind !== "or" && filter.filter.kind !== "not");
+  if (!term) return { unique: 0, probed: 0 };
+  const meter = new CostMeter();
+  compileFilter(filter, resolve, meter);
+  return { unique: meter.unique, probed: meter.probes.length };
+}
+
+/** What walking the rows of a resource type reads: the rows, and what each kind of term reads on them. */
+interface Walk {
+  /** The rows walked. */
+  rows: Price;
+  /** Reading them (a view: its units). */
+  read: Price;
+  /** What one term of each kind reads over all of them. */
+  term: Record<TermCost, Price>;
+  /** What comparing every element of one JSON array of theirs reads. */
+  elements: Price;
+}
+
+/** Values one multi-valued attribute may hold (validate.ts refuses more). */
+const MAX_VALUES = LIMITS.maxValuesPerAttribute;
+
+function walkOf(type: ResourceTypeDef, pins: Pins | undefined): Walk {
+  const users = type.id === "User";
+  const biggest = size("maxViewUnits");
+  if (!pins || pins.unique + pins.probed === 0) {
+    const rows = size(users ? "views" : "groups");
+    const read = users ? size("viewUnits") : rows;
+    return { rows, read, term: { column: rows, json: read, view: times(rows, biggest) }, elements: users ? size("elements") : 0 };
+  }
+  // Driven by an index: one row for a unique value, at most LOOKUP_CAP (probed) for another;
+  // rows the caller may pick are priced as the largest view.
+  const rows = pins.unique > 0 ? 1 : LOOKUP_CAP;
+  const read = users ? times(rows, biggest) : rows;
+  return { rows, read, term: { column: rows, json: read, view: times(rows, biggest) }, elements: users ? times(rows, MAX_VALUES) : 0 };
+}
+
+/**
+ * The price of a list (src/scim/cost.ts): its filter's walk (twice: the page and the count of
+ * totalResults), a sort, the page itself and what each row brings along.
+ */
+function listPrice(type: ResourceTypeDef, meter: CostMeter | undefined, pins: Pins | undefined, sort: TermCost | undefined, window: { offset: number; count: number }, withGroups: boolean): Price {
+  const users = type.id === "User";
+  const walk = walkOf(type, pins);
+  // A page holds at most `count` of the rows walked (one for a unique lookup).
+  const shown = least(window.count, walk.rows);
+  const page = users ? times(shown, size("maxViewUnits")) : shown;
+  const groupsOfPage = withGroups ? times(2, least(times(shown, size("groups")), size("memberships"))) : 0;
+  if (!meter) {
+    // The count and the offset walk an index; a sort reads every row.
+    const count = times(1 / INDEX_ENTRIES_PER_ROW, plus(size(users ? "views" : "groups"), window.offset + window.count));
+    return plus(count, page, sort ? plus(walk.read, walk.term[sort]) : 0, groupsOfPage);
+  }
+  const perWalk = plus(
+    walk.read,
+    times(meter.perRow.column + (pins && pins.unique + pins.probed > 0 ? 0 : meter.indexed), walk.term.column),
+    times(meter.perRow.json, walk.term.json),
+    times(meter.perRow.view, walk.term.view),
+    times(meter.elementTerms, walk.elements),
+    sort ? walk.term[sort] : 0,
+    ...meter.once,
+  );
+  return plus(times(2, perWalk), page, groupsOfPage);
+}
+
+/** What to say when a list is refused: how to narrow it. */
+const LIST_HINT =
+  "narrow it with an indexed 'eq' joined by 'and' (userName, id, externalId, emails.value, manager, groups.value; displayName, externalId or members.value on Groups), " +
+  "fewer terms on other attributes, or a smaller count";
+
+/**
+ * Turns list parameters into a plan; every invalid parameter is a 400 SCIM error. Its `cost` is
+ * what it will walk; a root search runs the filter against both types and pays both.
+ */
+export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListParameters): ListQueryPlan {
   const filterText = optionalString("filter", params.filter);
   const filter = filterText === undefined ? undefined : parseFilter(filterText);
+  const meter = filter === undefined ? undefined : new CostMeter();
   const where = filter === undefined ? undefined : compileFilter(filter, resolve, meter);
-  if (where) {
-    checkCostBudget(meter);
-    checkParameterBudget(where, MAX_FILTER_PARAMETERS);
-  }
+  if (where) checkParameterBudget(where, MAX_FILTER_PARAMETERS);
   // RFC 7644 §3.4.2.4: startIndex below 1 is 1, a negative count is 0, a large one is clamped.
   // Past 2^31 an offset stops being an integer SQLite takes; no tenant is that large anyway.
   const startIndex = Math.min(MAX_START_INDEX, Math.max(1, integer("startIndex", params.startIndex) ?? 1));
   const count = Math.min(LIMITS.maxResults, Math.max(0, integer("count", params.count) ?? LIMITS.maxResults));
   const orderBy: SQL[] = [];
+  let sort: TermCost | undefined;
   const sortBy = optionalString("sortBy", params.sortBy);
   const sortOrderText = optionalString("sortOrder", params.sortOrder);
   const sortOrder = sortOrderText?.toLowerCase();
@@ -97,6 +170,7 @@ export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListP
     const scalar = target.kind === "scalar" ? target : target.kind === "complex" ? target.comparesAs : undefined;
     if (!scalar) throw new ScimError(400, `sortBy: '${sortBy}' is multi-valued or complex and cannot order results.`, "invalidValue");
     const expr = scalar.caseExact || scalar.keyColumn ? scalar.expr : sql`lower(${scalar.expr})`;
+    sort = scalar.cost ?? "column";
     // Missing values sort last either way, as RFC 7644 §3.4.2.3 asks.
     orderBy.push(sql`(${expr} is null)`, sortOrder === "descending" ? sql`${expr} desc` : sql`${expr} asc`);
   }
@@ -105,5 +179,17 @@ export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListP
     optionalString("attributes", params.attributes),
     optionalString("excludedAttributes", params.excludedAttributes),
   );
-  return { where, pinned: filter !== undefined && pinsRows(filter, resolve), orderBy, startIndex, count, projection };
+  const pins = filter === undefined ? undefined : pinsOf(filter, resolve);
+  // Each returned user comes with their groups: a walk of their memberships.
+  const withGroups = type.id === "User" && isReturned(projection, type, "groups");
+  const price = listPrice(type, meter, pins, sort, { offset: startIndex - 1, count }, withGroups);
+  return {
+    where,
+    pinned: pins !== undefined && pins.unique + pins.probed > 0,
+    orderBy,
+    startIndex,
+    count,
+    projection,
+    cost: { price, probes: meter?.probes ?? [], hint: LIST_HINT },
+  };
 }

@@ -13,7 +13,8 @@ import { declaredSchemas, userTypeFor, userTypeWith } from "./extensions";
 import { bulk } from "./bulk";
 import { ScimError } from "./errors";
 import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
-import { CostMeter, unassignedWhenUnknown } from "./filter/compile";
+import { unassignedWhenUnknown } from "./filter/compile";
+import { costOfAll } from "./cost";
 import { groupResolver, userResolver } from "./filter/targets";
 import { isReturned, parseProjection, project } from "./projection";
 import { planList, type ListParameters } from "./query";
@@ -43,6 +44,7 @@ function userType(c: ScimContext, ...request: unknown[]): Promise<ResourceTypeDe
 async function listUsers(c: ScimContext, params: ListParameters) {
   const type = await userType(c, params);
   const plan = planList(type, userResolver(c.var.scope.tenantId, type), params);
+  c.var.price(plan.cost);
   const { total, rows } = await queryTenantUsers(c.var.db, c.var.scope.tenantId, {
     where: plan.where,
     pinned: plan.pinned,
@@ -84,6 +86,7 @@ async function withMembers(c: ScimContext, rows: Group[]): Promise<Shown[]> {
 
 async function listGroups(c: ScimContext, params: ListParameters) {
   const plan = planList(GROUP_TYPE, groupResolver(c.var.scope.tenantId), params);
+  c.var.price(plan.cost);
   const { total, rows } = await queryGroups(c.var.db, c.var.scope.tenantId, {
     where: plan.where,
     pinned: plan.pinned,
@@ -185,9 +188,10 @@ async function searchParameters(c: ScimContext): Promise<ListParameters> {
 async function searchAll(c: ScimContext) {
   const params = await searchParameters(c);
   const type = await userType(c, params);
-  const meter = new CostMeter();
-  const userPlan = planList(type, unassignedWhenUnknown(userResolver(c.var.scope.tenantId, type)), params, meter);
-  const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.scope.tenantId)), params, meter);
+  const userPlan = planList(type, unassignedWhenUnknown(userResolver(c.var.scope.tenantId, type)), params);
+  const groupPlan = planList(GROUP_TYPE, unassignedWhenUnknown(groupResolver(c.var.scope.tenantId)), params);
+  // The filter runs against both types: the request pays both.
+  c.var.price(costOfAll(userPlan.cost, groupPlan.cost));
   const tenantId = c.var.scope.tenantId;
   const offset = userPlan.startIndex - 1;
   const users = await queryTenantUsers(c.var.db, tenantId, {

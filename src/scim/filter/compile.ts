@@ -10,6 +10,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { ScimError } from "../errors";
 import type { AttributeType } from "../schemas";
+import { LOOKUP_CAP, plus, size, times, type Price } from "../cost";
 import type { AttrPath, CompareOp, CompareValue, Filter } from "./parse";
 
 /** A single value somewhere in the store. */
@@ -28,7 +29,14 @@ export interface ScalarTarget {
   epochMs?: boolean;
   /** `eq` on this value is an index lookup (other operators are not). */
   indexed?: boolean;
-  /** What any other comparison walks; `scan` (the tenant's resources) when absent. */
+  /** With `indexed`: at most one row has a given value (userName, id, a group's displayName). */
+  unique?: boolean;
+  /**
+   * With `indexed` and not `unique`: the rows an `eq` matches, as `select 1 from … where …`
+   * given the comparison, for the guard to count (at most LOOKUP_CAP, src/scim/cost.ts).
+   */
+  probe?: (cond: SQL) => SQL;
+  /** What any other comparison reads of each row it is evaluated on; `column` when absent. */
   cost?: TermCost;
 }
 
@@ -39,8 +47,12 @@ export interface MultiTarget {
   exists: (cond: SQL | undefined) => SQL;
   /** Resolves a sub-attribute of one element. */
   sub: (name: string) => ScalarTarget | undefined;
-  /** What presence (`members pr`) walks; `scan` when absent. */
-  cost?: TermCost;
+  /**
+   * Where the elements are rows of their own (emails, memberships, a declared unique value…),
+   * read once per query by an uncorrelated sub-query: the rows it walks when no indexed `eq`
+   * inside lets it seek. Absent: a JSON array inside each walked row's profile.
+   */
+  set?: { walks: Price };
 }
 
 /** A singular complex attribute (e.g. `name`): only presence can be tested on the whole. */
@@ -54,26 +66,47 @@ export interface ComplexTarget {
 export type Target = ScalarTarget | MultiTarget | ComplexTarget;
 
 /**
- * What one filter term costs the database: an index lookup; a comparison on each of the tenant's
- * resources; a sub-query over each resource's values (phoneNumbers, an email's type…); or a walk
- * over every membership of the tenant (members' and groups' sub-attributes).
+ * What a term reads of each row it is evaluated on: a column (one row), a value inside the
+ * row's profile JSON (it parses the profile: the view's units), or a user's view the row names
+ * (a member's or a manager's displayName: the largest view's units, since the caller may pick it).
  */
-export type TermCost = "index" | "scan" | "elements" | "members";
+export type TermCost = "column" | "json" | "view";
 
-/** Units of each kind of term, and the budget of one filter (README "SCIM support", limits). */
-export const TERM_COST_UNITS: Record<TermCost, number> = { index: 1, scan: 2, elements: 4, members: 50 };
-export const FILTER_COST_BUDGET = 100;
-
-/** Adds up what a filter's terms cost while it compiles. */
+/**
+ * Adds up, while a filter compiles, what its terms make the database walk, for src/scim/query.ts
+ * to price once it knows which rows the query walks (src/scim/cost.ts): terms evaluated on each
+ * walked row, work done once (a set's sub-query), and the indexed `eq` terms that could drive it.
+ */
 export class CostMeter {
-  total = 0;
+  /** Terms evaluated on each walked row, by what they read. */
+  readonly perRow: Record<TermCost, number> = { column: 0, json: 0, view: 0 };
+  /** Comparisons on each element of a JSON array of each walked row (the arrays' parses are `json` terms). */
+  elementTerms = 0;
+  /** Work done once per query, in rows. */
+  readonly once: Price[] = [];
+  /** Indexed `eq` terms on unique values. */
+  unique = 0;
+  /** The probes of indexed `eq` terms on non-unique values: each must match at most LOOKUP_CAP rows. */
+  readonly probes: SQL[] = [];
+
   /** Indexed `eq` terms seen (src/scim/query.ts asks whether a filter pins its rows through one). */
-  indexed = 0;
-  add(cost: TermCost): void {
-    this.total += TERM_COST_UNITS[cost];
-    if (cost === "index") this.indexed++;
+  get indexed(): number {
+    return this.unique + this.probes.length;
+  }
+
+  /** Terms of any kind metered per row (what one element of a set or array is compared with). */
+  get terms(): number {
+    return this.perRow.column + this.perRow.json + this.perRow.view + this.elementTerms + this.indexed;
+  }
+
+  /** The units the per-row terms read on one row, given what each kind costs there. */
+  rowPrice(row: Record<TermCost, Price>): Price {
+    return plus(times(this.perRow.column, row.column), times(this.perRow.json, row.json), times(this.perRow.view, row.view));
   }
 }
+
+/** One row of a set (an email, a membership): its own columns are one row; a view it names, the largest view. */
+const SET_ROW: Record<TermCost, Price> = { column: 1, json: size("maxViewUnits"), view: size("maxViewUnits") };
 
 /** Maps an attribute path to its target, or throws `invalidFilter`. */
 export type Resolver = (path: AttrPath) => Target;
@@ -85,19 +118,6 @@ export type Resolver = (path: AttrPath) => Target;
 export const MAX_FILTER_PARAMETERS = 90;
 
 const dialect = new SQLiteSyncDialect();
-
-/** Refuses (400) a filter whose terms cost more than FILTER_COST_BUDGET. */
-export function checkCostBudget(meter: CostMeter): void {
-  if (meter.total > FILTER_COST_BUDGET) {
-    const { index, scan, elements, members } = TERM_COST_UNITS;
-    filterError(
-      `the filter would cost ${meter.total} units and one filter may cost at most ${FILTER_COST_BUDGET}: ` +
-        `an indexed 'eq' (userName, externalId, id, emails.value, displayName, members.value, groups.value, manager) costs ${index}, ` +
-        `another comparison on the resource itself ${scan}, one on the values of a multi-valued attribute ${elements}, ` +
-        `and one on members' or groups' other sub-attributes walks every membership of the tenant (${members}).`,
-    );
-  }
-}
 
 /** Refuses (400) a compiled condition that binds more parameters than D1 takes. */
 export function checkParameterBudget(condition: SQL, budget: number): void {
@@ -173,6 +193,7 @@ export function compileFilter(filter: Filter, resolve: Resolver, meter = new Cos
       if (target.kind !== "multi") {
         filterError(`'${describePath(filter.path)}' is not multi-valued; '[...]' needs a multi-valued attribute.`);
       }
+      const innerMeter = new CostMeter();
       const inner = compileFilter(filter.filter, (sub) => {
         if (sub.schema || sub.subAttribute) {
           filterError(`'${describePath(sub)}' inside '[...]' must be a sub-attribute of '${filter.path.attribute}'.`);
@@ -180,37 +201,70 @@ export function compileFilter(filter: Filter, resolve: Resolver, meter = new Cos
         const resolved = target.sub(sub.attribute);
         if (!resolved) filterError(`'${filter.path.attribute}' has no sub-attribute '${sub.attribute}'.`);
         return resolved;
-      }, meter);
+      }, innerMeter);
+      meterElements(meter, target, innerMeter);
       return target.exists(inner);
     }
   }
 }
 
-/** What a comparison (or presence test) on `target` costs. */
-function termCost(filter: Extract<Filter, { kind: "compare" | "present" }>, target: ScalarTarget): TermCost {
-  return filter.kind === "compare" && filter.op === "eq" && filter.value !== null && target.indexed ? "index" : (target.cost ?? "scan");
+/** Meters a comparison (or presence test) on a scalar of the walked row, or of a set's element. */
+function meterScalar(meter: CostMeter, filter: Extract<Filter, { kind: "compare" | "present" }>, target: ScalarTarget, cond: SQL): void {
+  const eq = filter.kind === "compare" && filter.op === "eq" && filter.value !== null && target.indexed;
+  if (eq && target.unique) meter.unique++;
+  else if (eq && target.probe) meter.probes.push(target.probe(cond));
+  else meter.perRow[target.cost ?? "column"]++;
+}
+
+/**
+ * Meters a multi-valued attribute's elements compared with what `inner` metered: a set's rows
+ * are read once by a sub-query (seeking through an indexed `eq` inside, else walking them all);
+ * a JSON array is parsed on every walked row and each of its elements compared.
+ */
+function meterElements(meter: CostMeter, target: MultiTarget, inner: CostMeter): void {
+  if (!target.set) {
+    meter.perRow.json++;
+    meter.elementTerms += inner.terms;
+    return;
+  }
+  const rows: Price = inner.unique > 0 ? 1 : inner.probes.length > 0 ? LOOKUP_CAP : target.set.walks;
+  meter.once.push(times(rows, plus(1, inner.rowPrice(SET_ROW))));
+  // An indexed eq inside drives the query as one on the row would (`user_id in (…)`).
+  meter.unique += inner.unique;
+  meter.probes.push(...inner.probes);
 }
 
 function attributeExpression(filter: Extract<Filter, { kind: "compare" | "present" }>, target: Target, meter: CostMeter): SQL {
   switch (target.kind) {
-    case "scalar":
-      meter.add(termCost(filter, target));
-      return leaf(filter, target, filter.path);
+    case "scalar": {
+      const cond = leaf(filter, target, filter.path);
+      meterScalar(meter, filter, target, cond);
+      return cond;
+    }
     case "multi": {
       // `emails eq "x"` compares the elements' values; `emails pr` tests for any element.
+      const inner = new CostMeter();
       if (filter.kind === "present") {
-        meter.add(target.cost ?? "scan");
+        meterElements(meter, target, inner);
         return target.exists(undefined);
       }
       const value = target.sub("value");
       if (!value) filterError(`'${describePath(filter.path)}' has no value to compare; filter a sub-attribute.`);
-      meter.add(termCost(filter, value));
-      return target.exists(leaf(filter, value, filter.path));
+      const cond = leaf(filter, value, filter.path);
+      meterScalar(inner, filter, value, cond);
+      meterElements(meter, target, inner);
+      return target.exists(cond);
     }
     case "complex":
-      meter.add(target.comparesAs ? termCost(filter, target.comparesAs) : "scan");
-      if (filter.kind === "present") return target.presence;
-      if (target.comparesAs) return leaf(filter, target.comparesAs, filter.path);
+      if (filter.kind === "present") {
+        meter.perRow.json++;
+        return target.presence;
+      }
+      if (target.comparesAs) {
+        const cond = leaf(filter, target.comparesAs, filter.path);
+        meterScalar(meter, filter, target.comparesAs, cond);
+        return cond;
+      }
       return filterError(`'${describePath(filter.path)}' is complex; compare one of its sub-attributes.`);
   }
 }

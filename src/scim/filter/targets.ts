@@ -20,7 +20,8 @@ import {
 } from "../schemas";
 
 const USER_RESOURCE = RESOURCE_TYPES.find((t) => t.id === "User")!;
-import { checkParameterBudget, compileFilter, filterError, MAX_FILTER_PARAMETERS, UnknownAttributeError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
+import { checkParameterBudget, compileFilter, CostMeter, filterError, MAX_FILTER_PARAMETERS, UnknownAttributeError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
+import { size, times } from "../cost";
 import type { AttrPath, Filter } from "./parse";
 
 // Other views of the same tenant's users, under aliases. An alias interpolated into raw SQL
@@ -55,11 +56,17 @@ function pathLiteral(path: string): SQL {
 }
 
 /** Common attributes (RFC 7643 §3.1) outside any schema. */
-function commonAttribute(path: AttrPath, columns: { id: SQL; externalId: SQL; created: SQL; lastModified: SQL }, resourceType: string): Target | undefined {
+function commonAttribute(
+  path: AttrPath,
+  columns: { id: SQL; externalId: SQL; created: SQL; lastModified: SQL; probe: (cond: SQL) => SQL },
+  resourceType: string,
+): Target | undefined {
   if (path.schema) return undefined;
   const name = path.attribute.toLowerCase();
-  if (name === "id" && !path.subAttribute) return scalar(columns.id, { type: "string", caseExact: true }, { indexed: true });
-  if (name === "externalid" && !path.subAttribute) return scalar(columns.externalId, { type: "string", caseExact: true }, { indexed: true });
+  if (name === "id" && !path.subAttribute) return scalar(columns.id, { type: "string", caseExact: true }, { indexed: true, unique: true });
+  if (name === "externalid" && !path.subAttribute) {
+    return scalar(columns.externalId, { type: "string", caseExact: true }, { indexed: true, probe: columns.probe });
+  }
   if (name === "meta") {
     switch (path.subAttribute?.toLowerCase()) {
       case "created":
@@ -97,7 +104,7 @@ function jsonElement(def: AttributeDef, element: SQL) {
   return (name: string): ScalarTarget | undefined => {
     const sub = subDefinition(def, name);
     if (!sub) return undefined;
-    return scalar(sql`json_extract(${element}, ${pathLiteral(`$."${sub.name}"`)})`, sub, { cost: "elements" });
+    return scalar(sql`json_extract(${element}, ${pathLiteral(`$."${sub.name}"`)})`, sub);
   };
 }
 
@@ -107,7 +114,6 @@ function jsonArray(json: SQL, jsonPath: string, def: AttributeDef): MultiTarget 
     exists: (cond) =>
       sql`exists (select 1 from json_each(${json}, ${pathLiteral(jsonPath)}) as j ${cond ? sql`where ${cond}` : sql``})`,
     sub: jsonElement(def, sql.raw("j.value")),
-    cost: "elements",
   };
 }
 
@@ -121,10 +127,10 @@ function profileTarget(path: AttrPath, schema: SchemaDef, def: AttributeDef): Ta
     }
     const sub = subDefinition(def, path.subAttribute);
     if (!sub) filterError(`'${def.name}' has no sub-attribute '${path.subAttribute}'.`);
-    return scalar(sql`json_extract(${profile}, ${pathLiteral(profilePath(schema.id, def.name, sub.name))})`, sub);
+    return scalar(sql`json_extract(${profile}, ${pathLiteral(profilePath(schema.id, def.name, sub.name))})`, sub, { cost: "json" });
   }
   if (path.subAttribute) filterError(`'${def.name}' has no sub-attributes.`);
-  return scalar(sql`json_extract(${profile}, ${pathLiteral(profilePath(schema.id, def.name))})`, def);
+  return scalar(sql`json_extract(${profile}, ${pathLiteral(profilePath(schema.id, def.name))})`, def, { cost: "json" });
 }
 
 /** Narrows a multi-valued target to one sub-attribute when the path names it (`emails.value`). */
@@ -132,7 +138,7 @@ function withSub(target: MultiTarget, path: AttrPath, def: AttributeDef): MultiT
   if (!path.subAttribute) return target;
   const sub = target.sub(path.subAttribute);
   if (!sub) filterError(`'${def.name}' has no sub-attribute '${path.subAttribute}'.`);
-  return { kind: "multi", exists: target.exists, sub: (name) => (name.toLowerCase() === "value" ? sub : target.sub(name)) };
+  return { ...target, sub: (name) => (name.toLowerCase() === "value" ? sub : target.sub(name)) };
 }
 
 /**
@@ -148,7 +154,9 @@ function uniqueTarget(tenantId: string, schema: SchemaDef, def: AttributeDef, pa
     exists: (cond) =>
       sql`${tenantUsers.userId} in (select ${tenantUserValues.userId} from ${tenantUserValues}
         where ${tenantUserValues.tenantId} = ${tenantId} and ${tenantUserValues.attribute} = ${key}${cond ? sql` and ${cond}` : sql``})`,
-    sub: (name) => (name.toLowerCase() === "value" ? scalar(sql`${tenantUserValues.valueKey}`, def, { keyColumn: !def.caseExact, indexed: true }) : undefined),
+    sub: (name) =>
+      name.toLowerCase() === "value" ? scalar(sql`${tenantUserValues.valueKey}`, def, { keyColumn: !def.caseExact, indexed: true, unique: true }) : undefined,
+    set: { walks: size("uniqueValues") },
   };
 }
 
@@ -164,6 +172,7 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
       externalId: sql`${tenantUsers.externalId}`,
       created: sql`${tenantUsers.createdAt}`,
       lastModified: sql`${tenantUsers.updatedAt}`,
+      probe: (cond) => sql`select 1 from ${tenantUsers} where ${tenantUsers.tenantId} = ${tenantId} and ${cond}`,
     },
     "User",
   );
@@ -173,7 +182,7 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
     switch (def.name) {
       case "userName":
         if (path.subAttribute) filterError("'userName' has no sub-attributes.");
-        return scalar(sql`${tenantUsers.userNameKey}`, def, { keyColumn: true, indexed: true });
+        return scalar(sql`${tenantUsers.userNameKey}`, def, { keyColumn: true, indexed: true, unique: true });
       case "active":
         if (path.subAttribute) filterError("'active' has no sub-attributes.");
         return scalar(sql`${tenantUsers.active}`, def);
@@ -189,17 +198,22 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
             const sub = subDefinition(def, name);
             switch (sub?.name) {
               case "value":
-                return scalar(sql`${tenantUserEmails.valueKey}`, sub, { keyColumn: true, indexed: true });
+                return scalar(sql`${tenantUserEmails.valueKey}`, sub, {
+                  keyColumn: true,
+                  indexed: true,
+                  probe: (cond) => sql`select 1 from ${tenantUserEmails} where ${tenantUserEmails.tenantId} = ${tenantId} and ${cond}`,
+                });
               case "type":
-                return scalar(sql`${tenantUserEmails.type}`, sub, { cost: "elements" });
+                return scalar(sql`${tenantUserEmails.type}`, sub);
               case "display":
-                return scalar(sql`${tenantUserEmails.display}`, sub, { cost: "elements" });
+                return scalar(sql`${tenantUserEmails.display}`, sub);
               case "primary":
-                return scalar(sql`${tenantUserEmails.primary}`, sub, { cost: "elements" });
+                return scalar(sql`${tenantUserEmails.primary}`, sub);
               default:
                 return undefined;
             }
           },
+          set: { walks: size("emails") },
         };
         return withSub(target, path, def);
       }
@@ -213,16 +227,20 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
             const sub = subDefinition(def, name);
             switch (sub?.name) {
               case "value":
-                return scalar(sql`${groupMembers.groupId}`, { type: "string", caseExact: true }, { indexed: true, cost: "members" });
+                return scalar(sql`${groupMembers.groupId}`, { type: "string", caseExact: true }, {
+                  indexed: true,
+                  probe: (cond) => sql`select 1 from ${groupMembers} where ${groupMembers.tenantId} = ${tenantId} and ${cond}`,
+                });
               case "display":
-                return scalar(sql`${groups.displayNameKey}`, sub, { keyColumn: true, cost: "members" });
+                return scalar(sql`${groups.displayNameKey}`, sub, { keyColumn: true });
               case "type":
-                return scalar(sql`'direct'`, sub, { cost: "members" });
+                return scalar(sql`'direct'`, sub);
               default:
                 return undefined;
             }
           },
-          cost: "members",
+          // Each membership and its group.
+          set: { walks: times(2, size("memberships")) },
         };
         return withSub(target, path, def);
       }
@@ -239,14 +257,17 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
       sub: (name) => {
         switch (name.toLowerCase()) {
           case "value":
-            return scalar(sql`${managed.managerId}`, { type: "string", caseExact: true }, { indexed: true });
+            return scalar(sql`${managed.managerId}`, { type: "string", caseExact: true }, {
+              indexed: true,
+              probe: (cond) => sql`select 1 from ${managedTable} where ${managed.tenantId} = ${tenantId} and ${cond}`,
+            });
           case "displayname":
             // The manager as this tenant's view names them.
             return scalar(
               sql`(select json_extract(${boss.profile}, '$.displayName') from ${bossTable}
                 where ${boss.tenantId} = ${tenantId} and ${boss.userId} = ${managed.managerId})`,
               { type: "string", caseExact: false },
-              { cost: "elements" },
+              { cost: "view" },
             );
           case "$ref":
             return filterError("'manager.$ref' cannot be filtered; filter manager.value.");
@@ -254,6 +275,8 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
             return undefined;
         }
       },
+      // Every view with a manager, through the (tenant, manager) index.
+      set: { walks: size("views") },
     };
     return withSub(target, path, def);
   }
@@ -270,6 +293,7 @@ export const groupResolver = (tenantId: string): Resolver => (path) => {
       externalId: sql`${groups.externalId}`,
       created: sql`${groups.createdAt}`,
       lastModified: sql`${groups.updatedAt}`,
+      probe: (cond) => sql`select 1 from ${groups} where ${groups.tenantId} = ${tenantId} and ${cond}`,
     },
     "Group",
   );
@@ -278,7 +302,7 @@ export const groupResolver = (tenantId: string): Resolver => (path) => {
   if (schema.id !== GROUP_SCHEMA) filterError(`'${path.attribute}' is not an attribute of Group.`);
   if (def.name === "displayName") {
     if (path.subAttribute) filterError("'displayName' has no sub-attributes.");
-    return scalar(sql`${groups.displayNameKey}`, def, { keyColumn: true, indexed: true });
+    return scalar(sql`${groups.displayNameKey}`, def, { keyColumn: true, indexed: true, unique: true });
   }
   // members
   const target: MultiTarget = {
@@ -287,22 +311,26 @@ export const groupResolver = (tenantId: string): Resolver => (path) => {
       sql`${groups.id} in (select ${groupMembers.groupId} from ${groupMembers} join ${memberUserTable}
         on ${memberUser.tenantId} = ${groupMembers.tenantId} and ${memberUser.userId} = ${groupMembers.userId}
         where ${groupMembers.tenantId} = ${tenantId}${cond ? sql` and ${cond}` : sql``})`,
-    sub: (name) => memberSub(def, name),
-    cost: "members",
+    sub: (name) => memberSub(def, name, tenantId),
+    // Each membership and its member's view (found through its key).
+    set: { walks: times(2, size("memberships")) },
   };
   return withSub(target, path, def);
 };
 
 /** Sub-attributes of one membership row (`group_members` joined with the tenant's view of its user as member_user). */
-function memberSub(def: AttributeDef, name: string): ScalarTarget | undefined {
+function memberSub(def: AttributeDef, name: string, tenantId: string): ScalarTarget | undefined {
   const sub = subDefinition(def, name);
   switch (sub?.name) {
     case "value":
-      return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true }, { indexed: true, cost: "members" });
+      return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true }, {
+        indexed: true,
+        probe: (cond) => sql`select 1 from ${groupMembers} where ${groupMembers.tenantId} = ${tenantId} and ${cond}`,
+      });
     case "display":
-      return scalar(sql`coalesce(json_extract(${memberUser.profile}, '$.displayName'), ${memberUser.userName})`, sub, { cost: "members" });
+      return scalar(sql`coalesce(json_extract(${memberUser.profile}, '$.displayName'), ${memberUser.userName})`, sub, { cost: "view" });
     case "type":
-      return scalar(sql`'User'`, sub, { cost: "members" });
+      return scalar(sql`'User'`, sub);
     default:
       return undefined;
   }
@@ -310,17 +338,22 @@ function memberSub(def: AttributeDef, name: string): ScalarTarget | undefined {
 
 /**
  * The condition on a `group_members` row for a value filter on members (`members[display co
- * "x"]`), for deleting exactly the matching memberships.
+ * "x"]`), for deleting exactly the matching memberships, with what it reads per membership it
+ * is evaluated on (in rows: the membership, and its member's view for each term that reads it).
  */
-export function memberCondition(filter: Filter): SQL {
+export function memberCondition(filter: Filter, tenantId: string): { where: SQL; rowsPerMember: (maxViewUnits: number) => number } {
   const def = findAttribute(groupSchema.attributes, "members")!;
+  const meter = new CostMeter();
   const cond = compileFilter(filter, (path) => {
     if (path.schema || path.subAttribute) filterError("Inside members[...] name sub-attributes of members only.");
-    const sub = memberSub(def, path.attribute);
+    const sub = memberSub(def, path.attribute, tenantId);
     if (!sub) filterError(`'members' has no sub-attribute '${path.attribute}'.`);
     return sub;
-  });
+  }, meter);
   checkParameterBudget(cond, MAX_FILTER_PARAMETERS);
-  return sql`exists (select 1 from ${memberUserTable}
-    where ${memberUser.tenantId} = ${groupMembers.tenantId} and ${memberUser.userId} = ${groupMembers.userId} and ${cond})`;
+  return {
+    where: sql`exists (select 1 from ${memberUserTable}
+    where ${memberUser.tenantId} = ${groupMembers.tenantId} and ${memberUser.userId} = ${groupMembers.userId} and ${cond})`,
+    rowsPerMember: (maxViewUnits) => 1 + meter.perRow.column + meter.indexed + (meter.perRow.json + meter.perRow.view) * maxViewUnits,
+  };
 }
