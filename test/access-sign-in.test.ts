@@ -154,6 +154,32 @@ describe("Cloudflare Access sign-in", () => {
     expect(events.json.results.find((e: any) => e.resourceId === created.json.id)?.actor).toEqual({ type: "USER", id: ada });
   });
 
+  it("mints a service account's token only if the account holds nothing beyond the person's bindings, namespaced ones included", async () => {
+    const { i, ada, group } = await world();
+    const jwt = await assertion("ada@example.com");
+    const bind = async (permissions: Record<string, string[]>, subjectType: string, subjectId: string, namespace?: string) => {
+      const role = await admin("POST", `/${i.tenant}/roles`, { name: `R-${crypto.randomUUID().slice(0, 8)}`, permissions });
+      const res = await admin("POST", `/${i.tenant}/bindings`, { roleId: role.json.id, subjectType, subjectId, ...(namespace ? { namespace } : {}) });
+      expect(res.status).toBe(201);
+    };
+    const account = async (permissions: Record<string, string[]>, namespace: string) => {
+      const created = await admin("POST", `/${i.tenant}/service-accounts`, { name: `sa-${crypto.randomUUID().slice(0, 8)}` });
+      await bind(permissions, "SERVICE_ACCOUNT", created.json.id, namespace);
+      return created.json.id as string;
+    };
+    const mint = (id: string) => asPerson("POST", `/${i.tenant}/service-accounts/${id}/tokens`, jwt, { body: {}, headers: { Origin: ORIGIN } });
+    await bind({ SERVICE_ACCOUNTS: ["CREATE"] }, "USER", ada);
+
+    const refused = await mint(await account({ SECRETS: ["DELETE"] }, "prod"));
+    expect(refused.status).toBe(403);
+    expect(refused.json.detail).toContain("carries SECRETS:DELETE on namespace 'prod', which you do not hold");
+    // AUDIT_LOGS:READ comes tenant-wide through her group: it covers every namespace.
+    expect((await mint(await account({ AUDIT_LOGS: ["READ"] }, "prod"))).status).toBe(201);
+    // SECRETS:DELETE on prod through her group covers prod.eu.
+    await bind({ SECRETS: ["DELETE"] }, "GROUP", group, "prod");
+    expect((await mint(await account({ SECRETS: ["DELETE"] }, "prod.eu"))).status).toBe(201);
+  });
+
   it("is off unless both variables are set, and a bearer token wins over an assertion", async () => {
     const { i } = await world();
     const jwt = await assertion("ada@example.com");

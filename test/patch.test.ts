@@ -95,6 +95,32 @@ describe("PATCH application", () => {
     rejects({ schemas: [PATCH], Operations: [{ op: "replace", path: "emails[type eq \"work\"].primary", value: "yes" }] }, "invalidValue", /boolean/);
   });
 
+  it("leaves active unassigned on remove (or replace with null), which is inactive: false", () => {
+    for (const path of ["active", "Active", "urn:ietf:params:scim:schemas:core:2.0:User:active"]) {
+      expect(run({ op: "remove", path }).active, path).toBe(false);
+      expect(run({ op: "Remove", path, value: true }).active, path).toBe(false);
+      expect(run({ op: "replace", path, value: null }).active, path).toBe(false);
+    }
+    expect(run({ op: "replace", value: { active: null } }).active).toBe(false);
+    // Only the User's core `active`: a later operation still decides.
+    expect(run({ op: "remove", path: "active" }, { op: "replace", path: "active", value: true }).active).toBe(true);
+    expect(normalizePatch(USER, { schemas: [PATCH], Operations: [{ op: "remove", path: "active" }] })).toEqual([
+      { op: "replace", path: expect.objectContaining({ text: "active" }), value: false },
+    ]);
+  });
+
+  it("ignores an extension's own schemas key inside its value", () => {
+    const value = { schemas: [ENTERPRISE], department: "R&D" };
+    for (const op of ["add", "replace"]) {
+      const withPath = run({ op, path: ENTERPRISE, value });
+      expect(withPath[ENTERPRISE]).toEqual({ employeeNumber: "701984", manager: { value: "boss-id" }, department: "R&D" });
+      const pathless = run({ op, value: { [ENTERPRISE]: { SCHEMAS: [ENTERPRISE], department: "R&D" } } });
+      expect(pathless[ENTERPRISE]).toEqual({ employeeNumber: "701984", manager: { value: "boss-id" }, department: "R&D" });
+    }
+    // Any other unknown key is still refused.
+    rejects({ schemas: [PATCH], Operations: [{ op: "add", path: ENTERPRISE, value: { schemas: [ENTERPRISE], shoeSize: 9 } }] }, "invalidPath", /shoeSize/);
+  });
+
   it("adds to multi-valued attributes without duplicates, and replace replaces them", () => {
     const added = run({ op: "add", path: "emails", value: [{ value: "new@x.org", type: "other" }, { value: "BJENSEN@example.com", type: "work" }] });
     expect(added.emails).toHaveLength(3);

@@ -278,10 +278,31 @@ describe("hardening", () => {
     expect(groups.json.totalResults).toBe(2);
   });
 
-  it("refuses to remove active, which would read as active", async () => {
-    const res = await scim(i, "PATCH", `/Users/${ids[4]}`, { schemas: [PATCH], Operations: [{ op: "remove", path: "active" }] });
-    expect(res.status).toBe(400);
-    expect(res.json.detail).toMatch(/active/);
+  it("removing active leaves it unassigned, which is inactive: stored and answered false (RFC 7644 §3.5.2.2)", async () => {
+    const user = (await scim(i, "POST", "/Users", { userName: "unassigned-active@example.com" })).json;
+    expect(user.active).toBe(true);
+    const res = await scim(i, "PATCH", `/Users/${user.id}`, { schemas: [PATCH], Operations: [{ op: "remove", path: "active" }] });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.active).toBe(false);
+    expect((await scim(i, "GET", `/Users/${user.id}`)).json.active).toBe(false);
+    const found = await scim(i, "GET", `/Users?filter=${q('userName eq "unassigned-active@example.com" and active eq false')}`);
+    expect(found.json.totalResults).toBe(1);
+    // /Schemas says what unassigned means.
+    const schema = await scim(i, "GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User");
+    const active = schema.json.attributes.find((a: { name: string }) => a.name === "active");
+    expect(active.description).toMatch(/Unassigned by a PATCH \(remove, or replace with null\): false/);
+  });
+
+  it("ignores an extension's own schemas key inside its value, in PATCH, POST and PUT", async () => {
+    const echo = { schemas: [ENTERPRISE], department: "R&D" };
+    const user = (await scim(i, "POST", "/Users", { userName: "ext-echo@example.com", [ENTERPRISE]: { ...echo, costCenter: "42" } })).json;
+    expect(user[ENTERPRISE]).toEqual({ department: "R&D", costCenter: "42" });
+    const patched = await scim(i, "PATCH", `/Users/${user.id}`, { schemas: [PATCH], Operations: [{ op: "add", path: ENTERPRISE, value: { ...echo, division: "Labs" } }] });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.json[ENTERPRISE]).toEqual({ department: "R&D", costCenter: "42", division: "Labs" });
+    const put = await scim(i, "PUT", `/Users/${user.id}`, { userName: "ext-echo@example.com", [ENTERPRISE]: { ...echo, division: "Ops" } });
+    expect(put.status, put.text).toBe(200);
+    expect(put.json[ENTERPRISE]).toEqual({ department: "R&D", division: "Ops" });
   });
 
   it("merges many one-member operations into few statements", async () => {

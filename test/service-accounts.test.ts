@@ -25,11 +25,11 @@ async function mint(tenant: string, id: string, body?: unknown) {
   return res.json;
 }
 
-/** A role with these permissions bound tenant-wide to the account. */
-async function grant(tenant: string, accountId: string, permissions: Record<string, string[]>, name = `R-${crypto.randomUUID().slice(0, 8)}`) {
-  const role = await admin("POST", `/${tenant}/roles`, { name, permissions });
+/** A role with these permissions bound to the account: tenant-wide, or on `namespace`. */
+async function grant(tenant: string, accountId: string, permissions: Record<string, string[]>, namespace?: string) {
+  const role = await admin("POST", `/${tenant}/roles`, { name: `R-${crypto.randomUUID().slice(0, 8)}`, permissions });
   if (role.status !== 201) throw new Error(`role: ${role.status} ${role.text}`);
-  const binding = await admin("POST", `/${tenant}/bindings`, { roleId: role.json.id, subjectType: "SERVICE_ACCOUNT", subjectId: accountId });
+  const binding = await admin("POST", `/${tenant}/bindings`, { roleId: role.json.id, subjectType: "SERVICE_ACCOUNT", subjectId: accountId, ...(namespace ? { namespace } : {}) });
   if (binding.status !== 201) throw new Error(`binding: ${binding.status} ${binding.text}`);
   return { roleId: role.json.id as string, bindingId: binding.json.id as string };
 }
@@ -351,6 +351,114 @@ describe("a service account acting on accounts", () => {
     expectProblem(await as(token, "POST", `/${tenant}/service-accounts/${theirs.id}/tokens`, {}), 404);
     expectProblem(await as(token, "DELETE", `/${tenant}/service-accounts/${theirs.id}/tokens/${theirToken.id}`), 404);
     expect((await admin("GET", `/${other}/service-accounts`)).json.results).toEqual([expect.objectContaining({ id: theirs.id, name: "theirs", tokens: [expect.objectContaining({ id: theirToken.id })] })]);
+  });
+});
+
+describe("no token outlives or outranks its maker", () => {
+  const ALL = ["CREATE", "READ", "UPDATE", "DELETE"];
+  const PROVISIONER = { GROUPS: ALL, USERS: ["CREATE", "READ", "UPDATE"], BINDINGS: ALL };
+
+  /** A service account with these tenant-wide grants (plus namespaced ones) and a token, expiring at `expiresAt` if given. */
+  async function caller(tenant: string, permissions: Record<string, string[]>, options: { expiresAt?: number; namespaced?: [string, Record<string, string[]>][] } = {}) {
+    const account = await newAccount(tenant, { name: `caller-${crypto.randomUUID().slice(0, 8)}` });
+    await grant(tenant, account.id, permissions);
+    for (const [namespace, more] of options.namespaced ?? []) await grant(tenant, account.id, more, namespace);
+    const token = await mint(tenant, account.id, options.expiresAt === undefined ? {} : { expiresAt: new Date(options.expiresAt).toISOString() });
+    return { id: account.id as string, token: token.secretToken as string };
+  }
+
+  const integrationCount = async (tenant: string) => (await admin("GET", `/${tenant}/integrations`)).json.results.length;
+
+  it("an expiring token cannot create an integration, whose token never expires (403, nothing created); one without expiry can", async () => {
+    const tenant = await newTenant();
+    const until = Date.now() + 3 * DAY;
+    const expiring = await caller(tenant, { INTEGRATIONS: ALL, ...PROVISIONER }, { expiresAt: until });
+    const refused = await as(expiring.token, "POST", `/${tenant}/integrations`, { name: "okta" });
+    expectProblem(refused, 403, /would never expire, and a token must expire no later than the token that makes it/);
+    expect(refused.json.detail).toContain(new Date(until).toISOString());
+    expect(refused.json.callerExpiresAt).toBe(new Date(until).toISOString());
+    expect(await integrationCount(tenant)).toBe(0);
+
+    const lasting = await caller(tenant, { INTEGRATIONS: ALL, ...PROVISIONER });
+    const created = await as(lasting.token, "POST", `/${tenant}/integrations`, { name: "okta" });
+    expect(created.status).toBe(201);
+    expect((await admin("GET", `/${tenant}/service-accounts/${created.json.serviceAccountId}`)).json.tokens).toEqual([expect.objectContaining({ expiresAt: null })]);
+  });
+
+  it("an expiring token cannot rotate an integration's token (403, the old token keeps working); one without expiry can", async () => {
+    const i = await newIntegration();
+    const expiring = await caller(i.tenant, { INTEGRATIONS: ALL, ...PROVISIONER }, { expiresAt: Date.now() + DAY });
+    expectProblem(await as(expiring.token, "POST", `/${i.tenant}/integrations/${i.id}/token`), 403, /its new token would never expire/);
+    expect((await scim(i, "GET", "/Users")).status).toBe(200);
+    // Changing the integration mints nothing: the expiry does not matter there.
+    expect((await as(expiring.token, "PATCH", `/${i.tenant}/integrations/${i.id}`, { description: "by an expiring token" })).status).toBe(200);
+
+    const lasting = await caller(i.tenant, { INTEGRATIONS: ALL, ...PROVISIONER });
+    const rotated = await as(lasting.token, "POST", `/${i.tenant}/integrations/${i.id}/token`);
+    expect(rotated.status).toBe(200);
+    expect((await scim(i, "GET", "/Users")).status).toBe(401);
+  });
+
+  it("a tenant-wide SERVICE_ACCOUNTS grant cannot reach an account holding more on a namespace (mint, change, delete, revoke)", async () => {
+    const tenant = await newTenant();
+    const manager = await caller(tenant, { SERVICE_ACCOUNTS: ALL });
+    const prod = await newAccount(tenant, { name: "prod-deployer" });
+    await grant(tenant, prod.id, { SECRETS: ["DELETE"] }, "prod");
+    const prodToken = await mint(tenant, prod.id);
+    for (const [method, path, body] of [
+      ["POST", `/${tenant}/service-accounts/${prod.id}/tokens`, {}],
+      ["PATCH", `/${tenant}/service-accounts/${prod.id}`, { name: "mine" }],
+      ["DELETE", `/${tenant}/service-accounts/${prod.id}`, undefined],
+      ["DELETE", `/${tenant}/service-accounts/${prod.id}/tokens/${prodToken.id}`, undefined],
+    ] as const) {
+      expectProblem(await as(manager.token, method, path, body), 403, /carries SECRETS:DELETE on namespace 'prod', which this service account does not hold/);
+    }
+    expect((await admin("GET", `/${tenant}/service-accounts/${prod.id}`)).json).toMatchObject({ name: "prod-deployer", tokens: [{ id: prodToken.id }] });
+    // The admin token is not limited.
+    expect((await admin("POST", `/${tenant}/service-accounts/${prod.id}/tokens`, {})).status).toBe(201);
+  });
+
+  it("compares namespaces as authorization does: a.b covers a.b and a.b.*, not a.bc nor tenant-wide", async () => {
+    const tenant = await newTenant();
+    const manager = await caller(tenant, { SERVICE_ACCOUNTS: ALL }, { namespaced: [["prod", { SECRETS: ["DELETE"] }]] });
+    const cases: [string | undefined, number][] = [
+      ["prod", 201],
+      ["prod.eu", 201],
+      ["prod.eu.west", 201],
+      ["production", 403],
+      ["pro", 403],
+      ["staging", 403],
+      [undefined, 403], // tenant-wide is more than a namespace
+    ];
+    for (const [namespace, status] of cases) {
+      const target = await newAccount(tenant, { name: `on-${namespace ?? "tenant"}` });
+      await grant(tenant, target.id, { SECRETS: ["DELETE"] }, namespace);
+      const res = await as(manager.token, "POST", `/${tenant}/service-accounts/${target.id}/tokens`, {});
+      expect(res.status, `SECRETS:DELETE on ${namespace ?? "the whole tenant"}`).toBe(status);
+      if (status === 403) expect(res.json.detail).toContain(namespace ? `SECRETS:DELETE on namespace '${namespace}'` : "carries SECRETS:DELETE,");
+    }
+    // A tenant-wide grant covers every namespace.
+    const wide = await caller(tenant, { SERVICE_ACCOUNTS: ALL, SECRETS: ["DELETE"] });
+    const deep = await newAccount(tenant, { name: "deep" });
+    await grant(tenant, deep.id, { SECRETS: ["DELETE"] }, "any.where");
+    expect((await as(wide.token, "POST", `/${tenant}/service-accounts/${deep.id}/tokens`, {})).status).toBe(201);
+  });
+
+  it("an integration whose account holds more on a namespace cannot be rotated, changed or deleted", async () => {
+    const i = await newIntegration();
+    await grant(i.tenant, i.serviceAccountId, { SECRETS: ["READ"] }, "prod.eu");
+    const operator = await caller(i.tenant, { INTEGRATIONS: ALL, ...PROVISIONER });
+    for (const [method, path, body] of [
+      ["POST", `/${i.tenant}/integrations/${i.id}/token`, undefined],
+      ["PATCH", `/${i.tenant}/integrations/${i.id}`, { enabled: false }],
+      ["DELETE", `/${i.tenant}/integrations/${i.id}`, undefined],
+    ] as const) {
+      expectProblem(await as(operator.token, method, path, body), 403, /Integration 'Entra ID' carries SECRETS:READ on namespace 'prod.eu'/);
+    }
+    expect((await scim(i, "GET", "/Users")).status).toBe(200);
+    // Holding it on a covering namespace is enough.
+    const covering = await caller(i.tenant, { INTEGRATIONS: ALL, ...PROVISIONER }, { namespaced: [["prod", { SECRETS: ["READ"] }]] });
+    expect((await as(covering.token, "POST", `/${i.tenant}/integrations/${i.id}/token`)).status).toBe(200);
   });
 });
 

@@ -1,10 +1,14 @@
 /** Who may call which admin route: the admin token everywhere, service accounts by permission. */
 import type { MiddlewareHandler } from "hono";
 import type { AdminVariables, Principal } from "../auth/admin";
+import type { Db } from "../db/client";
+import { holdingsOf } from "../iam/authz";
+import { describeHolding, outranking, tenantWide, type Made, type Maker, type Outranking } from "../iam/outrank";
 import { permissionPairs, type Action, type Permissions, type Resource } from "../iam/permissions";
 import { memberByEmail } from "../iam/sign-in";
 import { getTenant } from "../iam/tenants";
 import { ProblemError } from "./problem";
+import { iso } from "./validation";
 
 type AdminMiddleware = MiddlewareHandler<{ Bindings: Env; Variables: AdminVariables }>;
 
@@ -73,11 +77,10 @@ export function tenantAccess(resource: Resource, action: Action, options: Tenant
 
 /**
  * A service account (or a person signed in through Access) may act only on what is no stronger
- * than itself. It may not create, edit,
- * bind or unbind a role carrying a permission it lacks, nor create, rotate, change or delete an
- * integration (or revoke a token) of an account stronger than itself. Otherwise a provisioning
- * token with BINDINGS:CREATE could bind itself to any role, or one with INTEGRATIONS:UPDATE
- * could mint the token of a stronger integration. The admin token is not limited.
+ * than itself: it may not create, edit, bind or unbind a role carrying a permission it lacks.
+ * Otherwise a provisioning token with BINDINGS:CREATE could bind itself to any role. Compared
+ * tenant-wide (a role grants wherever it is bound) by the one rule, `outranking`. The admin token
+ * is not limited.
  *
  * @param permissions what the target grants, as a map or as `RESOURCE:ACTION` strings.
  */
@@ -85,11 +88,7 @@ export function assertWithinCallerGrants(principal: Principal, permissions: Perm
   const held = heldPermissions(principal);
   if (!held) return;
   const wanted = Array.isArray(permissions) ? permissions : permissionPairs(permissions).map(({ resource, action }) => `${resource}:${action}`);
-  const excess = [...new Set(wanted)].filter((p) => !held.has(p)).sort();
-  if (excess.length > 0) {
-    const who = principal.kind === "user" ? "you do" : "this service account does";
-    throw new ProblemError(403, `${what} carries ${excess.join(", ")}, which ${who} not hold.`);
-  }
+  refuseIf(principal, outranking({ holdings: tenantWide(held), expiresAt: null }, { holdings: tenantWide(new Set(wanted)) }), { what });
 }
 
 /** What the caller holds in the route's tenant; undefined for the admin token (everything). */
@@ -102,6 +101,65 @@ export function heldPermissions(principal: Principal): Set<string> | undefined {
     case "user":
       return new Set(principal.member?.permissions ?? []);
   }
+}
+
+/** How a refusal of `outranking` names things. */
+export interface OutrankWording {
+  /** What carries the authority: "Service account 'ci'", "Integration 'Entra ID'". */
+  what: string;
+  /** The token the action would mint: "the new token", "its new token". */
+  token?: string;
+  /** Said after a refusal for outliving: how to get what was asked. */
+  hint?: string;
+}
+
+/**
+ * No token outlives or outranks its maker (`outranking`, src/iam/outrank.ts): refuses with 403
+ * when `made` (loaded only for a caller it limits) holds a permission, on any namespace, that
+ * the caller's bindings (namespaced ones included) do not cover, or would mint a token outliving
+ * the caller's. A service-account token is limited in both; a person signed in through Access
+ * in what they hold (their session is not a token that mints); the admin token in neither.
+ */
+export async function assertNotOutranked(
+  db: Db,
+  tenantId: string,
+  principal: Principal,
+  made: () => Promise<Made> | Made,
+  wording: OutrankWording,
+): Promise<void> {
+  const maker = await makerOf(db, tenantId, principal);
+  if (!maker) return;
+  refuseIf(principal, outranking(maker, await made()), wording);
+}
+
+/** The caller as `outranking` sees it; undefined for the admin token. */
+async function makerOf(db: Db, tenantId: string, principal: Principal): Promise<Maker | undefined> {
+  switch (principal.kind) {
+    case "admin":
+      return undefined;
+    case "service-account": {
+      const holdings = await holdingsOf(db, tenantId, { type: "SERVICE_ACCOUNT", id: principal.credential.serviceAccountId });
+      return { holdings: holdings ?? [], expiresAt: principal.credential.expiresAt };
+    }
+    case "user": {
+      const holdings = principal.member ? await holdingsOf(db, tenantId, { type: "USER", id: principal.member.userId }) : undefined;
+      return { holdings: holdings ?? [], expiresAt: null };
+    }
+  }
+}
+
+function refuseIf(principal: Principal, refusal: Outranking | undefined, wording: OutrankWording): void {
+  if (!refusal) return;
+  if (refusal.kind === "stronger") {
+    const who = principal.kind === "user" ? "you do" : "this service account does";
+    throw new ProblemError(403, `${wording.what} carries ${refusal.excess.map(describeHolding).join(", ")}, which ${who} not hold.`);
+  }
+  const until = refusal.tokenExpiresAt === null ? "never expire" : `expire at ${iso(refusal.tokenExpiresAt)}`;
+  throw new ProblemError(
+    403,
+    `This token expires at ${iso(refusal.makerExpiresAt)}; ${wording.token ?? "the token it makes"} would ${until}, and a token must expire no later than the token that makes it.${wording.hint ? ` ${wording.hint}` : ""}`,
+    { callerExpiresAt: iso(refusal.makerExpiresAt) },
+  );
 }
 
 /**

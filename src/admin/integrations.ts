@@ -5,10 +5,11 @@ import { integrationWriter } from "../scim/integration-writer";
 import { integrationActivity } from "../iam/integration-activity";
 import { createIntegration, getIntegration, listIntegrations, type Integration as IntegrationRow } from "../iam/integrations";
 import type { Context } from "hono";
-import { SCIM_PROVISIONER_PERMISSIONS, SCIM_PROVISIONER_ROLE } from "../iam/permissions";
+import { holdingsOf } from "../iam/authz";
+import { tenantWide } from "../iam/outrank";
+import { permissionPairs, SCIM_PROVISIONER_PERMISSIONS, SCIM_PROVISIONER_ROLE } from "../iam/permissions";
 import { getRoleByName } from "../iam/roles";
-import { permissionsOf } from "../iam/service-accounts";
-import { assertNotSelf, assertWithinCallerGrants, tenantAccess } from "./access";
+import { assertNotOutranked, assertNotSelf, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp, type AdminEnv } from "./app";
 import { ProblemError } from "./problem";
 import { ActivityQuery, CreatedIntegration, CreateIntegration, Integration, IntegrationActivity, page, PageQuery, PatchIntegration, SecretToken, TenantIdParams, TenantParam } from "./schemas";
@@ -32,16 +33,29 @@ function render(integration: IntegrationRow, baseUrl: string) {
 }
 
 /**
- * For a service account acting on an integration: not its own, and not one whose account holds
- * more than the caller (rotating it would hand the caller a stronger token).
+ * For a caller other than the admin token acting on an integration: not its own, and not one
+ * whose account outranks it (rotating would hand the caller a stronger token; `assertNotOutranked`).
+ * `rotating`: the action mints the integration a new token, which never expires.
  */
-async function guardTarget(c: Context<AdminEnv>, id: string, what: string): Promise<void> {
+async function guardTarget(c: Context<AdminEnv>, id: string, what: string, rotating = false): Promise<void> {
   if (c.var.principal.kind === "admin") return;
   const target = await getIntegration(c.var.db, c.var.tenantId, id);
   if (!target) notFound(id, c.var.tenantId);
   assertNotSelf(c.var.principal, target.serviceAccountId, what);
-  assertWithinCallerGrants(c.var.principal, await permissionsOf(c.var.db, c.var.tenantId, target.serviceAccountId), `Integration '${target.name}'`);
+  await assertNotOutranked(
+    c.var.db,
+    c.var.tenantId,
+    c.var.principal,
+    async () => ({
+      holdings: (await holdingsOf(c.var.db, c.var.tenantId, { type: "SERVICE_ACCOUNT", id: target.serviceAccountId })) ?? [],
+      ...(rotating ? { token: { expiresAt: null } } : {}),
+    }),
+    { what: `Integration '${target.name}'`, token: "its new token", hint: NEVER_EXPIRES },
+  );
 }
+
+/** Why an expiring token cannot create or rotate an integration: the integration's token would outlive it. */
+const NEVER_EXPIRES = "An integration's token never expires: create or rotate integrations with a token that does not expire, or with the admin token.";
 
 function notFound(id: string, tenantId: string): never {
   throw new ProblemError(404, `Integration '${id}' does not exist in tenant '${tenantId}'.`);
@@ -58,19 +72,27 @@ export function registerIntegrations(app: AdminApp): void {
       tags,
       summary: "Create a provisioning integration",
       description:
-        "Creates, in one batch, the tenant's SCIMProvisioner role (once), a service account, its binding and an API token. The secret token is in this response only.",
+        "Creates, in one batch, the tenant's SCIMProvisioner role (once), a service account, its binding and an API token. The secret token is in this response only. " +
+        "Its token never expires, so a caller whose own token expires is refused (403), as is one that does not hold all of SCIMProvisioner.",
       security: bearer,
       middleware: [tenantAccess("INTEGRATIONS", "CREATE")] as const,
       request: { params: TenantParam, ...body(CreateIntegration) },
       responses: { 201: json(CreatedIntegration, "The integration with its endpoint and secret token."), ...problems(400, 401, 403, 404, 415) },
     }),
     async (c) => {
-      if (c.var.principal.kind !== "admin") {
-        // The new integration's token gets SCIMProvisioner: the caller must hold all of it.
-        const provisioner = await getRoleByName(c.var.db, c.var.tenantId, SCIM_PROVISIONER_ROLE);
-        const grants = provisioner?.permissions ?? SCIM_PROVISIONER_PERMISSIONS;
-        assertWithinCallerGrants(c.var.principal, grants, `A new integration's ${SCIM_PROVISIONER_ROLE} role`);
-      }
+      // The new integration's token gets SCIMProvisioner tenant-wide and never expires: the
+      // caller must hold all of it, and not expire itself.
+      await assertNotOutranked(
+        c.var.db,
+        c.var.tenantId,
+        c.var.principal,
+        async () => {
+          const provisioner = await getRoleByName(c.var.db, c.var.tenantId, SCIM_PROVISIONER_ROLE);
+          const grants = provisioner?.permissions ?? SCIM_PROVISIONER_PERMISSIONS;
+          return { holdings: tenantWide(permissionPairs(grants).map(({ resource, action }) => `${resource}:${action}`)), token: { expiresAt: null } };
+        },
+        { what: `A new integration's ${SCIM_PROVISIONER_ROLE} role`, token: "the new integration's token", hint: NEVER_EXPIRES },
+      );
       if (!tenantsEnabled(c.env)) {
         throw new ProblemError(
           403,
@@ -196,7 +218,8 @@ export function registerIntegrations(app: AdminApp): void {
       path: "/{tenant}/integrations/{id}/token",
       tags,
       summary: "Rotate an integration's secret token",
-      description: "The old token stops working on the next request. The new secret is in this response only.",
+      description:
+        "The old token stops working on the next request. The new secret is in this response only; it never expires, so a caller whose own token expires is refused (403).",
       security: bearer,
       middleware: [tenantAccess("INTEGRATIONS", "UPDATE")] as const,
       request: { params: TenantIdParams },
@@ -204,7 +227,7 @@ export function registerIntegrations(app: AdminApp): void {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      await guardTarget(c, id, "rotate the token of");
+      await guardTarget(c, id, "rotate the token of", true);
       const result = await integrationWriter(c.env, id).rotateToken({ tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
       switch (result.kind) {
         case "rotated":

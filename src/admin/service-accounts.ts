@@ -8,12 +8,12 @@ import {
   deleteToken,
   getServiceAccount,
   listServiceAccounts,
-  permissionsOf,
   updateServiceAccount,
   type AccountRefusal,
   type ServiceAccount as AccountRow,
 } from "../iam/service-accounts";
-import { assertNotSelf, assertWithinCallerGrants, tenantAccess } from "./access";
+import { holdingsOf } from "../iam/authz";
+import { assertNotOutranked, assertNotSelf, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp, type AdminEnv } from "./app";
 import { ProblemError } from "./problem";
 import {
@@ -69,15 +69,27 @@ function refuse(refusal: AccountRefusal, id: string, tenantId: string): never {
 }
 
 /**
- * For a service account acting on an account: not its own (a token minting its successor would
- * outlive its expiry), and not one that holds more than the caller (its token would be stronger).
+ * For a caller other than the admin token acting on an account: not its own (a token minting its
+ * successor would outlive its expiry), and not one that outranks it (`assertNotOutranked`), nor,
+ * with `token`, minting a token that outlives the caller's.
  */
-async function guardTarget(c: Context<AdminEnv>, id: string, what: string): Promise<void> {
+async function guardTarget(c: Context<AdminEnv>, id: string, what: string, token?: { expiresAt: number | null }): Promise<void> {
   if (c.var.principal.kind === "admin") return;
   const target = await getServiceAccount(c.var.db, c.var.tenantId, id);
   if (!target) notFound(id, c.var.tenantId);
   assertNotSelf(c.var.principal, target.id, what, "service account");
-  assertWithinCallerGrants(c.var.principal, await permissionsOf(c.var.db, c.var.tenantId, target.id), `Service account '${target.name}'`);
+  await guardRank(c, id, `Service account '${target.name}'`, token);
+}
+
+/** `assertNotOutranked` for service account `id` (holding nothing when it is gone: the route answers 404). */
+async function guardRank(c: Context<AdminEnv>, id: string, what: string, token?: { expiresAt: number | null }): Promise<void> {
+  await assertNotOutranked(
+    c.var.db,
+    c.var.tenantId,
+    c.var.principal,
+    async () => ({ holdings: (await holdingsOf(c.var.db, c.var.tenantId, { type: "SERVICE_ACCOUNT", id })) ?? [], ...(token ? { token } : {}) }),
+    { what, token: "the new token", hint: "Set expiresAt no later than this token's expiry." },
+  );
 }
 
 const tags = ["Service accounts"];
@@ -192,7 +204,8 @@ export function registerServiceAccounts(app: AdminApp): void {
       description:
         "The secret is in this response only (only its hash is stored). It works within the account's bindings until `expiresAt` " +
         "(in the future, at most 730 days ahead; absent: until revoked). A service-account caller cannot mint for its own account, " +
-        `for an account stronger than itself, nor a token outliving its own. ${managedByIntegration}`,
+        "for an account holding anything its own bindings do not cover (namespaced bindings included), nor a token outliving its own. " +
+        managedByIntegration,
       security: bearer,
       middleware: [tenantAccess("SERVICE_ACCOUNTS", "CREATE")] as const,
       request: { params: TenantIdParams, ...body(CreateToken, { required: false }) },
@@ -202,15 +215,7 @@ export function registerServiceAccounts(app: AdminApp): void {
       const { id } = c.req.valid("param");
       const requested = c.req.valid("json").expiresAt;
       const expiresAt = requested === undefined || requested === null ? null : Date.parse(requested);
-      await guardTarget(c, id, "mint tokens for");
-      const principal = c.var.principal;
-      if (principal.kind === "service-account" && principal.credential.expiresAt !== null) {
-        // Otherwise an expiring token could hand itself a lasting one through another account.
-        const until = principal.credential.expiresAt;
-        if (expiresAt === null || expiresAt > until) {
-          throw new ProblemError(403, `This token expires at ${iso(until)}; a token it mints must expire no later (set expiresAt).`);
-        }
-      }
+      await guardTarget(c, id, "mint tokens for", { expiresAt });
       const result = await createToken(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, { serviceAccountId: id, expiresAt });
       switch (result.kind) {
         case "created": {
@@ -243,7 +248,7 @@ export function registerServiceAccounts(app: AdminApp): void {
     }),
     async (c) => {
       const { id, tokenId } = c.req.valid("param");
-      assertWithinCallerGrants(c.var.principal, await permissionsOf(c.var.db, c.var.tenantId, id), `Service account '${id}'`);
+      await guardRank(c, id, `Service account '${id}'`);
       const result = await deleteToken(c.var.db, { tenantId: c.var.tenantId, actor: c.var.actor, requestId: c.var.requestId }, { serviceAccountId: id, tokenId });
       switch (result.kind) {
         case "deleted":

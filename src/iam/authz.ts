@@ -272,6 +272,31 @@ export async function checkAccess(db: Db, tenantId: string, subject: AuthzSubjec
   return { kind: "decided", subject: { type: subject.type, id: loaded.subject.id }, results };
 }
 
+/** A permission held through one binding: `RESOURCE:ACTION` on a namespace (null: tenant-wide). */
+export interface Holding {
+  permission: string;
+  namespace: string | null;
+}
+
+/**
+ * Everything `subject` holds in `tenantId`, namespaced bindings included, one entry per
+ * (permission, namespace): a service account's bindings; a user's and their groups' (none when
+ * the user is inactive in the tenant or has no access to it). Undefined for a subject the tenant
+ * does not know. One statement (see `accessSql`).
+ */
+export async function holdingsOf(db: Db, tenantId: string, subject: AuthzSubject): Promise<Holding[] | undefined> {
+  const loaded = await loadGrants(db, tenantId, subject);
+  if (!loaded) return undefined;
+  // A user inactive or without access has no bindings loaded (`viaSql`): holds nothing.
+  const seen = new Map<string, Holding>();
+  for (const binding of loaded.bindings) {
+    for (const permission of binding.permissions) {
+      seen.set(`${permission}\u0000${binding.grant.namespace ?? "\u0000"}`, { permission, namespace: binding.grant.namespace });
+    }
+  }
+  return [...seen.values()];
+}
+
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**

@@ -231,23 +231,6 @@ export async function lostAuthority(db: Db, tenantId: string, authority: Authori
   );
 }
 
-/** The `RESOURCE:ACTION` permissions a service account holds through its tenant-wide bindings. */
-export async function permissionsOf(db: Db, tenantId: string, serviceAccountId: string): Promise<string[]> {
-  const rows = await db
-    .selectDistinct({ resource: rolePermissions.resource, action: rolePermissions.action })
-    .from(bindings)
-    .innerJoin(rolePermissions, eq(rolePermissions.roleId, bindings.roleId))
-    .where(
-      and(
-        eq(bindings.tenantId, tenantId),
-        eq(bindings.subjectType, "SERVICE_ACCOUNT"),
-        eq(bindings.subjectId, serviceAccountId),
-        isNull(bindings.namespace),
-      ),
-    );
-  return rows.map((r) => `${r.resource}:${r.action}`);
-}
-
 /** How stale `last_used_at` may get before a request refreshes it (one write a minute at most). */
 export const LAST_USED_RESOLUTION_MS = 60_000;
 

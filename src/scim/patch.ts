@@ -180,7 +180,7 @@ export function normalizePatch(type: ResourceTypeDef, body: unknown): PatchOpera
       throw new ScimError(400, `Operations[${index}].path must be a string.`, "invalidPath");
     }
     if (pathText) {
-      out.push({ op, path: parsePatchPath(type, pathText), value: entries.value });
+      out.push(unassigningActive(type, { op, path: parsePatchPath(type, pathText), value: entries.value }));
       return;
     }
     if (op === "remove") throw new ScimError(400, `Operations[${index}]: remove needs a path.`, "noTarget");
@@ -192,10 +192,22 @@ export function normalizePatch(type: ResourceTypeDef, body: unknown): PatchOpera
       const lower = attribute.toLowerCase();
       // Echoed resource fields that are not changes (Okta sends the id back).
       if (lower === "schemas" || lower === "meta" || lower === "id") continue;
-      out.push({ op, path: parsePatchPath(type, attribute), value: attributeValue });
+      out.push(unassigningActive(type, { op, path: parsePatchPath(type, attribute), value: attributeValue }));
     }
   });
   return out;
+}
+
+/**
+ * A User's `active` left unassigned (removed, RFC 7644 §3.5.2.2, or replaced with null) means
+ * inactive here (RFC 7643 §4.1.1 leaves it to the server): the operation becomes `replace` with
+ * false, so it is stored and answered as false, never read back as the default true.
+ */
+function unassigningActive(type: ResourceTypeDef, op: PatchOperation): PatchOperation {
+  const path = op.path;
+  if (type.id !== "User" || path?.schema !== type.schema || path.def?.name !== "active") return op;
+  const unassigns = op.op === "remove" || (op.op === "replace" && (op.value === null || op.value === undefined));
+  return unassigns ? { op: "replace", path, value: false } : op;
 }
 
 /** Operations on group members, kept apart so they become row changes. */
@@ -399,6 +411,8 @@ function applyOne(doc: Doc, op: PatchOperation, type: ResourceTypeDef): void {
       throw new ScimError(400, `'${path.text}' takes an object value.`, "invalidValue");
     }
     for (const [key, value] of Object.entries(op.value as Doc)) {
+      // The extension's own `schemas` echoed inside its value is not an attribute: ignored.
+      if (key.toLowerCase() === "schemas") continue;
       applyOne(doc, { op: op.op, path: parsePatchPath(type, `${path.schema.id}:${key}`), value }, type);
     }
     return;

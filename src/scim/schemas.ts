@@ -97,7 +97,12 @@ export const userSchema: SchemaDef = {
     str("preferredLanguage", "The User's preferred written or spoken language (RFC 7231 Accept-Language)."),
     str("locale", "The User's default location for localization (e.g. en-US)."),
     str("timezone", "The User's time zone in IANA format (e.g. America/Los_Angeles)."),
-    attr("active", "boolean", "The User's administrative status in this tenant."),
+    attr(
+      "active",
+      "boolean",
+      "The User's administrative status in this tenant. Omitted when the User is created or replaced (POST, PUT): true. " +
+        "Unassigned by a PATCH (remove, or replace with null): false, since an unassigned status grants no access here.",
+    ),
     str("password", "Never stored and never returned by this server.", { mutability: "writeOnly", returned: "never" }),
     multi("emails", "Email addresses for the user.", ["work", "home", "other"]),
     multi("phoneNumbers", "Phone numbers for the User.", ["work", "home", "mobile", "fax", "pager", "other"]),
