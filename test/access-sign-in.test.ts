@@ -74,7 +74,7 @@ describe("Cloudflare Access sign-in", () => {
     expect(denied.status).toBe(403);
     expect(denied.json.detail).toContain("INTEGRATIONS:READ");
     // Tenant management stays with the admin token.
-    expect((await asPerson("POST", "/tenants", jwt, { body: { id: "mine" } })).status).toBe(403);
+    expect((await asPerson("POST", "/tenants", jwt, { body: { id: "mine" }, headers: { Origin: ORIGIN } })).status).toBe(403);
     expect((await asPerson("GET", "/tenants", jwt)).status).toBe(403);
   });
 

@@ -88,12 +88,29 @@ async function signInThroughAccess(env: Env, request: Request, assertion: string
       "WWW-Authenticate": 'Bearer realm="scim-edge admin"',
     });
   }
-  if (!SAFE_METHODS.has(request.method.toUpperCase())) {
-    const origin = request.headers.get("Origin");
-    const site = request.headers.get("Sec-Fetch-Site");
-    if ((origin !== null && origin !== new URL(request.url).origin) || (site !== null && site !== "same-origin" && site !== "none")) {
-      throw new ProblemError(403, "A change signed in through Cloudflare Access must come from this console's own origin.");
-    }
-  }
+  if (!SAFE_METHODS.has(request.method.toUpperCase())) sameOriginChange(request);
   signedIn(result.claims.email);
+}
+
+/**
+ * A change riding on the Access cookie must prove it was sent by this origin's own pages (403
+ * otherwise): every header it carries must name this origin, and it must carry one that does,
+ * `Origin` or, without it, `Sec-Fetch-Site: same-origin`. Browsers send `Origin` on every
+ * POST/PATCH/PUT/DELETE, so only a request that is not a browser's (where CSRF cannot happen,
+ * but nothing vouches for it either) lacks both; it is refused rather than trusted.
+ */
+function sameOriginChange(request: Request): void {
+  const own = new URL(request.url).origin;
+  const origin = request.headers.get("Origin");
+  const site = request.headers.get("Sec-Fetch-Site");
+  if ((origin !== null && origin !== own) || (site !== null && site !== "same-origin" && site !== "none")) {
+    throw new ProblemError(403, "A change signed in through Cloudflare Access must come from this console's own origin.");
+  }
+  if (origin === null && site !== "same-origin") {
+    throw new ProblemError(
+      403,
+      `A change signed in through Cloudflare Access must carry 'Origin: ${own}' (or 'Sec-Fetch-Site: same-origin'); this request carried ${site === null ? "neither" : `no Origin and 'Sec-Fetch-Site: ${site}'`}.`,
+      { missing: "Origin" },
+    );
+  }
 }
