@@ -1,9 +1,16 @@
 /** Admin API: /api/v1/{tenant}/integrations (Kestra's Administration → IAM → Provisioning). */
 import { createRoute } from "@hono/zod-openapi";
 import { publicBaseUrl, tenantsEnabled } from "../config";
-import { integrationWriter } from "../scim/integration-writer";
 import { integrationActivity } from "../iam/integration-activity";
-import { createIntegration, getIntegration, listIntegrations, type Integration as IntegrationRow } from "../iam/integrations";
+import {
+  createIntegration,
+  deleteIntegration,
+  getIntegration,
+  listIntegrations,
+  rotateIntegrationToken,
+  updateIntegration,
+  type Integration as IntegrationRow,
+} from "../iam/integrations";
 import type { Context } from "hono";
 import { holdingsOf } from "../iam/authz";
 import { tenantWide } from "../iam/outrank";
@@ -171,7 +178,9 @@ export function registerIntegrations(app: AdminApp): void {
     async (c) => {
       const { id } = c.req.valid("param");
       await guardTarget(c, id, "change");
-      const result = await integrationWriter(c.env, id).updateIntegration({
+      // Straight to D1, never queued behind the integration's SCIM writes: each of those re-checks
+      // the token, the enabled flag and the permissions inside its own commit batch.
+      const result = await updateIntegration(c.var.db, {
         tenantId: c.var.tenantId,
         id,
         patch: c.req.valid("json"),
@@ -202,7 +211,7 @@ export function registerIntegrations(app: AdminApp): void {
     async (c) => {
       const { id } = c.req.valid("param");
       await guardTarget(c, id, "delete");
-      const result = await integrationWriter(c.env, id).deleteIntegration({ tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
+      const result = await deleteIntegration(c.var.db, { tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
       switch (result.kind) {
         case "deleted":
           return c.body(null, 204);
@@ -228,7 +237,7 @@ export function registerIntegrations(app: AdminApp): void {
     async (c) => {
       const { id } = c.req.valid("param");
       await guardTarget(c, id, "rotate the token of", true);
-      const result = await integrationWriter(c.env, id).rotateToken({ tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
+      const result = await rotateIntegrationToken(c.var.db, { tenantId: c.var.tenantId, id, actor: c.var.actor, requestId: c.var.requestId });
       switch (result.kind) {
         case "rotated":
           return c.json({ secretToken: result.secretToken }, 200, { "Cache-Control": "no-store" });

@@ -1,8 +1,10 @@
 /**
  * One Durable Object per provisioning integration (`idFromName(integrationId)`): the single
- * writer of that integration's changes. Its public RPC methods are the protocol; each runs
+ * writer of that integration's SCIM changes. Its public RPC methods are the protocol; each runs
  * through the queue, one at a time, reads what it needs, and commits as one D1 batch. Reads of
- * the SCIM API do not come here: they go straight from the Worker to D1.
+ * the SCIM API do not come here: they go straight from the Worker to D1. Nor do the admin's
+ * changes of the integration (rotate, disable, delete): they must not wait behind its writes,
+ * and every write re-checks its authority inside its own commit batch.
  *
  * Results are plain tagged unions (`kind`), since class instances do not survive RPC.
  */
@@ -12,16 +14,6 @@ import { emptyStats, metered, type D1Stats } from "../db/metered";
 import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../db/transient";
 import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupSize, type GroupWriteResult, type MemberChange } from "../iam/groups";
 import { ROW_BUDGET } from "./cost";
-import {
-  deleteIntegration,
-  rotateIntegrationToken,
-  updateIntegration,
-  type Context,
-  type DeleteIntegrationResult,
-  type IntegrationPatch,
-  type RotateTokenResult,
-  type UpdateIntegrationResult,
-} from "../iam/integrations";
 import { SerialQueue } from "../iam/serial-queue";
 import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../iam/users";
 import { authorityHolds, credentialStatement, guardedCredentialStatement, lostAuthority } from "../iam/service-accounts";
@@ -156,10 +148,6 @@ export class IntegrationWriter extends DurableObject<Env> {
       // Extension data changes only where the PATCH names its URN: then the declarations are read.
       const type = await userTypeFor(db, write.tenantId, write.body);
       const ops = normalizePatch(type, write.body);
-      if (ops.some((o) => o.op === "remove" && o.path?.schema === type.schema && o.path.def?.name === "active")) {
-        // Unassigned would read as active: deprovisioning is `active` set to false.
-        throw new ScimError(400, "'active' cannot be removed; set it to false to deactivate the user.", "invalidValue");
-      }
       return updateUser(db, ctx, {
         id: write.id,
         ifMatch: write.ifMatch,
@@ -219,23 +207,6 @@ export class IntegrationWriter extends DurableObject<Env> {
   /** Deletes a group with its memberships and bindings. */
   async deleteGroup(write: ScimWrite & { id: string }): Promise<Answered<DeleteResult>> {
     return this.#run(write, (db, ctx) => deleteGroup(db, ctx, { id: write.id, ifMatch: write.ifMatch }));
-  }
-
-  /** Changes the integration's name, description or enabled flag. */
-  async updateIntegration(
-    input: { tenantId: string; id: string; patch: IntegrationPatch } & Context,
-  ): Promise<UpdateIntegrationResult> {
-    return this.#queue.run(() => updateIntegration(this.#db, input));
-  }
-
-  /** Replaces the integration's API token and returns the new secret. */
-  async rotateToken(input: { tenantId: string; id: string } & Context): Promise<RotateTokenResult> {
-    return this.#queue.run(() => rotateIntegrationToken(this.#db, input));
-  }
-
-  /** Deletes the integration with its service account, tokens and bindings. */
-  async deleteIntegration(input: { tenantId: string; id: string } & Context): Promise<DeleteIntegrationResult> {
-    return this.#queue.run(() => deleteIntegration(this.#db, input));
   }
 
   /**
