@@ -59,6 +59,20 @@ describe("bounded cost per request", () => {
     expect((await scim(i, "GET", `/Groups?filter=${q('displayName eq "nobody"')}&excludedAttributes=members`)).status).toBe(200);
   });
 
+  it("prices groups.* filters on /Users by the tenant's memberships, and lets a group's own members be looked up", async () => {
+    const i = await newIntegration();
+    // Few users, many memberships: only the membership walk can be over budget.
+    await db.update(tenantSizes).set({ views: 10, viewUnits: 10, groups: 10, memberships: 100_000 }).where(eq(tenantSizes.tenantId, i.tenant));
+    for (const filter of ['groups[display eq "Engineering"]', 'groups.display co "x"', 'groups[type eq "direct"]']) {
+      const res = await scim(i, "GET", `/Users?filter=${q(filter)}&excludedAttributes=groups`);
+      expect(res.status, filter).toBe(400);
+      expect(res.json.scimType).toBe("tooMany");
+    }
+    // By value, the membership index is probed instead (at most LOOKUP_CAP rows), whatever the size.
+    const byValue = await scim(i, "GET", `/Users?filter=${q('groups.value eq "00000000-0000-0000-0000-000000000000"')}&excludedAttributes=groups`);
+    expect(byValue.status, byValue.text).toBe(200);
+  });
+
   it("answers a filter at the documented limits (89 comparisons, balanced in SQL) with 200, never a 500", async () => {
     const i = await newIntegration();
     await user(i, "limit-0@example.com");
