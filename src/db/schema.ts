@@ -101,6 +101,11 @@ export const tenantUsers = sqliteTable(
     userNameKey: text("user_name_key").notNull().default(""),
     /** Core (but userName, active, externalId) and extension attributes, as JSON. */
     profile: text("profile", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    /**
+     * The profile's displayName, kept beside it so the name a group shows for its members is
+     * read from an index (tenant_users_display_idx) rather than by parsing each member's profile.
+     */
+    displayName: text("display_name"),
     /** Enterprise `manager.value`, kept in a column so `manager eq "id"` uses an index. */
     managerId: text("manager_id"),
     externalId: text("external_id"),
@@ -117,6 +122,8 @@ export const tenantUsers = sqliteTable(
     // A person signing in through Cloudflare Access: the tenants whose view has their email as userName.
     index("tenant_users_sign_in_idx").on(t.userNameKey),
     index("tenant_users_manager_idx").on(t.tenantId, t.managerId),
+    // Covers a member's display (a group's members, a user's manager): no profile is read.
+    index("tenant_users_display_idx").on(t.tenantId, t.userId, t.displayName, t.userName),
     // Lists go in the order users were provisioned in the tenant (user ids are random).
     index("tenant_users_created_idx").on(t.tenantId, t.createdAt, t.userId),
     versionCheck("tenant_users_version_guard", t.version),

@@ -45,8 +45,11 @@ export async function getGroup(db: Db, tenantId: string, id: string): Promise<Gr
 // A member as the group's tenant sees them: that tenant's view of the user.
 const memberView = and(eq(tenantUsers.tenantId, groupMembers.tenantId), eq(tenantUsers.userId, groupMembers.userId));
 
-/** The name a SCIM client shows for a member: the view's displayName, else its userName. */
-const memberDisplay = sql<string>`coalesce(json_extract(${tenantUsers.profile}, '$.displayName'), ${tenantUsers.userName})`;
+/**
+ * The name a SCIM client shows for a member: the view's displayName, else its userName, both
+ * read from tenant_users_display_idx (a member's profile is never parsed for it).
+ */
+const memberDisplay = sql<string>`coalesce(${tenantUsers.displayName}, ${tenantUsers.userName})`;
 
 /** The members of each group, with the display name (in the group's tenant's view) a SCIM client shows. */
 export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, Member[]>> {
@@ -519,7 +522,7 @@ export async function listMembers(
     .select({
       id: tenantUsers.userId,
       userName: tenantUsers.userName,
-      displayName: sql<string | null>`json_extract(${tenantUsers.profile}, '$.displayName')`,
+      displayName: tenantUsers.displayName,
     })
     .from(groupMembers)
     .innerJoin(tenantUsers, memberView)

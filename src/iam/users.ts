@@ -155,6 +155,10 @@ export interface UserFields {
 
 export type UserWriteResult = { kind: "ok"; user: TenantUser; created: boolean } | WriteFailure;
 
+/** The displayName a profile holds (kept in its own column, `tenant_users.display_name`), or null. */
+export const displayNameOf = (profile: Record<string, unknown>): string | null =>
+  typeof profile.displayName === "string" ? profile.displayName : null;
+
 /** The key case-insensitive values are stored and looked up under (full Unicode lowercase). */
 export const caseKey = (value: string) => value.toLowerCase();
 
@@ -281,6 +285,7 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
         userName: fields.userName,
         userNameKey: key,
         profile: fields.profile,
+        displayName: displayNameOf(fields.profile),
         managerId: fields.managerId,
         externalId: fields.externalId,
         active: fields.active,
@@ -368,6 +373,7 @@ export async function updateUser(
           userName: next.userName,
           userNameKey: key,
           profile: next.profile,
+          displayName: displayNameOf(next.profile),
           managerId: next.managerId,
           externalId: next.externalId,
           active: next.active,
@@ -475,12 +481,13 @@ export async function listTenantUsers(
       and(
         eq(tenantUsers.tenantId, tenantId),
         page.after ? afterCursor(page.after) : undefined,
-        // userName has a Unicode-folded key; displayName lives in the JSON profile, where SQLite's
-        // lower() folds ASCII only, so it also matches as typed ("Ölaf" finds "Ölaf Ünal").
+        // userName has a Unicode-folded key; displayName has its own column (no profile is
+        // parsed), where SQLite's lower() folds ASCII only, so it also matches as typed ("Ölaf"
+        // finds "Ölaf Ünal").
         needle
           ? sql`(instr(${tenantUsers.userNameKey}, ${needle}) > 0
-              or instr(lower(coalesce(json_extract(${tenantUsers.profile}, '$.displayName'), '')), ${needle}) > 0
-              or instr(coalesce(json_extract(${tenantUsers.profile}, '$.displayName'), ''), ${page.search}) > 0)`
+              or instr(lower(coalesce(${tenantUsers.displayName}, '')), ${needle}) > 0
+              or instr(coalesce(${tenantUsers.displayName}, ''), ${page.search}) > 0)`
           : undefined,
       ),
     )
