@@ -192,20 +192,24 @@ describe("unique attributes of any simple type", () => {
     // Written before the declaration (kept as sent): the declaration's rebuild indexes them in SQL.
     const a = await scim(i, "POST", "/Users", { userName: "a@example.com", [TYPED]: { employeeNo: 10, rate: 0.30000000000000004, hired: "2024-01-01T00:00:00Z", lead: true, home: "https://a.example" } });
     const b = await scim(i, "POST", "/Users", { userName: "b@example.com", [TYPED]: { employeeNo: 10, rate: 0.3 } });
+    // Numbers past 64 bits or in exponent form: their JSON text, not SQLite's rendering of a real.
+    expect((await scim(i, "POST", "/Users", { userName: "e@example.com", [TYPED]: { employeeNo: 1e20, rate: 1e-7 } })).status).toBe(201);
     expect((await declare(i, TYPED, typed)).status).toBe(409);
     await scim(i, "PATCH", `/Users/${b.json.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: `${TYPED}:employeeNo`, value: 9 }] });
     expect((await declare(i, TYPED, typed)).status).toBe(201);
     expect(await indexRows(i.tenant)).toEqual([
       `${TYPED}:employeeno=10`,
+      `${TYPED}:employeeno=100000000000000000000`,
       `${TYPED}:employeeno=9`,
       `${TYPED}:hired=2024-01-01T00:00:00Z`,
       `${TYPED}:home=https://a.example`,
       `${TYPED}:lead=true`,
       `${TYPED}:rate=0.3`,
       `${TYPED}:rate=0.30000000000000004`,
+      `${TYPED}:rate=1e-7`,
     ]);
     // Each value indexed by SQL is refused to another user written through SCIM (keys computed in JS).
-    for (const [attr, value] of [["employeeNo", 10], ["employeeNo", "10"], ["rate", 0.30000000000000004], ["hired", "2024-01-01T00:00:00Z"], ["lead", "True"], ["home", "https://A.example"]] as const) {
+    for (const [attr, value] of [["employeeNo", 10], ["employeeNo", "10"], ["employeeNo", 100000000000000000000], ["rate", 0.0000001], ["rate", 0.30000000000000004], ["hired", "2024-01-01T00:00:00Z"], ["lead", "True"], ["home", "https://A.example"]] as const) {
       const dup = await scim(i, "POST", "/Users", { userName: `dup-${attr}-${String(value)}@example.com`, [TYPED]: { [attr]: value } });
       expect(dup.status, `${attr} ${String(value)}`).toBe(409);
       expect(dup.json.scimType).toBe("uniqueness");
@@ -216,7 +220,7 @@ describe("unique attributes of any simple type", () => {
     expect((await scim(i, "PATCH", `/Users/${b.json.id}`, { schemas: [PATCH], Operations: [{ op: "replace", path: `${TYPED}:lead`, value: false }] })).status).toBe(409);
     // Numbers keep filtering as numbers (their index keys are text, so filters read the view).
     const ids = async (filter: string) => (await scim(i, "GET", `/Users?filter=${q(filter)}`)).json.Resources?.map((r: { userName: string }) => r.userName).sort();
-    expect(await ids(`${TYPED}:employeeNo gt 9`)).toEqual(["a@example.com", "c@example.com"]);
+    expect(await ids(`${TYPED}:employeeNo gt 9`)).toEqual(["a@example.com", "c@example.com", "e@example.com"]);
     expect(await ids(`${TYPED}:lead eq true`)).toEqual(["a@example.com"]);
     expect(await ids(`${TYPED}:home eq "https://A.EXAMPLE"`)).toEqual(["a@example.com"]);
     expect(a.status).toBe(201);
