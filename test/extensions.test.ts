@@ -4,7 +4,9 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, newIntegration, scim, type TestIntegration } from "./helpers";
+import { createDb, type Db } from "../src/db/client";
+import { putDeclaredSchema } from "../src/iam/scim-schemas";
+import { admin, newIntegration, newTenant, scim, type TestIntegration } from "./helpers";
 
 const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -292,6 +294,36 @@ describe("declarations are bounded and exact", () => {
     expect((await declare(i, "urn:example:n20", small)).status).toBe(201);
   });
 
+  it("the limits hold inside the committing batch: declarations checked at the same time cannot pass them together", async () => {
+    const tenant = await newTenant("race");
+    const small = { name: "S", description: null, attributes: [{ name: "a", type: "string" }] };
+    for (let n = 0; n < 19; n++) expect((await admin("PUT", `/${tenant}/scim-schemas/${q(`urn:example:r${n}`)}`, small)).status).toBe(201);
+    // Another declaration commits right after this PUT read the tenant's (19 then): the 20th.
+    let raced = false;
+    const base = createDb(env.DB);
+    const racing = new Proxy(base, {
+      get(target, prop, receiver) {
+        if (prop !== "batch") return Reflect.get(target, prop, receiver);
+        return async (statements: Parameters<Db["batch"]>[0]) => {
+          const results = await target.batch(statements);
+          if (!raced) {
+            raced = true;
+            expect((await admin("PUT", `/${tenant}/scim-schemas/${q("urn:example:other")}`, small)).status).toBe(201);
+          }
+          return results;
+        };
+      },
+    }) as Db;
+    const result = await putDeclaredSchema(racing, { tenantId: tenant, actor: { type: "ADMIN" } }, { urn: "urn:example:late", ...small }, () => []);
+    expect(result).toMatchObject({ kind: "over_limits", perTenant: 20 });
+    const listed = (await admin("GET", `/${tenant}/scim-schemas`)).json.results.map((r: { id: string }) => r.id);
+    expect(listed).toHaveLength(20);
+    expect(listed).not.toContain("urn:example:late");
+    // Nothing of the refused PUT stayed: no audit event, no guard row.
+    expect((await admin("GET", `/${tenant}/audit-logs?resourceType=SCIM_SCHEMA&resourceId=${q("urn:example:late")}`)).json.results).toEqual([]);
+    expect((await env.DB.prepare("select count(*) as n from commit_guards").first<{ n: number }>())?.n).toBe(0);
+  });
+
   it("a tenant's declarations take at most 256 KiB of definition JSON", async () => {
     const i = await newIntegration();
     // About 110 KB each: 100 attributes of 1,000-character descriptions.
@@ -307,6 +339,13 @@ describe("declarations are bounded and exact", () => {
     // A replacement counts instead of the declaration it replaces.
     expect((await declare(i, "urn:example:big2", big("w"))).status).toBe(200);
     expect((await declare(i, "urn:example:big3", { name: "Small", attributes: [{ name: "a", type: "string" }] })).status).toBe(201);
+    // A tenant past the limit (declared before it existed) may still replace a declaration with one no larger.
+    const stored = await env.DB.prepare("select attributes from scim_schemas where tenant_id = ? and urn_key = 'urn:example:big1'").bind(i.tenant).first<{ attributes: string }>();
+    await env.DB.prepare("insert into scim_schemas (tenant_id, urn, urn_key, name, attributes, created_at, updated_at) values (?, 'urn:example:legacy', 'urn:example:legacy', 'Big', ?, 0, 0)")
+      .bind(i.tenant, stored!.attributes)
+      .run();
+    expect((await declare(i, "urn:example:big2", big("v"))).status).toBe(200);
+    expect((await declare(i, "urn:example:big2", { ...big("v"), description: "grows" })).status).toBe(409);
   });
 
   it("a rebuild walks a bounded number of user rows per request", async () => {

@@ -88,6 +88,12 @@ export function registerScimSchemas(app: AdminApp): void {
             `A tenant's SCIM schema declarations may take ${n(result.limit)} bytes of definition JSON (attributes, name and description) in all; ` +
               `the others take ${n(result.used)} and this one ${n(result.size)}. Shorten its descriptions or canonical values, or remove a declaration.`,
           );
+        case "over_limits":
+          throw new ProblemError(
+            409,
+            `Declarations committed while this one was checked bring tenant '${c.var.tenantId}' past its limits (${result.perTenant} declarations, ` +
+              `${n(result.bytesPerTenant)} bytes of definition JSON in all); nothing was changed. Check the tenant's declarations and try again.`,
+          );
         case "rebuild_too_large": {
           const names = result.attributes.map((a) => `'${a}'`).join(", ");
           const perRequest = Math.floor(result.limit / Math.max(result.users, 1));

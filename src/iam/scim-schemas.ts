@@ -5,7 +5,7 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { violates } from "../db/constraints";
-import { scimSchemas, tenantUsers, tenantUserValues } from "../db/schema";
+import { commitGuards, scimSchemas, tenantUsers, tenantUserValues } from "../db/schema";
 import { auditStatement } from "./audit";
 import { commit, type WriteContext } from "./writes";
 
@@ -72,7 +72,9 @@ export type PutDeclarationResult =
   | { kind: "not_unique" }
   | { kind: "too_many"; limit: number }
   | { kind: "too_large"; limit: number; used: number; size: number }
-  | { kind: "rebuild_too_large"; limit: number; users: number; attributes: string[] };
+  | { kind: "rebuild_too_large"; limit: number; users: number; attributes: string[] }
+  /** Passed the limits only with declarations committed since this PUT read them. */
+  | { kind: "over_limits"; perTenant: number; bytesPerTenant: number };
 
 /** UTF-8 bytes of a declaration's definition, as `declarationBytes` counts the stored one. */
 function definitionBytes(input: { name: string; description: string | null; attributes: unknown[] }): number {
@@ -137,7 +139,9 @@ export async function putDeclaredSchema(
   if (!current && others.length >= DECLARATION_LIMITS.perTenant) return { kind: "too_many", limit: DECLARATION_LIMITS.perTenant };
   const used = others.reduce((sum, s) => sum + Number(s.bytes), 0);
   const size = definitionBytes(input);
-  if (used + size > DECLARATION_LIMITS.bytesPerTenant) return { kind: "too_large", limit: DECLARATION_LIMITS.bytesPerTenant, used, size };
+  // A replacement that does not grow passes even in a tenant over the limits (declared before them).
+  const grows = !current || size > Number(sizes.find((s) => s.urnKey === key)?.bytes ?? 0);
+  if (grows && used + size > DECLARATION_LIMITS.bytesPerTenant) return { kind: "too_large", limit: DECLARATION_LIMITS.bytesPerTenant, used, size };
 
   // Only attributes whose uniqueness (or what decides their keys) changed touch the index.
   const before = current ? uniqueOf(current) : [];
@@ -173,6 +177,9 @@ export async function putDeclaredSchema(
       },
       now,
     ),
+    // The limits checked above, again inside the batch: declarations sent at the same time
+    // cannot pass them together.
+    ...(grows ? limitGuardStatements(db, ctx.tenantId) : []),
     ...dropIndexStatements(db, ctx.tenantId, drop),
     ...buildIndexStatements(db, ctx.tenantId, build),
   ];
@@ -180,9 +187,23 @@ export async function putDeclaredSchema(
     await commit(db, statements as Parameters<typeof commit>[1]);
   } catch (error) {
     if (violates(error, "UNIQUE", "PRIMARY KEY")) return { kind: "not_unique" };
+    if (violates(error, "NOT NULL") && /commit_guards\.ok/.test(`${String((error as Error)?.message)} ${String((error as Error)?.cause)}`)) {
+      return { kind: "over_limits", perTenant: DECLARATION_LIMITS.perTenant, bytesPerTenant: DECLARATION_LIMITS.bytesPerTenant };
+    }
     throw error;
   }
   return { kind: current ? "updated" : "created", schema };
+}
+
+/**
+ * A row of commit_guards that is NULL (refused by NOT NULL, rolling the batch back) when the
+ * tenant's declarations, this one written, pass the count or size limit; then the table is
+ * emptied again, as `authorizedAtCommit` leaves it.
+ */
+function limitGuardStatements(db: Db, tenantId: string) {
+  const within = sql`(select count(*) <= ${DECLARATION_LIMITS.perTenant} and coalesce(sum(${declarationBytes}), 0) <= ${DECLARATION_LIMITS.bytesPerTenant}
+    from ${scimSchemas} where ${scimSchemas.tenantId} = ${tenantId})`;
+  return [db.insert(commitGuards).values({ ok: sql`case when ${within} then 1 end` }), db.delete(commitGuards)];
 }
 
 /**
