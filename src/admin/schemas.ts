@@ -5,7 +5,9 @@
 import { z } from "@hono/zod-openapi";
 import { ACTOR_TYPES, SUBJECT_TYPES } from "../db/schema";
 import { ACTIONS, RESOURCES } from "../iam/permissions";
+import { DECLARATION_LIMITS } from "../iam/scim-schemas";
 import { RESERVED_TENANT_IDS } from "../iam/tenants";
+import { UNIQUE_TYPES } from "../scim/extensions";
 
 const time = z.string().openapi({ format: "date-time", example: "2026-11-29T08:00:00.000Z" });
 const id = (example = "01a225a4-32dd-7c51-8459-6a6169f0ad2b") => z.string().min(1).max(200).openapi({ example });
@@ -367,14 +369,15 @@ function distinctNames(list: { name: string }[]): boolean {
 }
 
 const SubAttribute = AttributeCharacteristics.refine((a) => a.type !== "complex", { message: "a sub-attribute cannot be complex (RFC 7643 §2.3.8)" })
-  .refine((a) => a.uniqueness === "none", { message: "only a top-level single-valued string attribute can be unique" });
+  .refine((a) => a.uniqueness === "none", { message: "only a top-level attribute can be unique" });
 
 export const AttributeDefinition = AttributeCharacteristics.extend({
   subAttributes: z.array(SubAttribute).min(1).max(50).refine(distinctNames, { message: "sub-attribute names must differ (ignoring case)" }).optional(),
 })
   .refine((a) => (a.type === "complex") === (a.subAttributes !== undefined), { message: "a complex attribute needs subAttributes, and only a complex one has them" })
-  .refine((a) => a.uniqueness === "none" || (!a.multiValued && (a.type === "string" || a.type === "reference")), {
-    message: "only a single-valued string or reference attribute can be unique",
+  .refine((a) => a.uniqueness === "none" || !a.multiValued, { message: "only a single-valued attribute can be unique" })
+  .refine((a) => a.uniqueness === "none" || UNIQUE_TYPES.has(a.type), {
+    message: "only a simple attribute other than binary can be unique (RFC 7643 §2.3.6: a binary value has no uniqueness)",
   })
   .openapi("ScimAttributeDefinition", { description: "An attribute definition as in RFC 7643 §7; omitted characteristics take their defaults." });
 
@@ -390,7 +393,14 @@ export const PutScimSchema = z
   .object({
     name: z.string().min(1).max(200),
     description: z.string().max(1000).nullable().default(null),
-    attributes: z.array(AttributeDefinition).min(1).max(100).refine(distinctNames, { message: "attribute names must differ (ignoring case)" }),
+    attributes: z
+      .array(AttributeDefinition)
+      .min(1)
+      .max(100)
+      .refine(distinctNames, { message: "attribute names must differ (ignoring case)" })
+      .refine((list) => list.filter((a) => a.uniqueness !== "none").length <= DECLARATION_LIMITS.uniquePerDeclaration, {
+        message: `at most ${DECLARATION_LIMITS.uniquePerDeclaration} attributes of a declaration can be unique`,
+      }),
   })
   .openapi("PutScimSchema");
 

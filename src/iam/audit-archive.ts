@@ -51,11 +51,19 @@ export type ArchiveReport =
       batches: number;
     };
 
-/** The R2 key prefix of a tenant's archived events on one UTC day. */
+/** The first and last days a key names: years 0 to 9999, four digits, so keys sort as the days do. */
+const FIRST_DAY = new Date(0).setUTCFullYear(0, 0, 1);
+const LAST_DAY = Date.UTC(9999, 11, 31);
+
+/**
+ * The R2 key prefix of a tenant's archived events on one UTC day. The year is zero-padded (a day
+ * of year 999 is `0999`, before `2026` as a string too) and days outside years 0–9999 are
+ * clamped to them, so an export's range compares with the keys whatever year it names.
+ */
 export function dayPrefix(tenantId: string, day: number): string {
-  const d = new Date(day);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `audit/${tenantId}/${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/`;
+  const d = new Date(Math.min(Math.max(day, FIRST_DAY), LAST_DAY));
+  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+  return `audit/${tenantId}/${pad(d.getUTCFullYear(), 4)}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/`;
 }
 
 /** `{firstId, lastId}` of an archive object's key, or undefined for a key not written here. */

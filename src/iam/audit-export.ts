@@ -118,16 +118,30 @@ export const CSV_COLUMNS = [
   "requestId",
 ] as const;
 
+/** What a spreadsheet runs as a formula at the start of a cell (OWASP, "CSV Injection"). */
+const FORMULA_START = /^[ ]*[=+\-@]|^[\t\r\n]/;
 /**
- * One CSV field (RFC 4180). A text cell starting with `=`, `+`, `-`, `@`, tab or CR is prefixed
- * with `'` so a spreadsheet does not run it as a formula (an identity provider chooses the
- * values an audit event quotes).
+ * A formula character after a separator a spreadsheet may split on (`,` `;` tab `|` CR LF) or a
+ * quote: a reader that splits there starts a cell with it.
  */
-function csvField(value: unknown): string {
+const FORMULA_AFTER_SEPARATOR = /[,;\t|\r\n"'][ ]*[=+\-@]/;
+/** Characters that make a cell quoted: RFC 4180's, and the separators other locales and tools use. */
+const NEEDS_QUOTES = /[",;\t|\r\n]/;
+
+/**
+ * One CSV field (RFC 4180), neutralised as OWASP advises: a text cell that starts with `=`, `+`,
+ * `-`, `@` (after spaces too), tab, CR or LF, or has one of `=+-@` right after a separator or
+ * quote, is prefixed with `'` and quoted, so no spreadsheet runs it as a formula (an identity
+ * provider chooses the values an audit event quotes); any cell holding a separator (`,` `;` tab
+ * `|` CR LF) or a quote is quoted, so a reader splitting on another separator still sees one cell.
+ */
+export function csvField(value: unknown): string {
   if (value === null || value === undefined) return "";
-  let text = typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
-  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  if (typeof value === "number") return String(value);
+  let text = typeof value === "string" ? value : JSON.stringify(value);
+  const formula = FORMULA_START.test(text) || FORMULA_AFTER_SEPARATOR.test(text);
+  if (formula) text = `'${text}`;
+  return formula || NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** The CSV line of an event (CRLF-terminated), in `CSV_COLUMNS` order. */

@@ -29,6 +29,17 @@ export function auditStatement(db: Db, event: AuditInput, now: number = Date.now
   return db.insert(auditEvents).values(auditRow(event, now));
 }
 
+/**
+ * At most `max` characters of a text, and when cut a visible marker saying how much is missing:
+ * a refused request's path or message (a 1 MiB /Bulk path, say) cannot make a large row.
+ */
+export function excerpt(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Never keep half of a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
+  return `${text.slice(0, end)}…[${text.length - end} more characters]`;
+}
+
 function auditRow(event: AuditInput, now: number) {
   return {
     id: newId(now),
@@ -38,10 +49,10 @@ function auditRow(event: AuditInput, now: number) {
     actorId: event.actor.type === "ADMIN" ? null : event.actor.id,
     action: event.action,
     resourceType: event.resourceType,
-    resourceId: event.resourceId ?? null,
+    resourceId: event.resourceId == null ? null : excerpt(event.resourceId, AUDIT_LIMITS.resourceIdChars),
     outcome: event.outcome ?? "SUCCESS",
     status: event.status ?? null,
-    detail: event.detail ?? null,
+    detail: event.detail == null ? null : excerpt(event.detail, AUDIT_LIMITS.detailChars),
     diff: event.diff ?? null,
     requestId: event.requestId ?? null,
     createdAt: now,
@@ -79,8 +90,10 @@ export async function recordAudit(db: Db, event: AuditInput, now: number = Date.
  * `sample` is summarised (counts of values before, after, added and removed, and the first few
  * added and removed), and any other value longer than `valueBytes` of JSON is cut. An event's
  * diff therefore stays within a few KiB however large the resource (SECURITY.md, "Limits").
+ * Its resource id (a refused write's path segment, which the client chose) and its detail keep
+ * `resourceIdChars` and `detailChars` characters at most (`excerpt`).
  */
-export const AUDIT_LIMITS = { sample: 5, valueBytes: 1024 } as const;
+export const AUDIT_LIMITS = { sample: 5, valueBytes: 1024, resourceIdChars: 512, detailChars: 1024 } as const;
 
 /** A value as the audit log keeps it. */
 function kept(value: unknown): unknown {

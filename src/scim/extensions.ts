@@ -54,11 +54,52 @@ export async function userTypeFor(db: Db, tenantId: string, ...request: unknown[
   return userTypeWith(await declaredSchemas(db, tenantId));
 }
 
-/** Declared attributes with `uniqueness: server`: kept unique per tenant through tenant_user_values. */
-export function uniqueAttributes(type: ResourceTypeDef): { schema: SchemaDef; def: AttributeDef }[] {
+/**
+ * Simple types a declared attribute may be unique in (RFC 7643 §2.2 allows any simple type; a
+ * binary value "has no uniqueness", §2.3.6).
+ */
+export const UNIQUE_TYPES: ReadonlySet<AttributeDef["type"]> = new Set(["string", "reference", "integer", "decimal", "boolean", "dateTime"]);
+
+/**
+ * Declared single-valued attributes with `uniqueness: server`, of any simple type: each value a
+ * user holds is a row of tenant_user_values, whose primary key keeps it unique per tenant.
+ */
+export function declaredUniqueAttributes(type: ResourceTypeDef): { schema: SchemaDef; def: AttributeDef }[] {
   return type.extensions
     .filter((e) => !BUILT_IN_URNS.has(e.schema.id.toLowerCase()))
-    .flatMap((e) => e.schema.attributes.filter((def) => def.uniqueness !== "none" && !def.multiValued && (def.type === "string" || def.type === "reference")).map((def) => ({ schema: e.schema, def })));
+    .flatMap((e) => e.schema.attributes.filter((def) => def.uniqueness !== "none" && !def.multiValued && UNIQUE_TYPES.has(def.type)).map((def) => ({ schema: e.schema, def })));
+}
+
+/**
+ * The declared unique attributes whose index rows also answer filters: strings and references,
+ * whose value key compares as the value itself. A number's or boolean's key is its JSON text,
+ * which would not order as the number does, so those filter on the view's JSON instead.
+ */
+export function uniqueAttributes(type: ResourceTypeDef): { schema: SchemaDef; def: AttributeDef }[] {
+  return declaredUniqueAttributes(type).filter(({ def }) => def.type === "string" || def.type === "reference");
+}
+
+/**
+ * The key a value of a declared unique attribute is indexed under, or undefined when the value
+ * is not of the attribute's type (nothing to index). Exact: a number or boolean as its JSON text
+ * (`42`, `1.5`, `true`), a dateTime as written; only a case-insensitive string is lowercased.
+ * `putDeclaredSchema`'s rebuild computes the same keys in SQL.
+ */
+export function uniqueValueKey(def: AttributeDef, value: unknown): string | undefined {
+  switch (def.type) {
+    case "string":
+    case "reference":
+      return typeof value === "string" ? (def.caseExact ? value : value.toLowerCase()) : undefined;
+    case "dateTime":
+      return typeof value === "string" ? value : undefined;
+    case "integer":
+    case "decimal":
+      return typeof value === "number" && Number.isFinite(value) ? JSON.stringify(value) : undefined;
+    case "boolean":
+      return typeof value === "boolean" ? JSON.stringify(value) : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** The key a declared unique attribute's value is indexed under. */

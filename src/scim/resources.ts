@@ -2,7 +2,7 @@
 import type { Group, Member } from "../iam/groups";
 import { userEtag, type TenantUser, type UserFields } from "../iam/users";
 import type { Doc } from "./validate";
-import { isExtensionKey, uniqueAttributes, uniqueKey } from "./extensions";
+import { declaredUniqueAttributes, isExtensionKey, uniqueKey, uniqueValueKey } from "./extensions";
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema, type ResourceTypeDef } from "./schemas";
 
 /** Base URL of one integration's SCIM endpoint, e.g. https://host/api/v1/acme/integrations/ID/scim/v2. */
@@ -115,7 +115,7 @@ export function userFields(doc: Doc, externalId: string | null, type?: ResourceT
       display: (e.display as string | undefined) ?? null,
       primary: e.primary === true,
     }));
-  const unique = type ? uniqueAttributes(type) : [];
+  const unique = type ? declaredUniqueAttributes(type) : [];
   return {
     userName: userName as string,
     profile,
@@ -126,8 +126,8 @@ export function userFields(doc: Doc, externalId: string | null, type?: ResourceT
     ...(unique.length > 0
       ? {
           uniqueValues: unique.flatMap(({ schema, def }) => {
-            const value = (profile[schema.id] as Doc | undefined)?.[def.name];
-            return typeof value === "string" ? [{ attribute: uniqueKey(schema, def), valueKey: def.caseExact ? value : value.toLowerCase() }] : [];
+            const valueKey = uniqueValueKey(def, (profile[schema.id] as Doc | undefined)?.[def.name]);
+            return valueKey === undefined ? [] : [{ attribute: uniqueKey(schema, def), valueKey }];
           }),
         }
       : {}),
