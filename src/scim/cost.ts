@@ -46,10 +46,12 @@ export const ROW_BUDGET = 50_000;
 
 /**
  * Rows a lookup on a non-unique index (externalId, emails.value, manager, members.value,
- * groups.value) may match when it drives a query. The guard counts at most this many + 1 index
- * entries first; a value shared by more is refused (narrow the filter).
+ * groups.value) may match. The guard counts at most this many + 1 index entries first; a value
+ * shared by more is refused (narrow the filter). A matching attribute identifies one user (Entra
+ * itself fails on several matches), so ten is room enough, and it keeps the rows such a lookup
+ * brings along (each user's groups) within the budget in a tenant of thousands of groups.
  */
-export const LOOKUP_CAP = 100;
+export const LOOKUP_CAP = 10;
 
 /** Index entries that count as one row: a count or an offset walks an index, not the rows. */
 export const INDEX_ENTRIES_PER_ROW = 10;
@@ -97,7 +99,7 @@ export function evaluate(price: Price, sizes: TenantSizes): number {
 
 /** The price as SQL over a `tenant_sizes` row aliased `s`: numbers inlined, no parameters. */
 export function priceSql(price: Price): string {
-  if (typeof price === "number") return String(Math.ceil(price));
+  if (typeof price === "number") return String(price);
   if ("size" in price) return `s.${COLUMNS[price.size]}`;
   const parts = price.of.map(priceSql);
   switch (price.op) {

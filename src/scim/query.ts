@@ -95,13 +95,13 @@ function walkOf(type: ResourceTypeDef, pins: Pins | undefined): Walk {
   if (!pins || pins.unique + pins.probed === 0) {
     const rows = size(users ? "views" : "groups");
     const read = users ? size("viewUnits") : rows;
-    return { rows, read, term: { column: rows, json: read, view: times(rows, biggest) }, elements: users ? size("elements") : 0 };
+    return { rows, read, term: { column: rows, json: read }, elements: users ? size("elements") : 0 };
   }
   // Driven by an index: one row for a unique value, at most LOOKUP_CAP (probed) for another;
   // rows the caller may pick are priced as the largest view.
   const rows = pins.unique > 0 ? 1 : LOOKUP_CAP;
   const read = users ? times(rows, biggest) : rows;
-  return { rows, read, term: { column: rows, json: read, view: times(rows, biggest) }, elements: users ? times(rows, MAX_VALUES) : 0 };
+  return { rows, read, term: { column: rows, json: read }, elements: users ? times(rows, MAX_VALUES) : 0 };
 }
 
 /**
@@ -117,19 +117,29 @@ function listPrice(type: ResourceTypeDef, meter: CostMeter | undefined, pins: Pi
   const groupsOfPage = withGroups ? times(2, least(times(shown, size("groups")), size("memberships"))) : 0;
   if (!meter) {
     // The count and the offset walk an index; a sort reads every row.
-    const count = times(1 / INDEX_ENTRIES_PER_ROW, plus(size(users ? "views" : "groups"), window.offset + window.count));
+    // An offset skips no more entries than there are.
+    const all = size(users ? "views" : "groups");
+    const count = times(1 / INDEX_ENTRIES_PER_ROW, plus(all, least(all, window.offset + window.count)));
     return plus(count, page, sort ? plus(walk.read, walk.term[sort]) : 0, groupsOfPage);
   }
   const perWalk = plus(
     walk.read,
     times(meter.perRow.column + (pins && pins.unique + pins.probed > 0 ? 0 : meter.indexed), walk.term.column),
     times(meter.perRow.json, walk.term.json),
-    times(meter.perRow.view, walk.term.view),
     times(meter.elementTerms, walk.elements),
     sort ? walk.term[sort] : 0,
     ...meter.once,
   );
   return plus(times(2, perWalk), page, groupsOfPage);
+}
+
+/**
+ * The price of reading one user: their view, and with `withGroups` their memberships and groups
+ * (a user the tenant put in every group walks them all).
+ */
+export function userReadCost(withGroups: boolean): Cost {
+  const groups = withGroups ? times(2, least(size("groups"), size("memberships"))) : 0;
+  return { price: plus(size("maxViewUnits"), groups), probes: [], hint: "leave the user's groups out (excludedAttributes=groups)" };
 }
 
 /** What to say when a list is refused: how to narrow it. */

@@ -17,7 +17,7 @@ import { unassignedWhenUnknown } from "./filter/compile";
 import { costOfAll } from "./cost";
 import { groupResolver, userResolver } from "./filter/targets";
 import { isReturned, parseProjection, project } from "./projection";
-import { planList, type ListParameters } from "./query";
+import { planList, userReadCost, type ListParameters } from "./query";
 import { renderGroup, renderUser } from "./resources";
 import { ALL_SCHEMAS, LIST_RESPONSE_SCHEMA, RESOURCE_TYPES, SEARCH_REQUEST_SCHEMA, type ResourceTypeDef, type SchemaDef } from "./schemas";
 
@@ -267,9 +267,9 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .get("/Users/:id", can(["USERS", "READ"]), async (c) => {
     const type = await userType(c);
     const projection = projectionOf(c, type);
-    const user = await getTenantUser(c.var.db, c.var.scope.tenantId, c.req.param("id"), {
-      withGroups: isReturned(projection, type, "groups"),
-    });
+    const withGroups = isReturned(projection, type, "groups");
+    c.var.price(userReadCost(withGroups));
+    const user = await getTenantUser(c.var.db, c.var.scope.tenantId, c.req.param("id"), { withGroups });
     if (!user) throw new ScimError(404, `User '${c.req.param("id")}' not found.`);
     return notModified(c, userEtag(user)) ?? sendUser(c, user, 200, type, projection);
   })

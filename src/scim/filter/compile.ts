@@ -66,11 +66,10 @@ export interface ComplexTarget {
 export type Target = ScalarTarget | MultiTarget | ComplexTarget;
 
 /**
- * What a term reads of each row it is evaluated on: a column (one row), a value inside the
- * row's profile JSON (it parses the profile: the view's units), or a user's view the row names
- * (a member's or a manager's displayName: the largest view's units, since the caller may pick it).
+ * What a term reads of each row it is evaluated on: a column or an index entry (one row), or a
+ * value inside the row's profile JSON (it parses the profile: the view's units).
  */
-export type TermCost = "column" | "json" | "view";
+export type TermCost = "column" | "json";
 
 /**
  * Adds up, while a filter compiles, what its terms make the database walk, for src/scim/query.ts
@@ -79,7 +78,7 @@ export type TermCost = "column" | "json" | "view";
  */
 export class CostMeter {
   /** Terms evaluated on each walked row, by what they read. */
-  readonly perRow: Record<TermCost, number> = { column: 0, json: 0, view: 0 };
+  readonly perRow: Record<TermCost, number> = { column: 0, json: 0 };
   /** Comparisons on each element of a JSON array of each walked row (the arrays' parses are `json` terms). */
   elementTerms = 0;
   /** Work done once per query, in rows. */
@@ -96,17 +95,17 @@ export class CostMeter {
 
   /** Terms of any kind metered per row (what one element of a set or array is compared with). */
   get terms(): number {
-    return this.perRow.column + this.perRow.json + this.perRow.view + this.elementTerms + this.indexed;
+    return this.perRow.column + this.perRow.json + this.elementTerms + this.indexed;
   }
 
   /** The units the per-row terms read on one row, given what each kind costs there. */
   rowPrice(row: Record<TermCost, Price>): Price {
-    return plus(times(this.perRow.column, row.column), times(this.perRow.json, row.json), times(this.perRow.view, row.view));
+    return plus(times(this.perRow.column, row.column), times(this.perRow.json, row.json));
   }
 }
 
-/** One row of a set (an email, a membership): its own columns are one row; a view it names, the largest view. */
-const SET_ROW: Record<TermCost, Price> = { column: 1, json: size("maxViewUnits"), view: size("maxViewUnits") };
+/** One row of a set (an email, a membership): its own columns are one row; JSON, the largest view. */
+const SET_ROW: Record<TermCost, Price> = { column: 1, json: size("maxViewUnits") };
 
 /** Maps an attribute path to its target, or throws `invalidFilter`. */
 export type Resolver = (path: AttrPath) => Target;

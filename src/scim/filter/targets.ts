@@ -356,6 +356,6 @@ export function memberCondition(filter: Filter, tenantId: string): { where: SQL;
   return {
     where: sql`exists (select 1 from ${memberUserTable}
     where ${memberUser.tenantId} = ${groupMembers.tenantId} and ${memberUser.userId} = ${groupMembers.userId} and ${cond})`,
-    rowsPerMember: (maxViewUnits) => 1 + meter.perRow.column + meter.indexed + (meter.perRow.json + meter.perRow.view) * maxViewUnits,
+    rowsPerMember: (maxViewUnits) => 1 + meter.perRow.column + meter.indexed + meter.perRow.json * maxViewUnits,
   };
 }
