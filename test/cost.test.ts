@@ -22,14 +22,15 @@ const BIG: TenantSizes = {
   emails: 100_000,
   groups: 250,
   memberships: 100_000,
+  maxUserGroups: 1,
   uniqueValues: 0,
 };
 
 async function inSqlite(price: Price, sizes: TenantSizes): Promise<number> {
   const row = await env.DB.prepare(
-    `select ${priceSql(price)} as price from (select ? as views, ? as view_units, ? as max_view_units, ? as elements, ? as emails, ? as groups, ? as memberships, ? as unique_values) s`,
+    `select ${priceSql(price)} as price from (select ? as views, ? as view_units, ? as max_view_units, ? as elements, ? as emails, ? as groups, ? as memberships, ? as max_user_groups, ? as unique_values) s`,
   )
-    .bind(sizes.views, sizes.viewUnits, sizes.maxViewUnits, sizes.elements, sizes.emails, sizes.groups, sizes.memberships, sizes.uniqueValues)
+    .bind(sizes.views, sizes.viewUnits, sizes.maxViewUnits, sizes.elements, sizes.emails, sizes.groups, sizes.memberships, sizes.maxUserGroups, sizes.uniqueValues)
     .first<{ price: number }>();
   return row!.price;
 }

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
-import { apiTokens, auditEvents, groupMembers, tenantSizes, tenantUsers } from "../src/db/schema";
+import { apiTokens, auditEvents, groupMembers, tenantSizes, tenantUsers, users } from "../src/db/schema";
 import { updateGroup } from "../src/iam/groups";
 import { authorityHolds, lostAuthority } from "../src/iam/service-accounts";
 import { createUser, revokeUserAccess, updateUser } from "../src/iam/users";
@@ -71,6 +71,43 @@ describe("bounded cost per request", () => {
     // By value, the membership index is probed instead (at most LOOKUP_CAP rows), whatever the size.
     const byValue = await scim(i, "GET", `/Users?filter=${q('groups.value eq "00000000-0000-0000-0000-000000000000"')}&excludedAttributes=groups`);
     expect(byValue.status, byValue.text).toBe(200);
+  });
+
+  it("refuses filtered member removals by their terms before compiling them, and by the group's size before walking it", async () => {
+    const i = await newIntegration();
+    const group = (await scim(i, "POST", "/Groups", { displayName: "Crowd" })).json;
+    // 300 members, written straight to the store (the writer's path is not what is tested here).
+    const now = Date.now();
+    const ids = Array.from({ length: 300 }, (_, k) => `crowd-${k}-${now}`);
+    // Five rows a statement: D1 binds at most 100 parameters.
+    for (let k = 0; k < ids.length; k += 5) {
+      const part = ids.slice(k, k + 5);
+      await db.batch([
+        db.insert(users).values(part.map((id) => ({ id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now, updatedAt: now }))),
+        db.insert(tenantUsers).values(part.map((id) => ({ tenantId: i.tenant, userId: id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now, updatedAt: now }))),
+        db.insert(groupMembers).values(part.map((userId) => ({ tenantId: i.tenant, groupId: group.id, userId, createdAt: now }))),
+      ]);
+    }
+    const removal = (filters: number, terms: number) => ({
+      schemas: [PATCH],
+      Operations: Array.from({ length: filters }, (_, f) => ({
+        op: "remove",
+        path: `members[${Array.from({ length: terms }, (_, t) => `display co "nobody-${f}-${t}"`).join(" or ")}]`,
+      })),
+    });
+    // 120 filters of 90 terms (the red-team PATCH): refused on their terms alone.
+    const many = await scim(i, "PATCH", `/Groups/${group.id}`, removal(120, 90));
+    expect(many.status).toBe(400);
+    expect(many.json.scimType).toBe("tooMany");
+    expect(many.json.detail).toContain("compare 10800 values in all");
+    // 100 terms over 300 members, twice (found, then deleted): past the budget.
+    const big = await scim(i, "PATCH", `/Groups/${group.id}`, removal(2, 50));
+    expect(big.status).toBe(400);
+    expect(big.json.detail).toMatch(/would read about [\d,]+ rows of this group of 300 members/);
+    // A few terms fit, and remove nothing that does not match.
+    expect((await scim(i, "PATCH", `/Groups/${group.id}`, removal(1, 5))).status).toBe(204);
+    const count = await db.select({ n: sql<number>`count(*)` }).from(groupMembers).where(eq(groupMembers.groupId, group.id));
+    expect(count[0]?.n).toBe(300);
   });
 
   it("answers a filter at the documented limits (89 comparisons, balanced in SQL) with 200, never a 500", async () => {

@@ -36,7 +36,7 @@ export const tenants = sqliteTable("tenants", {
 });
 
 /**
- * How much of each kind a tenant holds, kept by triggers (migration 0012) on every insert,
+ * How much of each kind a tenant holds, kept by triggers (migrations 0012, 0016) on every insert,
  * update and delete, so a request is priced in rows before it runs (src/scim/model/cost.ts)
  * without counting anything. `viewUnits` is what walking every view reads: one per view plus
  * one per KiB of its profile JSON.
@@ -54,6 +54,8 @@ export const tenantSizes = sqliteTable("tenant_sizes", {
   emails: integer("emails").notNull().default(0),
   groups: integer("groups").notNull().default(0),
   memberships: integer("memberships").notNull().default(0),
+  /** The most groups one user has been in (a high-water mark): what a user brings along in `groups`. */
+  maxUserGroups: integer("max_user_groups").notNull().default(0),
   uniqueValues: integer("unique_values").notNull().default(0),
 });
 

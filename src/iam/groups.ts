@@ -86,8 +86,9 @@ export async function groupWithMembers(db: Db, tenantId: string, id: string, lim
       .select({ userId: groupMembers.userId, display: memberDisplay })
       .from(groupMembers)
       .innerJoin(tenantUsers, memberView)
-      // The group's own tenant: an id of another tenant's group finds no members either.
-      .where(and(eq(groupMembers.groupId, id), eq(groupMembers.tenantId, tenantId)))
+      // The group's own tenant: an id of another tenant's group finds no members either. Written
+      // `+tenant_id` so SQLite seeks the group's key instead of walking the tenant's memberships.
+      .where(and(eq(groupMembers.groupId, id), sql`+${groupMembers.tenantId} = ${tenantId}`))
       .orderBy(asc(groupMembers.userId))
       .limit(limit + 1),
   ]);

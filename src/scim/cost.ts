@@ -25,6 +25,8 @@ export interface TenantSizes {
   emails: number;
   groups: number;
   memberships: number;
+  /** The most groups one user has been in: what a user brings along in `groups`. */
+  maxUserGroups: number;
   uniqueValues: number;
 }
 
@@ -38,6 +40,7 @@ const COLUMNS: Record<SizeName, string> = {
   emails: "emails",
   groups: "groups",
   memberships: "memberships",
+  maxUserGroups: "max_user_groups",
   uniqueValues: "unique_values",
 };
 
@@ -149,6 +152,7 @@ export function sizesOf(row: Record<string, unknown> | undefined): TenantSizes {
     emails: n("emails"),
     groups: n("groups"),
     memberships: n("memberships"),
+    maxUserGroups: n("maxUserGroups"),
     uniqueValues: n("uniqueValues"),
   };
 }

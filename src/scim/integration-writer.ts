@@ -23,6 +23,7 @@ import { INVALID_TOKEN, judgeCredential } from "../auth/scim";
 import { piggyback } from "../db/piggyback";
 import { ScimError } from "./errors";
 import { memberCondition } from "./filter/targets";
+import { FILTER_LIMITS, termsOf } from "./filter/parse";
 import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "./patch";
 import { groupDoc, userDoc, userFields } from "./resources";
 import { RESOURCE_TYPES } from "./schemas";
@@ -71,6 +72,23 @@ function plainMemberChange(op: Exclude<MemberOperation, { kind: "removeWhere" }>
       return { kind: "replace", userIds: op.ids };
     case "removeAll":
       return { kind: "removeAll" };
+  }
+}
+
+/**
+ * Refuses (400 tooMany), before compiling them, filtered member removals that compare more than
+ * one filter may (FILTER_LIMITS.maxTerms) in all: compiling thousands of terms is CPU this
+ * integration's writer would spend before any price could refuse them.
+ */
+function refuseManyFilterTerms(members: MemberOperation[]): void {
+  const terms = members.reduce((sum, op) => sum + (op.kind === "removeWhere" ? termsOf(op.filter) : 0), 0);
+  if (terms > FILTER_LIMITS.maxTerms) {
+    throw new ScimError(
+      400,
+      `This PATCH's filtered member removals compare ${terms} values in all, and one request may compare at most ${FILTER_LIMITS.maxTerms}: ` +
+        `remove members by value ('members[value eq "id"]' or a 'value' list), or split the removals over several PATCHes.`,
+      "tooMany",
+    );
   }
 }
 
@@ -189,6 +207,7 @@ export class IntegrationWriter extends DurableObject<Env> {
   async patchGroup(write: ScimWrite & { id: string }): Promise<Answered<GroupWriteResult>> {
     return this.#run(write, (db, ctx) => {
       const { attributes, members } = splitMemberOperations(normalizePatch(GROUP_TYPE, write.body));
+      refuseManyFilterTerms(members);
       const priced = members.map((op) => toMemberChange(op, write.tenantId));
       return updateGroup(db, ctx, {
         id: write.id,

@@ -108,19 +108,31 @@ function walkOf(type: ResourceTypeDef, pins: Pins | undefined): Walk {
  * The price of a list (src/scim/cost.ts): its filter's walk (twice: the page and the count of
  * totalResults), a sort, the page itself and what each row brings along.
  */
-function listPrice(type: ResourceTypeDef, meter: CostMeter | undefined, pins: Pins | undefined, sort: TermCost | undefined, window: { offset: number; count: number }, withGroups: boolean): Price {
+function listPrice(
+  type: ResourceTypeDef,
+  meter: CostMeter | undefined,
+  pins: Pins | undefined,
+  sort: TermCost | undefined,
+  window: { offset: number; count: number },
+  brings: { groups: boolean; members: boolean },
+): Price {
   const users = type.id === "User";
   const walk = walkOf(type, pins);
   // A page holds at most `count` of the rows walked (one for a unique lookup).
   const shown = least(window.count, walk.rows);
   const page = users ? times(shown, size("maxViewUnits")) : shown;
-  const groupsOfPage = withGroups ? times(2, least(times(shown, size("groups")), size("memberships"))) : 0;
+  // Each shown user's memberships and their groups.
+  const groupsOfPage = brings.groups ? times(2, least(times(shown, size("maxUserGroups")), size("memberships"))) : 0;
+  // Shown groups' members: counted through an index, then at most LIMITS.maxMembersPerResponse of them with their names.
+  const membersOfPage = brings.members
+    ? plus(times(1 / INDEX_ENTRIES_PER_ROW, size("memberships")), times(2, least(size("memberships"), LIMITS.maxMembersPerResponse)))
+    : 0;
   if (!meter) {
     // The count and the offset walk an index; a sort reads every row.
     // An offset skips no more entries than there are.
     const all = size(users ? "views" : "groups");
     const count = times(1 / INDEX_ENTRIES_PER_ROW, plus(all, least(all, window.offset + window.count)));
-    return plus(count, page, sort ? plus(walk.read, walk.term[sort]) : 0, groupsOfPage);
+    return plus(count, page, sort ? plus(walk.read, walk.term[sort]) : 0, groupsOfPage, membersOfPage);
   }
   const perWalk = plus(
     walk.read,
@@ -130,7 +142,7 @@ function listPrice(type: ResourceTypeDef, meter: CostMeter | undefined, pins: Pi
     sort ? walk.term[sort] : 0,
     ...meter.once,
   );
-  return plus(times(2, perWalk), page, groupsOfPage);
+  return plus(times(2, perWalk), page, groupsOfPage, membersOfPage);
 }
 
 /**
@@ -138,7 +150,7 @@ function listPrice(type: ResourceTypeDef, meter: CostMeter | undefined, pins: Pi
  * (a user the tenant put in every group walks them all).
  */
 export function userReadCost(withGroups: boolean): Cost {
-  const groups = withGroups ? times(2, least(size("groups"), size("memberships"))) : 0;
+  const groups = withGroups ? times(2, size("maxUserGroups")) : 0;
   return { price: plus(size("maxViewUnits"), groups), probes: [], hint: "leave the user's groups out (excludedAttributes=groups)" };
 }
 
@@ -190,9 +202,9 @@ export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListP
     optionalString("excludedAttributes", params.excludedAttributes),
   );
   const pins = filter === undefined ? undefined : pinsOf(filter, resolve);
-  // Each returned user comes with their groups: a walk of their memberships.
-  const withGroups = type.id === "User" && isReturned(projection, type, "groups");
-  const price = listPrice(type, meter, pins, sort, { offset: startIndex - 1, count }, withGroups);
+  // Each returned user comes with their groups, each group with its members, unless left out.
+  const brings = { groups: type.id === "User" && isReturned(projection, type, "groups"), members: type.id === "Group" && isReturned(projection, type, "members") };
+  const price = listPrice(type, meter, pins, sort, { offset: startIndex - 1, count }, brings);
   return {
     where,
     pinned: pins !== undefined && pins.unique + pins.probed > 0,

@@ -301,3 +301,19 @@ export function parseFilter(input: string): Filter {
   if (input.trim() === "") invalid("the filter is empty.");
   return new Parser(tokenize(input)).parse();
 }
+
+/** The comparisons (and presence tests) of a filter: what FILTER_LIMITS.maxTerms counts. */
+export function termsOf(filter: Filter): number {
+  switch (filter.kind) {
+    case "compare":
+    case "present":
+      return 1;
+    case "and":
+    case "or":
+      return filter.filters.reduce((sum, f) => sum + termsOf(f), 0);
+    case "not":
+      return termsOf(filter.filter);
+    case "valuePath":
+      return termsOf(filter.filter);
+  }
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `tenant_sizes` ADD `max_user_groups` integer DEFAULT 0 NOT NULL;
