@@ -894,8 +894,9 @@ async function adversarial(ids, logFile) {
     while (rounds === 0 || !over()) {
       for (const { shape, send } of shapes) {
         if (rounds > 0 && over()) break;
-        const res = await send();
-        const detail = res.status >= 300 ? `${res.json?.scimType ? `${res.json.scimType}: ` : ""}${String(res.json?.detail ?? res.json?.title ?? "")}`.slice(0, 160) : undefined;
+        // A connection the server drops is a result too (status 0), not the end of the run.
+        const res = await send().catch((/** @type {any} */ e) => ({ status: 0, ms: NaN, json: { detail: `no answer: ${e.code ?? e.message}` }, requestId: undefined }));
+        const detail = res.status >= 300 || res.status === 0 ? `${res.json?.scimType ? `${res.json.scimType}: ` : ""}${String(res.json?.detail ?? res.json?.title ?? "")}`.slice(0, 160) : undefined;
         sent.push({ shape, status: res.status, ms: res.ms, requestId: res.requestId, detail });
       }
       rounds++;
