@@ -36,7 +36,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
@@ -86,10 +86,14 @@ function codeVersion() {
   const changed = git(["status", "--porcelain"]).split("\n").filter(Boolean).map((line) => line.slice(3));
   return { commit: git(["rev-parse", "--short", "HEAD"]).trim(), dirty: changed.length > 0, changed };
 }
+/** The 1, 5 and 15 minute load averages: how busy the (shared) machine was besides the run. */
+const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
+/** @type {{command: string, commit: string, dirty: boolean, changed: string[], startedAt: string, loadAtStart: number[], finishedAt?: string, loadAtEnd?: number[]}} */
 const RUN = {
   command: process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(" ")}` : "npm run bench",
   ...codeVersion(),
   startedAt: new Date().toISOString(),
+  loadAtStart: load(),
 };
 const describeRun = () => `${RUN.command} on commit ${RUN.commit}${RUN.dirty ? ` with uncommitted changes (${RUN.changed.join(", ")})` : " (clean work tree)"}`;
 /** @type {{run: typeof RUN, machine: Record<string, any>, scenarios: Record<string, any>, sideBySide?: Record<string, any>}} */
@@ -100,6 +104,8 @@ const results = { run: RUN, machine: {}, scenarios: {} };
  * and the scenarios this run did not measure (each scenario carries the run that measured it).
  */
 function writeResults() {
+  RUN.finishedAt = new Date().toISOString();
+  RUN.loadAtEnd = load();
   /** @type {Record<string, any>} */
   let previous = {};
   try {
@@ -1036,6 +1042,7 @@ async function peers() {
   writeResults();
   const ok = reportSideBySide(/** @type {Record<string, any>} */ (results.sideBySide));
   console.log(`\nwritten to bench/results.json (sideBySide): ${describeRun()}`);
+  console.log(`load average (1/5/15 min) on ${results.machine.cpus} cores: ${RUN.loadAtStart.join(" / ")} at the start, ${RUN.loadAtEnd?.join(" / ")} at the end`);
   console.log(ok ? "targets met" : "TARGETS MISSED: see the table");
   process.exitCode = ok ? 0 : 1;
 }
@@ -1095,6 +1102,7 @@ function report() {
   if (s.sustained) ok &&= s.sustained.errors === 0;
   if (s.adversarial) ok = reportAdversarial(s.adversarial) && ok;
   console.log(`\nwritten to bench/results.json: ${describeRun()}`);
+  console.log(`load average (1/5/15 min) on ${results.machine.cpus} cores: ${RUN.loadAtStart.join(" / ")} at the start, ${RUN.loadAtEnd?.join(" / ")} at the end`);
   console.log(ok ? "targets met" : "TARGETS MISSED: see the tables");
   process.exitCode = ok ? 0 : 1;
 }
