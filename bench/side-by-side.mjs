@@ -17,9 +17,10 @@
 // the workerd that runs the Worker (with its local D1 and Durable Objects), and wrangler's node
 // process (which, among other things, prints each request's log line).
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { argv, descendants, parentOf, started, stop } from "./processes.mjs";
 
 /**
  * @typedef {{status: number, ms: number, json: any}} Response
@@ -29,7 +30,7 @@ import { basename, join } from "node:path";
  *   request: (method: string, url: string, token: string, body?: unknown) => Promise<Response>,
  *   pool: <T>(tasks: (() => Promise<T>)[], concurrency: number) => Promise<T[]>,
  *   integration: (tenant: string) => Promise<{tenant: string, url: string, token: string}>,
- *   startServer: () => Promise<import("node:child_process").ChildProcess>,
+ *   startServer: (options?: {script?: string, port?: number, state?: string}) => Promise<import("node:child_process").ChildProcess>,
  *   percentile: (xs: number[], p: number) => number,
  *   round: (x: number, d?: number) => number,
  * }} Deps
@@ -45,47 +46,6 @@ function cpuMs(pid) {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3 (state)
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
-
-/** @param {number} pid */
-function parentOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return -1;
-  }
-}
-
-/** @param {number} pid */
-function argv(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-/** Every live descendant of `root`, parents before children. @param {number} root */
-function descendants(root) {
-  const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
-  const byParent = new Map();
-  for (const pid of all) {
-    const parent = parentOf(pid);
-    byParent.set(parent, [...(byParent.get(parent) ?? []), pid]);
-  }
-  /** @type {number[]} */
-  const out = [];
-  const walk = (/** @type {number} */ pid) => {
-    for (const child of byParent.get(pid) ?? []) {
-      out.push(child);
-      walk(child);
-    }
-  };
-  walk(root);
-  return out;
-}
-
-const alive = (/** @type {number} */ pid) => existsSync(`/proc/${pid}`);
 
 /**
  * The processes of one `wrangler dev` and what each does. `node_modules/.bin/wrangler` is a node
@@ -119,48 +79,6 @@ async function measured(/** @type {number[]} */ pids, /** @type {() => Promise<T
   const seconds = (performance.now() - started) / 1000;
   const clientUsage = process.cpuUsage(client);
   return { result, seconds, cpu: pids.map((pid, i) => cpuMs(pid) - before[i]), clientCpuMs: (clientUsage.user + clientUsage.system) / 1000 };
-}
-
-/** Every process started here, stopped on the way out whatever happens. */
-/** @type {Set<import("node:child_process").ChildProcess>} */
-const started = new Set();
-
-/** SIGTERM, then SIGKILL to whatever of it (and its descendants, listed first) is left after 5 s. */
-async function stop(/** @type {import("node:child_process").ChildProcess} */ child) {
-  started.delete(child);
-  if (child.pid === undefined) return;
-  const tree = [child.pid, ...descendants(child.pid)];
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  }
-  const deadline = Date.now() + 3000;
-  while (tree.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of tree.filter(alive)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
-}
-
-function stopAllNow() {
-  for (const child of started) {
-    if (child.pid === undefined) continue;
-    for (const pid of [...descendants(child.pid)].reverse()) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
-    child.kill("SIGKILL");
-  }
-}
-process.on("exit", stopAllNow);
-for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
-  process.on(signal, () => {
-    stopAllNow();
-    process.exit(130);
-  });
 }
 
 // ---- the peers -----------------------------------------------------------------------------------
@@ -226,9 +144,16 @@ async function startPeer(root, script, port, extra = []) {
 // ---- the floor of wrangler dev ---------------------------------------------------------------------
 
 // A Worker that does no work: it answers the mix's requests at once, in the shape the client checks
-// (a lookup echoes the userName it was asked for). What its workerd spends per request is what
-// wrangler dev's runtime costs before any code of ours runs: the floor under the Worker CPU column.
-const FLOOR_WORKER = `export default {
+// (a lookup echoes the userName it was asked for). It runs under the project's own wrangler.toml
+// (same compatibility date and flags, same bindings: D1, the Durable Object namespace, R2, assets
+// with run_worker_first, vars, observability, placement) and the same `wrangler dev` command line
+// as scim-edge (run.mjs's startServer); only the entry module, the port and the state directory
+// differ. So it exports a Durable Object class of the bound name, which it never calls, and it
+// writes no log line (scim-edge writes one per request). What its workerd spends per request is
+// what wrangler dev's runtime costs before any code of ours runs: the floor under the Worker column.
+const FLOOR_WORKER = `import { DurableObject } from "cloudflare:workers";
+export class IntegrationWriter extends DurableObject {}
+export default {
   async fetch(request) {
     const url = new URL(request.url);
     if (request.method === "POST") {
@@ -242,28 +167,14 @@ const FLOOR_WORKER = `export default {
 `;
 
 /**
- * Starts the floor Worker under the same wrangler dev (same binary and flags) on `port`.
- * @param {string} root @param {number} port
+ * Starts the floor Worker on `port`: the same startServer as scim-edge, with the floor's entry module.
+ * @param {Deps} deps @param {number} port
  */
-async function startFloor(root, port) {
+async function startFloor(deps, port) {
   const dir = mkdtempSync(join(tmpdir(), "scim-edge-bench-floor-"));
-  writeFileSync(join(dir, "index.mjs"), FLOOR_WORKER);
-  writeFileSync(join(dir, "wrangler.toml"), `name = "bench-floor"\nmain = "index.mjs"\ncompatibility_date = "2025-09-01"\n`);
-  const child = spawn(join(root, "node_modules", ".bin", "wrangler"), ["dev", "--config", join(dir, "wrangler.toml"), "--port", String(port), "--ip", "127.0.0.1", "--log-level", "warn"], {
-    cwd: dir,
-    env: { ...process.env, CI: "true" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  started.add(child);
-  const url = `http://127.0.0.1:${port}/scim/v2`;
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/ServiceProviderConfig`)).ok) return { child, dir, url, token: "floor" };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error("the floor Worker's wrangler dev did not answer within 60 s");
+  writeFileSync(join(dir, "floor.mjs"), FLOOR_WORKER);
+  const child = await deps.startServer({ script: join(dir, "floor.mjs"), port, state: join(dir, "state") });
+  return { child, dir, url: `http://127.0.0.1:${port}/scim/v2`, token: "floor" };
 }
 
 // ---- the work ------------------------------------------------------------------------------------
@@ -411,7 +322,7 @@ export async function sideBySide(deps) {
 
   // The floor: the same client and requests against a Worker that does nothing, same wrangler dev.
   console.log("side by side: the floor of wrangler dev (a Worker that answers at once)");
-  const floor = await startFloor(ROOT, PORT + 3);
+  const floor = await startFloor(deps, PORT + 3);
   try {
     const procs = wranglerProcesses(/** @type {number} */ (floor.child.pid), PORT + 3);
     const pids = procs.map((p) => p.pid);
@@ -420,9 +331,21 @@ export async function sideBySide(deps) {
     const pick = (/** @type {any} */ section, /** @type {string} */ role) =>
       procs.filter((p) => p.role === role).reduce((sum, p) => sum + section.cpuMsPerRequest[pids.indexOf(p.pid)], 0);
     /** @type {Record<string, any>} */
-    const server = { name: "a Worker that answers at once, under the same wrangler dev", short: "floor: no-op Worker", processes: procs };
+    const server = {
+      name: "a Worker that answers at once, under the same wrangler dev (same wrangler.toml and command line; only the entry module differs)",
+      short: "floor: no-op Worker",
+      processes: procs,
+    };
     for (const phase of /** @type {const} */ (["mix", "serviceProviderConfig"])) {
-      server[phase] = { ...run[phase], cpuMsPerRequest: { worker: deps.round(pick(run[phase], "worker"), 3), proxyWorkerd: deps.round(pick(run[phase], "proxy"), 3), wranglerNode: deps.round(pick(run[phase], "wrangler"), 3) } };
+      server[phase] = {
+        ...run[phase],
+        cpuMsPerRequest: {
+          worker: deps.round(pick(run[phase], "worker"), 3),
+          proxyWorkerd: deps.round(pick(run[phase], "proxy"), 3),
+          wranglerNode: deps.round(pick(run[phase], "wrangler"), 3),
+          all: deps.round(run[phase].cpuMsPerRequest.reduce((/** @type {number} */ a, /** @type {number} */ b) => a + b, 0), 3),
+        },
+      };
     }
     out.floor = server;
   } finally {
@@ -469,22 +392,31 @@ export async function sideBySide(deps) {
   for (const p of peers) {
     p.ours = {
       throughputRatio: deps.round(s.scimEdge.mix.perSecond / p.mix.perSecond),
+      // The Worker's workerd alone, and the whole of wrangler dev, against the peer's one process.
       workerCpuRatio: deps.round(s.scimEdge.mix.cpuMsPerRequest.worker / p.mix.cpuMsPerRequest.server),
+      wranglerDevCpuRatio: deps.round(s.scimEdge.mix.cpuMsPerRequest.all / p.mix.cpuMsPerRequest.server),
     };
   }
   return out;
 }
 
-/** Prints the one table. @param {Record<string, any>} r */
+/** Prints the one table: each CPU row names the process(es) it covers. @param {Record<string, any>} r */
 export function reportSideBySide(r) {
   const s = r.servers;
   const t = r.targets;
   const verdict = (/** @type {{pass: boolean}} */ x) => (x.pass ? "PASS" : "FAIL");
-  const header = ["server", "mix req/s", "p50 ms", "p99 ms", "CPU ms/req (mix)", "CPU ms/req (SPC)", "ours: req/s ratio", "ours: Worker CPU ratio", "CPU ≤ 0.5× better peer", "req/s ≥ better peer", "SPC CPU ≤ 1 ms"];
+  const header = ["server: process(es) the CPU figures cover", "mix req/s", "p50 ms", "p99 ms", "CPU ms/req (mix)", "CPU ms/req (SPC)", "ours: req/s ratio", "ours: CPU ratio", "CPU ≤ 0.5× better peer", "req/s ≥ better peer", "SPC CPU ≤ 1 ms"];
   const e = s.scimEdge;
+  const blank = (/** @type {number} */ n) => Array.from({ length: n }, () => "");
+  /** The three processes of a wrangler dev and their sum, as rows under its Worker's row. @param {any} x */
+  const parts = (x) => [
+    ["  + wrangler's ProxyWorker (workerd)", "", "", "", x.mix.cpuMsPerRequest.proxyWorkerd, x.serviceProviderConfig.cpuMsPerRequest.proxyWorkerd, ...blank(5)],
+    ["  + wrangler's node process", "", "", "", x.mix.cpuMsPerRequest.wranglerNode, x.serviceProviderConfig.cpuMsPerRequest.wranglerNode, ...blank(5)],
+    ["  = all of wrangler dev (every process)", "", "", "", x.mix.cpuMsPerRequest.all, x.serviceProviderConfig.cpuMsPerRequest.all, ...blank(5)],
+  ];
   const rows = [
     [
-      "scim-edge: Worker (workerd)",
+      "scim-edge: the Worker's workerd",
       e.mix.perSecond,
       e.mix.p50,
       e.mix.p99,
@@ -496,33 +428,22 @@ export function reportSideBySide(r) {
       `${verdict(t.throughputAtLeastTheBetterPeer)} (${t.throughputAtLeastTheBetterPeer.ours} vs ≥ ${t.throughputAtLeastTheBetterPeer.limit})`,
       `${verdict(t.serviceProviderConfigCpuAtMost1ms)} (${t.serviceProviderConfigCpuAtMost1ms.ours})`,
     ],
-    ["  + wrangler's ProxyWorker (workerd)", "", "", "", e.mix.cpuMsPerRequest.proxyWorkerd, e.serviceProviderConfig.cpuMsPerRequest.proxyWorkerd, "", "", "", "", ""],
-    ["  + wrangler's node process", "", "", "", e.mix.cpuMsPerRequest.wranglerNode, e.serviceProviderConfig.cpuMsPerRequest.wranglerNode, "", "", "", "", ""],
-    ["  = all of wrangler dev", "", "", "", e.mix.cpuMsPerRequest.all, e.serviceProviderConfig.cpuMsPerRequest.all, "", "", "", "", ""],
+    ...parts(e),
     ...(r.floor
-      ? [[
-          "floor: a no-op Worker, same wrangler dev",
-          r.floor.mix.perSecond,
-          r.floor.mix.p50,
-          r.floor.mix.p99,
-          r.floor.mix.cpuMsPerRequest.worker,
-          r.floor.serviceProviderConfig.cpuMsPerRequest.worker,
-          "",
-          "",
-          "",
-          "",
-          "",
-        ]]
+      ? [
+          ["floor: a no-op Worker's workerd, same wrangler dev", r.floor.mix.perSecond, r.floor.mix.p50, r.floor.mix.p99, r.floor.mix.cpuMsPerRequest.worker, r.floor.serviceProviderConfig.cpuMsPerRequest.worker, ...blank(5)],
+          ...parts(r.floor),
+        ]
       : []),
     ...[s.scimmy, s.betterAuth].map((p) => [
-      p.short,
+      `${p.short}: its node process`,
       p.mix.perSecond,
       p.mix.p50,
       p.mix.p99,
       p.mix.cpuMsPerRequest.server,
       p.serviceProviderConfig.cpuMsPerRequest.server,
       `${p.ours.throughputRatio}×`,
-      `${p.ours.workerCpuRatio}×`,
+      `Worker ${p.ours.workerCpuRatio}×, all ${p.ours.wranglerDevCpuRatio}×`,
       "",
       "",
       "",
@@ -538,9 +459,12 @@ export function reportSideBySide(r) {
   });
   const errors = Object.values(s).reduce((n, p) => n + p.mix.errors, 0) + (r.floor?.mix.errors ?? 0);
   if (r.floor) {
+    const less = (/** @type {number} */ a, /** @type {number} */ b) => Math.round((a - b) * 1000) / 1000;
     console.log(
-      `the floor: a Worker that does nothing costs its workerd ${r.floor.mix.cpuMsPerRequest.worker} ms per request of the mix and ${r.floor.serviceProviderConfig.cpuMsPerRequest.worker} ms per GET under this wrangler dev; ` +
-        `scim-edge's own work is the rest (${Math.round((e.mix.cpuMsPerRequest.worker - r.floor.mix.cpuMsPerRequest.worker) * 1000) / 1000} ms on the mix, ${Math.round((e.serviceProviderConfig.cpuMsPerRequest.worker - r.floor.serviceProviderConfig.cpuMsPerRequest.worker) * 1000) / 1000} ms on SPC)`,
+      `the floor: a Worker that does nothing costs its workerd ${r.floor.mix.cpuMsPerRequest.worker} ms per request of the mix and ${r.floor.serviceProviderConfig.cpuMsPerRequest.worker} ms per GET ` +
+        `(all of its wrangler dev: ${r.floor.mix.cpuMsPerRequest.all} and ${r.floor.serviceProviderConfig.cpuMsPerRequest.all} ms); ` +
+        `scim-edge's Worker spends ${less(e.mix.cpuMsPerRequest.worker, r.floor.mix.cpuMsPerRequest.worker)} ms more on the mix and ${less(e.serviceProviderConfig.cpuMsPerRequest.worker, r.floor.serviceProviderConfig.cpuMsPerRequest.worker)} ms more on SPC ` +
+        `(its own work and its per-request log line, which the floor does not write)`,
     );
   }
   console.log(`provisioning ${r.directory} users: ${Object.values(s).map((p) => `${p.short} ${p.provisioning.seconds} s`).join(", ")}; mix errors: ${errors}`);
