@@ -110,6 +110,30 @@ describe("bounded cost per request", () => {
     expect(count[0]?.n).toBe(300);
   });
 
+  it("returns fewer users in a page of large views, and totalResults still counts them all (RFC 7644 §3.4.2.4)", async () => {
+    const i = await newIntegration();
+    const now = Date.now();
+    for (let k = 0; k < 50; k += 5) {
+      const part = Array.from({ length: 5 }, (_, j) => `page-${k + j}-${now}`);
+      await db.batch([
+        db.insert(users).values(part.map((id) => ({ id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now, updatedAt: now }))),
+        db.insert(tenantUsers).values(part.map((id, j) => ({ tenantId: i.tenant, userId: id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now + k + j, updatedAt: now }))),
+      ]);
+    }
+    // As if one view had ever held 100 KiB... units: 4,000 of them make a page of 40.
+    await db.update(tenantSizes).set({ maxViewUnits: 100 }).where(eq(tenantSizes.tenantId, i.tenant));
+    const first = await scim(i, "GET", "/Users?count=100&excludedAttributes=groups");
+    expect(first.status, first.text).toBe(200);
+    expect(first.json).toMatchObject({ totalResults: 50, startIndex: 1, itemsPerPage: 40 });
+    const second = await scim(i, "GET", "/Users?count=100&startIndex=41&excludedAttributes=groups");
+    expect(second.json).toMatchObject({ totalResults: 50, startIndex: 41, itemsPerPage: 10 });
+    const seen = new Set([...first.json.Resources, ...second.json.Resources].map((u: { id: string }) => u.id));
+    expect(seen.size).toBe(50);
+    // A root search does not start the groups while users remain.
+    const searched = await scim(i, "POST", "/.search", { count: 100, excludedAttributes: ["groups", "members"] });
+    expect(searched.json).toMatchObject({ totalResults: 50, itemsPerPage: 40 });
+  });
+
   it("answers a filter at the documented limits (89 comparisons, balanced in SQL) with 200, never a 500", async () => {
     const i = await newIntegration();
     await user(i, "limit-0@example.com");

@@ -51,50 +51,61 @@ const memberView = and(eq(tenantUsers.tenantId, groupMembers.tenantId), eq(tenan
  */
 const memberDisplay = sql<string>`coalesce(${tenantUsers.displayName}, ${tenantUsers.userName})`;
 
+/**
+ * Members as one JSON array of `[userId, display]` pairs in one row: returning thousands of
+ * members row by row costs D1 (and the Worker) far more than one string.
+ */
+function membersJson(members: SQL): SQL<string> {
+  return sql<string>`(select json_group_array(json_array(m.user_id, m.display)) from (${members}) as m)`;
+}
+
+const parseMembers = (json: string | null): Member[] =>
+  (JSON.parse(json ?? "[]") as [string, string][]).map(([userId, display]) => ({ userId, display }));
+
 /** The members of each group, with the display name (in the group's tenant's view) a SCIM client shows. */
 export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, Member[]>> {
   const result = new Map<string, Member[]>();
   for (const ids of chunk(groupIds, MAX_BOUND_PARAMETERS)) {
     const rows = await db
       .select({
-        groupId: groupMembers.groupId,
-        userId: groupMembers.userId,
-        display: memberDisplay,
+        groupId: groups.id,
+        members: membersJson(sql`select ${groupMembers.userId} as user_id, ${memberDisplay} as display
+          from ${groupMembers} join ${tenantUsers} on ${memberView}
+          where ${groupMembers.groupId} = ${groups.id} order by ${groupMembers.userId}`),
       })
-      .from(groupMembers)
-      .innerJoin(tenantUsers, memberView)
-      .where(inArray(groupMembers.groupId, ids))
-      .orderBy(asc(groupMembers.groupId), asc(groupMembers.userId));
-    for (const row of rows) {
-      const list = result.get(row.groupId) ?? [];
-      list.push({ userId: row.userId, display: row.display });
-      result.set(row.groupId, list);
-    }
+      .from(groups)
+      .where(inArray(groups.id, ids));
+    for (const row of rows) result.set(row.groupId, parseMembers(row.members));
   }
   return result;
 }
 
 /**
- * One group of a tenant with its first `limit` + 1 members, in one round trip (a batch of two
- * selects): more than `limit` members come back as undefined, for the caller to decide how to
- * show a group that large.
+ * One group of a tenant with its members, in one query: a group of more than `limit` members
+ * comes back without them (counted through the group's key, never joined nor returned), for the
+ * caller to decide how to show a group that large.
  */
 export async function groupWithMembers(db: Db, tenantId: string, id: string, limit: number): Promise<{ group: Group; members?: Member[] } | undefined> {
-  const [found, rows] = await db.batch([
-    db.select().from(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, id))).limit(1),
-    db
-      .select({ userId: groupMembers.userId, display: memberDisplay })
-      .from(groupMembers)
-      .innerJoin(tenantUsers, memberView)
-      // The group's own tenant: an id of another tenant's group finds no members either. Written
-      // `+tenant_id` so SQLite seeks the group's key instead of walking the tenant's memberships.
-      .where(and(eq(groupMembers.groupId, id), sql`+${groupMembers.tenantId} = ${tenantId}`))
-      .orderBy(asc(groupMembers.userId))
-      .limit(limit + 1),
-  ]);
-  const group = found[0];
-  if (!group) return undefined;
-  return rows.length > limit ? { group } : { group, members: rows };
+  const bound = sql.raw(String(limit + 1));
+  // Counted first through the group's key (up to limit + 1): a larger group's members are not joined nor returned.
+  const counted = sql`(select count(*) from (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${id} limit ${bound}))`;
+  const found = await db
+      .select({
+        ...getTableColumns(groups),
+        counted: counted.mapWith(Number).as("member_count"),
+        // The group's own tenant: an id of another tenant's group finds no members either. Written
+        // `+tenant_id` so SQLite seeks the group's key instead of walking the tenant's memberships.
+        members: sql<string | null>`case when ${counted} <= ${limit} then ${membersJson(sql`select ${groupMembers.userId} as user_id, ${memberDisplay} as display
+          from ${groupMembers} join ${tenantUsers} on ${memberView}
+          where ${groupMembers.groupId} = ${id} and +${groupMembers.tenantId} = ${tenantId} order by ${groupMembers.userId}`)} end`.as("members_json"),
+      })
+      .from(groups)
+      .where(and(eq(groups.tenantId, tenantId), eq(groups.id, id)))
+      .limit(1);
+  const row = found[0];
+  if (!row) return undefined;
+  const { counted: n, members, ...group } = row;
+  return n > limit ? { group } : { group, members: parseMembers(members) };
 }
 
 /** How many members each group has (groups without members are absent). */

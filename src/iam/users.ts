@@ -7,7 +7,7 @@
 import { and, asc, count, eq, inArray, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
-import { bindings, groupMembers, groups, tenants, tenantUserEmails, tenantUsers, tenantUserValues, users } from "../db/schema";
+import { bindings, groupMembers, groups, tenants, tenantSizes, tenantUserEmails, tenantUsers, tenantUserValues, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
 import { declaredSchemasQuery, type DeclaredSchema } from "./scim-schemas";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
@@ -67,6 +67,12 @@ export interface ListQuery {
   /** 0-based offset. */
   offset: number;
   limit: number;
+  /**
+   * With it, a page of views returns at most this many units (one per view plus one per KiB of
+   * its profile), priced by the tenant's largest view: fewer rows than `limit` when views are
+   * large (RFC 7644 §3.4.2.4 lets a page hold fewer; `itemsPerPage` says how many came).
+   */
+  pageUnits?: number;
 }
 
 // The tenant's groups of the row's user, as JSON, read in the same query as the user.
@@ -95,8 +101,18 @@ export async function queryTenantUsers(
     () => tenantUsersPage(db, tenantId, query),
     async () => (await db.select({ total: count() }).from(tenantUsers).where(where))[0]?.total ?? 0,
     query,
+    (rows) => rows[0]?.pageLimit ?? query.limit,
   );
-  return { total, rows: rows.map(withParsedGroups) };
+  return { total, rows: rows.map(({ pageLimit: _limit, ...row }) => withParsedGroups(row)) };
+}
+
+/** The rows a page of views holds: `limit`, or fewer so that they hold at most `pageUnits` units of the tenant's largest view. */
+function pageLimit(tenantId: string, query: Pick<ListQuery, "limit" | "pageUnits">): SQL<number> {
+  // Integers written into the text: LIMIT takes an integer, and D1 binds numbers as reals.
+  const limit = sql.raw(String(Math.trunc(query.limit)));
+  if (query.pageUnits === undefined) return sql<number>`${limit}`;
+  return sql<number>`coalesce((select max(1, min(${limit}, ${sql.raw(String(Math.trunc(query.pageUnits)))} / ${tenantSizes.maxViewUnits}))
+    from ${tenantSizes} where ${tenantSizes.tenantId} = ${tenantId}), ${limit})`;
 }
 
 /** The query of one user as seen from a tenant (unsent: a write batches it with its other reads). */
@@ -115,12 +131,14 @@ function tenantUserQuery(db: Db, tenantId: string, id: string, options: { withGr
  */
 export function tenantUsersPage(db: Db, tenantId: string, query: ListQuery & { withGroups?: boolean }) {
   const order = query.pinned ? [sql`+${tenantUsers.createdAt}`, sql`+${tenantUsers.userId}`] : [asc(tenantUsers.createdAt), asc(tenantUsers.userId)];
+  const limit = pageLimit(tenantId, query);
   return db
-    .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null` })
+    .select({ ...tenantUserColumns, groups: query.withGroups ? groupsOfRow : sql<string | null>`null`, pageLimit: sql<number>`${limit}`.as("page_limit") })
     .from(tenantUsers)
     .where(and(eq(tenantUsers.tenantId, tenantId), query.where))
     .orderBy(...(query.orderBy ?? []), ...order)
-    .limit(query.limit)
+    // A number, or an expression of the tenant's sizes (Drizzle renders either after `limit`).
+    .limit(query.pageUnits === undefined ? query.limit : (limit as unknown as number))
     .offset(query.offset);
 }
 

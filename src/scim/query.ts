@@ -5,7 +5,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { LIMITS } from "./discovery";
 import { ScimError } from "./errors";
-import { INDEX_ENTRIES_PER_ROW, least, LOOKUP_CAP, plus, size, times, type Cost, type Price } from "./cost";
+import { INDEX_ENTRIES_PER_ROW, least, LOOKUP_CAP, PAGE_UNITS, plus, size, times, type Cost, type Price } from "./cost";
 import { checkParameterBudget, compileFilter, CostMeter, MAX_FILTER_PARAMETERS, type Resolver, type TermCost } from "./filter/compile";
 import { parseAttrPath, parseFilter, type Filter } from "./filter/parse";
 import { isReturned, parseProjection, type Projection } from "./projection";
@@ -35,6 +35,11 @@ export interface ListQueryPlan {
   projection: Projection;
   /** What the list will walk, for the gate's guard to hold against the tenant's sizes before it runs. */
   cost: Cost;
+  /**
+   * The units a page of users may return (PAGE_UNITS), when it could hold more: a page of at
+   * most 61 views (a unique lookup, a probed one, a small count) never reaches it.
+   */
+  pageUnits?: number;
 }
 
 function integer(name: string, value: unknown): number | undefined {
@@ -86,6 +91,9 @@ interface Walk {
   elements: Price;
 }
 
+/** The most units one view can have: one, plus one per KiB of the largest profile stored. */
+const MAX_VIEW_UNITS = 1 + Math.ceil(LIMITS.maxResourceBytes / 1024);
+
 /** Values one multi-valued attribute may hold (validate.ts refuses more). */
 const MAX_VALUES = LIMITS.maxValuesPerAttribute;
 
@@ -120,7 +128,7 @@ function listPrice(
   const walk = walkOf(type, pins);
   // A page holds at most `count` of the rows walked (one for a unique lookup).
   const shown = least(window.count, walk.rows);
-  const page = users ? times(shown, size("maxViewUnits")) : shown;
+  const page = users ? least(times(shown, size("maxViewUnits")), PAGE_UNITS) : shown;
   // Each shown user's memberships and their groups.
   const groupsOfPage = brings.groups ? times(2, least(times(shown, size("maxUserGroups")), size("memberships"))) : 0;
   // Shown groups' members: counted through an index, then at most LIMITS.maxMembersPerResponse of them with their names.
@@ -205,7 +213,9 @@ export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListP
   // Each returned user comes with their groups, each group with its members, unless left out.
   const brings = { groups: type.id === "User" && isReturned(projection, type, "groups"), members: type.id === "Group" && isReturned(projection, type, "members") };
   const price = listPrice(type, meter, pins, sort, { offset: startIndex - 1, count }, brings);
+  const rows = Math.min(count, pins?.unique ? 1 : pins?.probed ? LOOKUP_CAP : count);
   return {
+    ...(rows * MAX_VIEW_UNITS > PAGE_UNITS ? { pageUnits: PAGE_UNITS } : {}),
     where,
     pinned: pins !== undefined && pins.unique + pins.probed > 0,
     orderBy,

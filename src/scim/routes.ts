@@ -51,6 +51,7 @@ async function listUsers(c: ScimContext, params: ListParameters) {
     orderBy: plan.orderBy,
     offset: plan.startIndex - 1,
     limit: plan.count,
+    pageUnits: plan.pageUnits,
     withGroups: isReturned(plan.projection, type, "groups"),
   });
   const base = scimBase(c);
@@ -200,10 +201,13 @@ async function searchAll(c: ScimContext) {
     orderBy: userPlan.orderBy,
     offset,
     limit: userPlan.count,
+    pageUnits: userPlan.pageUnits,
     withGroups: isReturned(userPlan.projection, type, "groups"),
   });
   const groupOffset = Math.max(0, offset - users.total);
-  const groupLimit = Math.max(0, userPlan.count - users.rows.length);
+  // Groups follow the last user: none while a page of large users stopped short of it.
+  const usersLeft = users.total - offset - users.rows.length;
+  const groupLimit = usersLeft > 0 ? 0 : Math.max(0, userPlan.count - users.rows.length);
   const groups = await queryGroups(c.var.db, tenantId, { where: groupPlan.where, pinned: groupPlan.pinned, orderBy: groupPlan.orderBy, offset: groupOffset, limit: groupLimit });
   const base = scimBase(c);
   const shown = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await withMembers(c, groups.rows) : groups.rows.map((group): Shown => ({ group }));
