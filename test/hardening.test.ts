@@ -120,18 +120,18 @@ describe("bounded cost per request", () => {
         db.insert(tenantUsers).values(part.map((id, j) => ({ tenantId: i.tenant, userId: id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now + k + j, updatedAt: now }))),
       ]);
     }
-    // As if one view had ever held 100 KiB... units: 4,000 of them make a page of 40.
-    await db.update(tenantSizes).set({ maxViewUnits: 100 }).where(eq(tenantSizes.tenantId, i.tenant));
+    // As if one view had ever held 50 KiB (51 units): 2,000 units make a page of 39.
+    await db.update(tenantSizes).set({ maxViewUnits: 51 }).where(eq(tenantSizes.tenantId, i.tenant));
     const first = await scim(i, "GET", "/Users?count=100&excludedAttributes=groups");
     expect(first.status, first.text).toBe(200);
-    expect(first.json).toMatchObject({ totalResults: 50, startIndex: 1, itemsPerPage: 40 });
-    const second = await scim(i, "GET", "/Users?count=100&startIndex=41&excludedAttributes=groups");
-    expect(second.json).toMatchObject({ totalResults: 50, startIndex: 41, itemsPerPage: 10 });
+    expect(first.json).toMatchObject({ totalResults: 50, startIndex: 1, itemsPerPage: 39 });
+    const second = await scim(i, "GET", "/Users?count=100&startIndex=40&excludedAttributes=groups");
+    expect(second.json).toMatchObject({ totalResults: 50, startIndex: 40, itemsPerPage: 11 });
     const seen = new Set([...first.json.Resources, ...second.json.Resources].map((u: { id: string }) => u.id));
     expect(seen.size).toBe(50);
     // A root search does not start the groups while users remain.
     const searched = await scim(i, "POST", "/.search", { count: 100, excludedAttributes: ["groups", "members"] });
-    expect(searched.json).toMatchObject({ totalResults: 50, itemsPerPage: 40 });
+    expect(searched.json).toMatchObject({ totalResults: 50, itemsPerPage: 39 });
   });
 
   it("answers a filter at the documented limits (89 comparisons, balanced in SQL) with 200, never a 500", async () => {

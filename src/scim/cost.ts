@@ -57,11 +57,11 @@ export const ROW_BUDGET = 50_000;
 export const LOOKUP_CAP = 10;
 
 /**
- * Units a page of users may return (about 4 MB of profiles): returning a row costs D1 more than
+ * Units a page of users may return (about 2 MB of profiles): returning a row costs D1 more than
  * walking it (measured: a page of 200 profiles of 60 KB held the database 88 ms). A page of large
  * views holds fewer users than asked (RFC 7644 §3.4.2.4; `itemsPerPage` says how many).
  */
-export const PAGE_UNITS = 4_000;
+export const PAGE_UNITS = 2_000;
 
 /** Index entries that count as one row: a count or an offset walks an index, not the rows. */
 export const INDEX_ENTRIES_PER_ROW = 10;
