@@ -27,6 +27,23 @@ const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const q = encodeURIComponent;
 // The benchmark's largest tenant: 100,000 users (405 of 60 KB), 100,000 memberships.
 const BIG = { views: 100_000, viewUnits: 126_490, maxViewUnits: 59, elements: 100_000, emails: 100_000, groups: 250, memberships: 100_000 };
+/** `n` users of `tenantId` written straight to the store, in provisioning order, members of `groupId` if given. */
+async function seedViews(tenantId: string, n: number, prefix: string, groupId?: string): Promise<string[]> {
+  const now = Date.now();
+  const ids = Array.from({ length: n }, (_, k) => `${prefix}-${k}-${now}`);
+  // Five rows a statement: D1 binds at most 100 parameters.
+  for (let k = 0; k < n; k += 5) {
+    const part = ids.slice(k, k + 5);
+    const names = part.map((id) => `${id}@example.com`);
+    await db.batch([
+      db.insert(users).values(part.map((id, j) => ({ id, userName: names[j]!, userNameKey: names[j]!, createdAt: now, updatedAt: now }))),
+      db.insert(tenantUsers).values(part.map((userId, j) => ({ tenantId, userId, userName: names[j]!, userNameKey: names[j]!, createdAt: now + k + j, updatedAt: now }))),
+      ...(groupId ? [db.insert(groupMembers).values(part.map((userId) => ({ tenantId, groupId, userId, createdAt: now })))] : []),
+    ]);
+  }
+  return ids;
+}
+
 const ctx = (tenantId: string) => ({ tenantId, actor: { type: "ADMIN" as const } });
 
 async function user(i: TestIntegration, userName: string, extra: Record<string, unknown> = {}) {
@@ -77,17 +94,7 @@ describe("bounded cost per request", () => {
     const i = await newIntegration();
     const group = (await scim(i, "POST", "/Groups", { displayName: "Crowd" })).json;
     // 300 members, written straight to the store (the writer's path is not what is tested here).
-    const now = Date.now();
-    const ids = Array.from({ length: 300 }, (_, k) => `crowd-${k}-${now}`);
-    // Five rows a statement: D1 binds at most 100 parameters.
-    for (let k = 0; k < ids.length; k += 5) {
-      const part = ids.slice(k, k + 5);
-      await db.batch([
-        db.insert(users).values(part.map((id) => ({ id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now, updatedAt: now }))),
-        db.insert(tenantUsers).values(part.map((id) => ({ tenantId: i.tenant, userId: id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now, updatedAt: now }))),
-        db.insert(groupMembers).values(part.map((userId) => ({ tenantId: i.tenant, groupId: group.id, userId, createdAt: now }))),
-      ]);
-    }
+    await seedViews(i.tenant, 300, "crowd", group.id);
     const removal = (filters: number, terms: number) => ({
       schemas: [PATCH],
       Operations: Array.from({ length: filters }, (_, f) => ({
@@ -112,14 +119,7 @@ describe("bounded cost per request", () => {
 
   it("returns fewer users in a page of large views, and totalResults still counts them all (RFC 7644 §3.4.2.4)", async () => {
     const i = await newIntegration();
-    const now = Date.now();
-    for (let k = 0; k < 50; k += 5) {
-      const part = Array.from({ length: 5 }, (_, j) => `page-${k + j}-${now}`);
-      await db.batch([
-        db.insert(users).values(part.map((id) => ({ id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now, updatedAt: now }))),
-        db.insert(tenantUsers).values(part.map((id, j) => ({ tenantId: i.tenant, userId: id, userName: `${id}@example.com`, userNameKey: `${id}@example.com`, createdAt: now + k + j, updatedAt: now }))),
-      ]);
-    }
+    await seedViews(i.tenant, 50, "page");
     // As if one view had ever held 50 KiB (51 units): 2,000 units make a page of 39.
     await db.update(tenantSizes).set({ maxViewUnits: 51 }).where(eq(tenantSizes.tenantId, i.tenant));
     const first = await scim(i, "GET", "/Users?count=100&excludedAttributes=groups");
