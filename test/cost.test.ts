@@ -64,4 +64,29 @@ describe("prices", () => {
     // Paging through every user (Okta's import) fits at any offset.
     expect(evaluate(planList(USER, userResolver("t"), { startIndex: "99801", count: "200", excludedAttributes: "groups" }).cost.price, BIG)).toBeLessThan(ROW_BUDGET);
   });
+
+  it("lets only an indexed eq joined by 'and' bound the rows: under 'not' or 'or' it is a term on each row, never probed", () => {
+    const cost = (type: typeof USER, filter: string) =>
+      planList(type, type === USER ? userResolver("t") : groupResolver("t"), { filter, excludedAttributes: type === USER ? "groups" : "members" }).cost;
+    // Walks every email (and every user): over budget on the largest tenant.
+    for (const walk of ['emails[type eq "work" and not (value eq "nobody@x")]', 'emails[(value eq "a" or type eq "w") and type eq "w"]', 'not (externalId eq "shared")']) {
+      const c = cost(USER, walk);
+      expect(evaluate(c.price, BIG), walk).toBeGreaterThan(ROW_BUDGET);
+      expect(c.probes, walk).toEqual([]);
+    }
+    // A group's members and a user's groups are bounded by sizes, not probed (a group of 11 is no reason to refuse).
+    expect(cost(USER, 'groups.value eq "g"').probes).toEqual([]);
+    const groupsOfUser = cost(GROUP, 'id eq "g" and members[value eq "u"]');
+    expect(groupsOfUser.probes).toEqual([]);
+    expect(evaluate(groupsOfUser.price, BIG)).toBeLessThan(ROW_BUDGET / 10);
+    // A probed lookup joined by 'and' is probed.
+    expect(cost(USER, 'externalId eq "x" and active eq true').probes).toHaveLength(1);
+  });
+
+  it("refuses more probed lookups than the guard's bound parameters hold", () => {
+    const nine = Array.from({ length: 9 }, (_, n) => `externalId eq "e${n}"`).join(" and ");
+    expect(() => planList(USER, userResolver("t"), { filter: nine })).toThrow(/at most 8/);
+    const eight = Array.from({ length: 8 }, (_, n) => `externalId eq "e${n}"`).join(" and ");
+    expect(planList(USER, userResolver("t"), { filter: eight }).cost.probes).toHaveLength(8);
+  });
 });

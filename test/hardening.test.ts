@@ -134,6 +134,16 @@ describe("bounded cost per request", () => {
     expect(searched.json).toMatchObject({ totalResults: 50, itemsPerPage: 39 });
   });
 
+  it("sends a guard of eight probed lookups for both types of a root search without passing D1's 100 bound values", async () => {
+    const i = await newIntegration();
+    const eight = Array.from({ length: 8 }, (_, n) => `externalId eq "e${n}"`).join(" and ");
+    const res = await scim(i, "POST", "/.search", { filter: eight });
+    expect(res.status, res.text).toBe(200);
+    const nine = await scim(i, "GET", `/Users?filter=${q(`${eight} and externalId eq "e9"`)}`);
+    expect(nine.status).toBe(400);
+    expect(nine.json.scimType).toBe("tooMany");
+  });
+
   it("answers a filter at the documented limits (89 comparisons, balanced in SQL) with 200, never a 500", async () => {
     const i = await newIntegration();
     await user(i, "limit-0@example.com");

@@ -230,6 +230,18 @@ export function memberIds(value: unknown, where: string): string[] {
   });
 }
 
+/** The member ids a filter names when it is `value eq "id"` or an `or` of those; otherwise undefined. */
+function memberIdsNamed(filter: Filter): string[] | undefined {
+  if (filter.kind === "or") {
+    const parts = filter.filters.map(memberIdsNamed);
+    return parts.every((p) => p !== undefined) ? parts.flat() as string[] : undefined;
+  }
+  const byValue =
+    filter.kind === "compare" && filter.op === "eq" && typeof filter.value === "string" && filter.value !== "" &&
+    !filter.path.schema && !filter.path.subAttribute && filter.path.attribute.toLowerCase() === "value";
+  return byValue ? [filter.value as string] : undefined;
+}
+
 /** Splits a group PATCH into attribute operations and member operations, in order. */
 export function splitMemberOperations(ops: PatchOperation[]): { attributes: PatchOperation[]; members: MemberOperation[] } {
   const attributes: PatchOperation[] = [];
@@ -242,7 +254,11 @@ export function splitMemberOperations(ops: PatchOperation[]): { attributes: Patc
     const path = op.path;
     if (path.sub) invalidPath(`'${path.text}': address members as a whole or with members[value eq "id"].`);
     if (op.op === "remove") {
-      if (path.filter) members.push({ kind: "removeWhere", filter: path.filter });
+      // Entra's and Okta's `members[value eq "id"]` (or several, joined by `or`) names members by
+      // id: removed by key, as a `value` list is, not walked as a filter.
+      const ids = path.filter && memberIdsNamed(path.filter);
+      if (ids) members.push({ kind: "remove", ids });
+      else if (path.filter) members.push({ kind: "removeWhere", filter: path.filter });
       else if (op.value !== undefined && op.value !== null) members.push({ kind: "remove", ids: memberIds(op.value, "value") });
       else members.push({ kind: "removeAll" });
     } else if (path.filter) {

@@ -56,29 +56,6 @@ function optionalString(name: string, value: unknown): string | undefined {
   return value;
 }
 
-/** The indexed `eq` terms that bound a filter's rows: unique ones, and probed ones. */
-interface Pins {
-  unique: number;
-  probed: number;
-}
-
-/**
- * The indexed `eq` terms every row the filter matches must match: its top-level `and` terms that
- * are one (under `or` or `not` an index does not bound the rows, and a list is better walked in
- * its order than read whole and sorted).
- */
-function pinsOf(filter: Filter, resolve: Resolver): Pins {
-  if (filter.kind === "and") {
-    return filter.filters.map((term) => pinsOf(term, resolve)).reduce((a, b) => ({ unique: a.unique + b.unique, probed: a.probed + b.probed }), { unique: 0, probed: 0 });
-  }
-  // `emails[type eq "work"].value eq "x"`: an element matching an indexed eq (not one of several alternatives).
-  const term = filter.kind === "compare" || (filter.kind === "valuePath" && filter.filter.kind !== "or" && filter.filter.kind !== "not");
-  if (!term) return { unique: 0, probed: 0 };
-  const meter = new CostMeter();
-  compileFilter(filter, resolve, meter);
-  return { unique: meter.unique, probed: meter.probes.length };
-}
-
 /** What walking the rows of a resource type reads: the rows, and what each kind of term reads on them. */
 interface Walk {
   /** The rows walked. */
@@ -94,20 +71,26 @@ interface Walk {
 /** The most units one view can have: one, plus one per KiB of the largest profile stored. */
 const MAX_VIEW_UNITS = 1 + Math.ceil(LIMITS.maxResourceBytes / 1024);
 
+/**
+ * Probed lookups one list may send with its guard (each binds two values, and the guard shares
+ * D1's 100 bound parameters with the token's lookup).
+ */
+const MAX_PROBES = 8;
+
 /** Values one multi-valued attribute may hold (validate.ts refuses more). */
 const MAX_VALUES = LIMITS.maxValuesPerAttribute;
 
-function walkOf(type: ResourceTypeDef, pins: Pins | undefined): Walk {
+function walkOf(type: ResourceTypeDef, pinned: Price | undefined): Walk {
   const users = type.id === "User";
   const biggest = size("maxViewUnits");
-  if (!pins || pins.unique + pins.probed === 0) {
+  if (pinned === undefined) {
     const rows = size(users ? "views" : "groups");
     const read = users ? size("viewUnits") : rows;
     return { rows, read, term: { column: rows, json: read }, elements: users ? size("elements") : 0 };
   }
-  // Driven by an index: one row for a unique value, at most LOOKUP_CAP (probed) for another;
-  // rows the caller may pick are priced as the largest view.
-  const rows = pins.unique > 0 ? 1 : LOOKUP_CAP;
+  // Driven by an index: one row for a unique value, at most LOOKUP_CAP (probed) or a size's
+  // bound for another; rows the caller may pick are priced as the largest view.
+  const rows = pinned;
   const read = users ? times(rows, biggest) : rows;
   return { rows, read, term: { column: rows, json: read }, elements: users ? times(rows, MAX_VALUES) : 0 };
 }
@@ -119,13 +102,12 @@ function walkOf(type: ResourceTypeDef, pins: Pins | undefined): Walk {
 function listPrice(
   type: ResourceTypeDef,
   meter: CostMeter | undefined,
-  pins: Pins | undefined,
   sort: TermCost | undefined,
   window: { offset: number; count: number },
   brings: { groups: boolean; members: boolean },
 ): Price {
   const users = type.id === "User";
-  const walk = walkOf(type, pins);
+  const walk = walkOf(type, meter?.pinnedRows);
   // A page holds at most `count` of the rows walked (one for a unique lookup).
   const shown = least(window.count, walk.rows);
   const page = users ? least(times(shown, size("maxViewUnits")), PAGE_UNITS) : shown;
@@ -144,7 +126,7 @@ function listPrice(
   }
   const perWalk = plus(
     walk.read,
-    times(meter.perRow.column + (pins && pins.unique + pins.probed > 0 ? 0 : meter.indexed), walk.term.column),
+    times(meter.perRow.column, walk.term.column),
     times(meter.perRow.json, walk.term.json),
     times(meter.elementTerms, walk.elements),
     sort ? walk.term[sort] : 0,
@@ -209,15 +191,22 @@ export function planList(type: ResourceTypeDef, resolve: Resolver, params: ListP
     optionalString("attributes", params.attributes),
     optionalString("excludedAttributes", params.excludedAttributes),
   );
-  const pins = filter === undefined ? undefined : pinsOf(filter, resolve);
+  if (meter && meter.probes.length > MAX_PROBES) {
+    throw new ScimError(
+      400,
+      `The filter looks up ${meter.probes.length} values of externalId, emails.value or manager joined by 'and'; one request may look up at most ${MAX_PROBES}: split it into several requests.`,
+      "tooMany",
+    );
+  }
   // Each returned user comes with their groups, each group with its members, unless left out.
   const brings = { groups: type.id === "User" && isReturned(projection, type, "groups"), members: type.id === "Group" && isReturned(projection, type, "members") };
-  const price = listPrice(type, meter, pins, sort, { offset: startIndex - 1, count }, brings);
-  const rows = Math.min(count, pins?.unique ? 1 : pins?.probed ? LOOKUP_CAP : count);
+  const price = listPrice(type, meter, sort, { offset: startIndex - 1, count }, brings);
+  const pinned = meter?.pinnedRows;
+  const rows = Math.min(count, typeof pinned === "number" ? pinned : count);
   return {
     ...(rows * MAX_VIEW_UNITS > PAGE_UNITS ? { pageUnits: PAGE_UNITS } : {}),
     where,
-    pinned: pins !== undefined && pins.unique + pins.probed > 0,
+    pinned: pinned !== undefined,
     orderBy,
     startIndex,
     count,

@@ -10,7 +10,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { ScimError } from "../errors";
 import type { AttributeType } from "../schemas";
-import { LOOKUP_CAP, plus, size, times, type Price } from "../cost";
+import { least, LOOKUP_CAP, plus, size, times, type Price } from "../cost";
 import type { AttrPath, CompareOp, CompareValue, Filter } from "./parse";
 
 /** A single value somewhere in the store. */
@@ -36,6 +36,11 @@ export interface ScalarTarget {
    * given the comparison, for the guard to count (at most LOOKUP_CAP, src/scim/cost.ts).
    */
   probe?: (cond: SQL) => SQL;
+  /**
+   * With `indexed`, instead of a probe: the most rows one value can have, as a price of the
+   * tenant's sizes (a user's groups: the most groups one user is in).
+   */
+  rowsPerValue?: Price;
   /** What any other comparison reads of each row it is evaluated on; `column` when absent. */
   cost?: TermCost;
 }
@@ -83,14 +88,28 @@ export class CostMeter {
   elementTerms = 0;
   /** Work done once per query, in rows. */
   readonly once: Price[] = [];
-  /** Indexed `eq` terms on unique values. */
+  /**
+   * Inside an `or` or a `not`: an indexed `eq` there does not bound the rows (the others walk
+   * anyway), so it counts as a term on each row, and its probe is not asked for.
+   */
+  loose = 0;
+  /** Indexed `eq` terms on unique values that bound the rows (joined to the filter by `and` only). */
   unique = 0;
-  /** The probes of indexed `eq` terms on non-unique values: each must match at most LOOKUP_CAP rows. */
+  /** The probes of indexed `eq` terms on non-unique values that bound the rows: each must match at most LOOKUP_CAP rows. */
   readonly probes: SQL[] = [];
+  /** The most rows other bounding `eq` terms can match (ScalarTarget.rowsPerValue). */
+  readonly bounded: Price[] = [];
 
-  /** Indexed `eq` terms seen (src/scim/query.ts asks whether a filter pins its rows through one). */
+  /** Indexed `eq` terms that bound the rows (src/scim/query.ts asks whether a filter pins its rows through one). */
   get indexed(): number {
-    return this.unique + this.probes.length;
+    return this.unique + this.probes.length + this.bounded.length;
+  }
+
+  /** The most rows the bounding terms let through: undefined when none bounds them. */
+  get pinnedRows(): Price | undefined {
+    if (this.unique > 0) return 1;
+    const bounds = [...(this.probes.length > 0 ? [LOOKUP_CAP] : []), ...this.bounded];
+    return bounds.length === 0 ? undefined : least(...bounds);
   }
 
   /** Terms of any kind metered per row (what one element of a set or array is compared with). */
@@ -179,9 +198,9 @@ export function compileFilter(filter: Filter, resolve: Resolver, meter = new Cos
     case "and":
       return balanced(filter.filters.map((f) => compileFilter(f, resolve, meter)), "and");
     case "or":
-      return balanced(filter.filters.map((f) => compileFilter(f, resolve, meter)), "or");
+      return loosely(meter, () => balanced(filter.filters.map((f) => compileFilter(f, resolve, meter)), "or"));
     case "not":
-      return sql`(not coalesce(${compileFilter(filter.filter, resolve, meter)}, 0))`;
+      return loosely(meter, () => sql`(not coalesce(${compileFilter(filter.filter, resolve, meter)}, 0))`);
     case "present":
     case "compare":
       return attributeExpression(filter, resolve(filter.path), meter);
@@ -207,11 +226,22 @@ export function compileFilter(filter: Filter, resolve: Resolver, meter = new Cos
   }
 }
 
+/** Compiles under `or` or `not`, where no term bounds the rows. */
+function loosely(meter: CostMeter, compile: () => SQL): SQL {
+  meter.loose++;
+  try {
+    return compile();
+  } finally {
+    meter.loose--;
+  }
+}
+
 /** Meters a comparison (or presence test) on a scalar of the walked row, or of a set's element. */
 function meterScalar(meter: CostMeter, filter: Extract<Filter, { kind: "compare" | "present" }>, target: ScalarTarget, cond: SQL): void {
-  const eq = filter.kind === "compare" && filter.op === "eq" && filter.value !== null && target.indexed;
-  if (eq && target.unique) meter.unique++;
-  else if (eq && target.probe) meter.probes.push(target.probe(cond));
+  const bounds = meter.loose === 0 && filter.kind === "compare" && filter.op === "eq" && filter.value !== null && target.indexed;
+  if (bounds && target.unique) meter.unique++;
+  else if (bounds && target.rowsPerValue !== undefined) meter.bounded.push(target.rowsPerValue);
+  else if (bounds && target.probe) meter.probes.push(target.probe(cond));
   else meter.perRow[target.cost ?? "column"]++;
 }
 
@@ -226,11 +256,17 @@ function meterElements(meter: CostMeter, target: MultiTarget, inner: CostMeter):
     meter.elementTerms += inner.terms;
     return;
   }
-  const rows: Price = inner.unique > 0 ? 1 : inner.probes.length > 0 ? LOOKUP_CAP : target.set.walks;
-  meter.once.push(times(rows, plus(1, inner.rowPrice(SET_ROW))));
-  // An indexed eq inside drives the query as one on the row would (`user_id in (…)`).
-  meter.unique += inner.unique;
-  meter.probes.push(...inner.probes);
+  // An indexed eq inside lets the sub-query seek. Under an `or` or `not` of the outer filter a
+  // probe is not asked for (it would refuse what bounds nothing), so such a seek is priced as
+  // the walk it may turn into.
+  const seek = meter.loose > 0 && inner.unique === 0 && inner.bounded.length === 0 ? undefined : inner.pinnedRows;
+  meter.once.push(times(seek ?? target.set.walks, plus(1, inner.rowPrice(SET_ROW))));
+  // A seek bounds the outer rows too (`user_id in (…)`), joined by `and` only.
+  if (meter.loose === 0) {
+    meter.unique += inner.unique;
+    meter.probes.push(...inner.probes);
+    meter.bounded.push(...inner.bounded);
+  }
 }
 
 function attributeExpression(filter: Extract<Filter, { kind: "compare" | "present" }>, target: Target, meter: CostMeter): SQL {

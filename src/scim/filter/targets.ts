@@ -21,7 +21,7 @@ import {
 
 const USER_RESOURCE = RESOURCE_TYPES.find((t) => t.id === "User")!;
 import { checkParameterBudget, compileFilter, CostMeter, filterError, MAX_FILTER_PARAMETERS, UnknownAttributeError, type MultiTarget, type Resolver, type ScalarTarget, type Target } from "./compile";
-import { size, times } from "../cost";
+import { least, size, times } from "../cost";
 import type { AttrPath, Filter } from "./parse";
 
 // Other views of the same tenant's users, under aliases. An alias interpolated into raw SQL
@@ -227,9 +227,10 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
             const sub = subDefinition(def, name);
             switch (sub?.name) {
               case "value":
+                // A group's members: at most every view (no probe: a group of 11 is no reason to refuse).
                 return scalar(sql`${groupMembers.groupId}`, { type: "string", caseExact: true }, {
                   indexed: true,
-                  probe: (cond) => sql`select 1 from ${groupMembers} where ${groupMembers.tenantId} = ${tenantId} and ${cond}`,
+                  rowsPerValue: least(size("memberships"), size("views")),
                 });
               case "display":
                 return scalar(sql`${groups.displayNameKey}`, sub, { keyColumn: true });
@@ -324,10 +325,8 @@ function memberSub(def: AttributeDef, name: string, tenantId: string): ScalarTar
   const sub = subDefinition(def, name);
   switch (sub?.name) {
     case "value":
-      return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true }, {
-        indexed: true,
-        probe: (cond) => sql`select 1 from ${groupMembers} where ${groupMembers.tenantId} = ${tenantId} and ${cond}`,
-      });
+      // A user's groups: at most the most groups one user has been in.
+      return scalar(sql`${groupMembers.userId}`, { type: "string", caseExact: true }, { indexed: true, rowsPerValue: size("maxUserGroups") });
     case "display":
       // From the member's index entry (tenant_users_display_idx), not its profile.
       return scalar(sql`coalesce(${memberUser.displayName}, ${memberUser.userName})`, sub);
