@@ -10,7 +10,9 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { createDb } from "../src/db/client";
-import { tenantUsers } from "../src/db/schema";
+import { apiTokens, tenantUsers } from "../src/db/schema";
+import { rotateIntegrationToken } from "../src/iam/integrations";
+import { pausingDb } from "./support/pausing-db";
 import { ADMIN_TOKEN, admin, newIntegration, ORIGIN, scim } from "./helpers";
 
 /** A writer namespace whose every call never answers: an integration's writer stuck on a write. */
@@ -61,5 +63,16 @@ describe("admin changes while the integration's writer is busy", () => {
     expect((await withStuckWriter("DELETE", `/api/v1/${i.tenant}/integrations/${i.id}`, ADMIN_TOKEN)).status).toBe(204);
     expect((await scim(renewed, "GET", "/Groups")).status).toBe(401);
     expect((await admin("GET", `/${i.tenant}/integrations/${i.id}`)).status).toBe(404);
+  });
+
+  it("a rotation that loses the race to the integration's delete answers not found, with no token left behind", async () => {
+    const i = await newIntegration();
+    const paused = pausingDb(db);
+    const rotation = rotateIntegrationToken(paused.db, { tenantId: i.tenant, id: i.id, actor: { type: "ADMIN" } });
+    await paused.reached; // read the integration, about to commit the new token
+    expect((await admin("DELETE", `/${i.tenant}/integrations/${i.id}`)).status).toBe(204);
+    paused.release();
+    expect(await rotation).toEqual({ kind: "not_found" });
+    expect(await db.select().from(apiTokens).where(eq(apiTokens.serviceAccountId, i.serviceAccountId))).toEqual([]);
   });
 });

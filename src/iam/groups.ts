@@ -108,16 +108,22 @@ export async function groupWithMembers(db: Db, tenantId: string, id: string, lim
   return n > limit ? { group } : { group, members: parseMembers(members) };
 }
 
-/** How many members each group has (groups without members are absent). */
-export async function memberCounts(db: Db, groupIds: string[]): Promise<Map<string, number>> {
+/**
+ * How many members each group has, counted up to `upTo` (past it, the caller only needs to know
+ * it is past): each count walks at most that many index entries of the group's key.
+ */
+export async function memberCounts(db: Db, groupIds: string[], upTo: number): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
+  const bound = sql.raw(String(Math.trunc(upTo)));
   for (const ids of chunk(groupIds, MAX_BOUND_PARAMETERS)) {
     const rows = await db
-      .select({ groupId: groupMembers.groupId, n: count() })
-      .from(groupMembers)
-      .where(inArray(groupMembers.groupId, ids))
-      .groupBy(groupMembers.groupId);
-    for (const row of rows) counts.set(row.groupId, row.n);
+      .select({
+        groupId: groups.id,
+        n: sql<number>`(select count(*) from (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${groups.id} limit ${bound}))`.mapWith(Number),
+      })
+      .from(groups)
+      .where(inArray(groups.id, ids));
+    for (const row of rows) if (row.n > 0) counts.set(row.groupId, row.n);
   }
   return counts;
 }

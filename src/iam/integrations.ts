@@ -4,6 +4,7 @@
  * and an API token whose secret is returned once and stored only as a hash.
  */
 import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { violates } from "../db/constraints";
 import type { Db, Statement } from "../db/client";
 import { newId } from "../db/ids";
 import {
@@ -238,7 +239,9 @@ export async function rotateIntegrationToken(
   const current = await getIntegration(db, input.tenantId, input.id);
   if (!current) return { kind: "not_found" };
   const token = await mintTokenFor(db, { tenantId: input.tenantId, serviceAccountId: current.serviceAccountId }, now);
-  await db.batch([
+  // Admin changes are not queued (src/admin/integrations.ts): a delete that commits between the
+  // read and this batch takes the service account, whose new token then fails its foreign key.
+  const rotated = await db.batch([
     db.delete(apiTokens).where(eq(apiTokens.serviceAccountId, current.serviceAccountId)),
     token.statement,
     auditStatement(
@@ -254,8 +257,14 @@ export async function rotateIntegrationToken(
       },
       now,
     ),
-  ]);
-  return { kind: "rotated", secretToken: token.secretToken };
+  ]).then(
+    () => true,
+    (error: unknown) => {
+      if (violates(error, "FOREIGN KEY")) return false;
+      throw error;
+    },
+  );
+  return rotated ? { kind: "rotated", secretToken: token.secretToken } : { kind: "not_found" };
 }
 
 export type DeleteIntegrationResult = { kind: "deleted" } | { kind: "not_found" };

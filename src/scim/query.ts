@@ -113,9 +113,11 @@ function listPrice(
   const page = users ? least(times(shown, size("maxViewUnits")), PAGE_UNITS) : shown;
   // Each shown user's memberships and their groups.
   const groupsOfPage = brings.groups ? times(2, least(times(shown, size("maxUserGroups")), size("memberships"))) : 0;
-  // Shown groups' members: counted through an index, then at most LIMITS.maxMembersPerResponse of them with their names.
+  // Shown groups' members: each group's counted through its key (up to the member budget), then
+  // at most LIMITS.maxMembersPerResponse of them with their names.
+  const counted = least(size("memberships"), times(shown, LIMITS.maxMembersPerResponse + 1));
   const membersOfPage = brings.members
-    ? plus(times(1 / INDEX_ENTRIES_PER_ROW, size("memberships")), times(2, least(size("memberships"), LIMITS.maxMembersPerResponse)))
+    ? plus(times(1 / INDEX_ENTRIES_PER_ROW, counted), times(2, least(size("memberships"), LIMITS.maxMembersPerResponse)))
     : 0;
   if (!meter) {
     // The count and the offset walk an index; a sort reads every row.

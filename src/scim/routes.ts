@@ -68,7 +68,7 @@ type Shown = { group: Group; members?: Member[] };
 
 async function withMembers(c: ScimContext, rows: Group[]): Promise<Shown[]> {
   if (rows.length === 0) return [];
-  const counts = await memberCounts(c.var.db, rows.map((r) => r.id));
+  const counts = await memberCounts(c.var.db, rows.map((r) => r.id), LIMITS.maxMembersPerResponse + 1);
   const shown: { group: Group; withMembers: boolean }[] = [];
   let budget = LIMITS.maxMembersPerResponse;
   for (const group of rows) {
