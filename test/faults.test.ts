@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { users } from "../src/db/schema";
 import { sha256Hex } from "../src/auth/tokens";
-import { findCredential } from "../src/iam/service-accounts";
+import { findCredential } from "../src/iam/credentials";
 import { IntegrationWriter, MAX_PENDING_WRITES } from "../src/scim/integration-writer";
 import { fetchWithEnv, newIntegration, ORIGIN, scim, type TestIntegration } from "./helpers";
 

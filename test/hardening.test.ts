@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { apiTokens, auditEvents, groupMembers, tenantSizes, tenantUsers, users } from "../src/db/schema";
 import { updateGroup } from "../src/iam/groups";
-import { authorityHolds, lostAuthority } from "../src/iam/service-accounts";
+import { authorityHolds, lostAuthority } from "../src/iam/credentials";
 import { createUser, revokeUserAccess, updateUser } from "../src/iam/users";
 import { authorizedAtCommit, refusedAtCommit, TransientWriteError, type Authority } from "../src/iam/writes";
 import { describeError } from "../src/observability";

@@ -4,7 +4,8 @@ import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { apiTokens, bindings, serviceAccounts } from "../src/db/schema";
-import { authorityHolds, lostAuthority, MAX_TOKEN_LIFETIME_MS } from "../src/iam/service-accounts";
+import { authorityHolds, lostAuthority } from "../src/iam/credentials";
+import { MAX_TOKEN_LIFETIME_MS } from "../src/iam/service-accounts";
 import { admin, call, newIntegration, newTenant, scim } from "./helpers";
 
 const db = createDb(env.DB);

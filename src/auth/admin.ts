@@ -9,7 +9,7 @@ import type { MiddlewareHandler } from "hono";
 import { ProblemError } from "../admin/problem";
 import type { BaseVariables } from "../app-env";
 import type { Actor } from "../iam/audit";
-import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/service-accounts";
+import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/credentials";
 import type { TenantMember } from "../iam/sign-in";
 import { accessTokenFrom, verifyAccessJwt } from "./access-jwt";
 import { bearerToken, digestsEqual, secretMatches, sha256Hex } from "./tokens";

@@ -15,7 +15,7 @@ import {
   touchToken,
   type Credential,
   type CredentialExpectation,
-} from "../iam/service-accounts";
+} from "../iam/credentials";
 import { costFits, evaluate, LOOKUP_CAP, ROW_BUDGET, sizesOf, type Cost } from "../scim/cost";
 import type { Action, Resource } from "../iam/permissions";
 import { ScimError } from "../scim/errors";

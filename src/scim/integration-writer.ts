@@ -16,7 +16,7 @@ import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type Grou
 import { ROW_BUDGET } from "./cost";
 import { SerialQueue } from "../iam/serial-queue";
 import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../iam/users";
-import { authorityHolds, credentialStatement, guardedCredentialStatement, lostAuthority } from "../iam/service-accounts";
+import { authorityHolds, credentialStatement, guardedCredentialStatement, lostAuthority } from "../iam/credentials";
 import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../iam/writes";
 import { describeError } from "../observability";
 import { INVALID_TOKEN, judgeCredential } from "../auth/scim";
