@@ -9,7 +9,7 @@ import { adminRoutes } from "./admin/routes";
 import type { AppEnv } from "./app-env";
 import { renderError, renderNotFound } from "./errors";
 import { requestLog } from "./observability";
-import { LIMITS } from "./scim/discovery";
+import { LIMITS } from "./scim/limits";
 import { scheduled } from "./scheduled";
 import { canonicalPath } from "./scim/paths";
 import { scimRoutes } from "./scim/routes";

@@ -14,7 +14,7 @@ import { authorityHolds, lostAuthority } from "../src/iam/credentials";
 import { createUser, revokeUserAccess, updateUser } from "../src/iam/users";
 import { authorizedAtCommit, refusedAtCommit, TransientWriteError, type Authority } from "../src/iam/writes";
 import { describeError } from "../src/observability";
-import { LIMITS } from "../src/scim/discovery";
+import { LIMITS } from "../src/scim/limits";
 import { ROW_BUDGET } from "../src/scim/cost";
 import { userDoc, userFields } from "../src/scim/resources";
 import { admin, call, newIntegration, newTenant, scim, type TestIntegration } from "./helpers";

@@ -6,7 +6,7 @@
  */
 import { groupEtag } from "../iam/groups";
 import { userEtag } from "../iam/users";
-import { LIMITS } from "./discovery";
+import { LIMITS } from "./limits";
 import { ScimError, scimErrorBody, type ScimType } from "./errors";
 import { permissionCheck } from "../auth/scim";
 import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";

@@ -1,22 +1,7 @@
 /** Discovery documents (RFC 7643 §5–7): what this server implements, truthfully. */
 import { ALL_SCHEMAS, LIST_RESPONSE_SCHEMA, RESOURCE_TYPES, type ResourceTypeDef, type SchemaDef } from "./schemas";
+import { LIMITS } from "./limits";
 import type { ScimBase } from "./resources";
-
-/** Server limits that clients are told about and that the routes enforce. */
-export const LIMITS = {
-  /** Largest page a list returns (`filter.maxResults`). */
-  maxResults: 200,
-  /** Largest request body accepted, in bytes (`bulk.maxPayloadSize`). */
-  maxPayloadSize: 1_048_576,
-  /** Operations one /Bulk request may carry (`bulk.maxOperations`). */
-  maxBulkOperations: 100,
-  /** Values one multi-valued attribute (emails, phoneNumbers…) may hold. */
-  maxValuesPerAttribute: 100,
-  /** Bytes of JSON one user's attributes may take when stored (a PATCH cannot grow past it). */
-  maxResourceBytes: 65_536,
-  /** Members one response carries in all (a list stops early; a larger group omits them). */
-  maxMembersPerResponse: 10_000,
-} as const;
 
 /** What is implemented; flip a capability here when its behaviour lands. */
 export const CAPABILITIES = {

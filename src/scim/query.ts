@@ -3,7 +3,7 @@
  * /.search body, compiled for one resource type.
  */
 import { sql, type SQL } from "drizzle-orm";
-import { LIMITS } from "./discovery";
+import { LIMITS } from "./limits";
 import { ScimError } from "./errors";
 import { INDEX_ENTRIES_PER_ROW, least, LOOKUP_CAP, PAGE_UNITS, plus, size, times, type Cost, type Price } from "./cost";
 import { checkParameterBudget, compileFilter, CostMeter, MAX_FILTER_PARAMETERS, type Resolver, type TermCost } from "./filter/compile";

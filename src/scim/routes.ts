@@ -8,7 +8,8 @@ import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/
 import { getGroup, groupEtag, groupWithMembers, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
 import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
 import { etagMatches } from "../iam/writes";
-import { LIMITS, listOf, resourceType, schemaDocument, serviceProviderConfig } from "./discovery";
+import { listOf, resourceType, schemaDocument, serviceProviderConfig } from "./discovery";
+import { LIMITS } from "./limits";
 import { declaredSchemas, userTypeFor, userTypeWith } from "./extensions";
 import { bulk } from "./bulk";
 import { ScimError } from "./errors";

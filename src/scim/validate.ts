@@ -6,7 +6,7 @@
  * `"True"`/`"False"` coerced to booleans (and nothing else coerced), nulls and empty arrays dropped, unknown attributes and
  * read-only or write-only ones (id, meta, groups, password) left out. Values keep their case.
  */
-import { LIMITS } from "./discovery";
+import { LIMITS } from "./limits";
 import { isExtensionKey } from "./extensions";
 import { ScimError } from "./errors";
 import { findAttribute, groupSchema, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schemas";
