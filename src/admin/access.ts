@@ -1,6 +1,6 @@
 /** Who may call which admin route: the admin token everywhere, service accounts by permission. */
 import type { MiddlewareHandler } from "hono";
-import type { AdminVariables, Principal } from "../auth/admin";
+import type { AdminVariables, Principal } from "./gate";
 import type { Db } from "../db/client";
 import { holdingsOf } from "../iam/authz";
 import { describeHolding, outranking, tenantWide, type Made, type Maker, type Outranking } from "../iam/outrank";

@@ -1,6 +1,6 @@
 /** The admin API's Hono flavour: OpenAPI-described routes whose validation errors are problems. */
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
-import type { AdminVariables } from "../auth/admin";
+import type { AdminVariables } from "./gate";
 import { ProblemError, PROBLEM_CONTENT_TYPE } from "./problem";
 import { Problem } from "./schemas";
 import { describeIssues } from "./validation";

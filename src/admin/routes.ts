@@ -1,5 +1,5 @@
 /** The admin JSON API under /api/v1: OpenAPI-described, behind the admin or a service-account token. */
-import { adminAuth } from "../auth/admin";
+import { adminAuth } from "./gate";
 import { publicBaseUrl } from "../config";
 import { createAdminApp } from "./app";
 import { registerAudit } from "./audit";

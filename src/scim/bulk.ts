@@ -8,7 +8,7 @@ import { groupEtag } from "../iam/groups";
 import { userEtag } from "../iam/users";
 import { LIMITS } from "./limits";
 import { ScimError, scimErrorBody, type ScimType } from "./errors";
-import { permissionCheck } from "../auth/scim";
+import { permissionCheck } from "./gate";
 import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
 
 export const BULK_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";

@@ -3,7 +3,7 @@
  * the hand-off of writes to the integration's Durable Object (routes.ts and bulk.ts use it).
  */
 import type { Context } from "hono";
-import { passedToken, type ScimVariables } from "../auth/scim";
+import { passedToken, type ScimVariables } from "./gate";
 import { publicBaseUrl } from "../config";
 import { createDb } from "../db/client";
 import { addStats, type D1Stats } from "../db/metered";

@@ -19,7 +19,7 @@ import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserW
 import { authorityHolds, credentialStatement, guardedCredentialStatement, lostAuthority } from "../iam/credentials";
 import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../iam/writes";
 import { describeError } from "../observability";
-import { INVALID_TOKEN, judgeCredential } from "../auth/scim";
+import { INVALID_TOKEN, judgeCredential } from "./gate";
 import { piggyback } from "../db/piggyback";
 import { ScimError } from "./errors";
 import { memberCondition } from "./filter/targets";

@@ -4,7 +4,7 @@
  */
 import { DrizzleQueryError } from "drizzle-orm";
 import { Hono } from "hono";
-import { requirePermission as can, scimAuth, type ScimVariables } from "../auth/scim";
+import { requirePermission as can, scimAuth, type ScimVariables } from "./gate";
 import { getGroup, groupEtag, groupWithMembers, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../iam/groups";
 import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../iam/users";
 import { etagMatches } from "../iam/writes";

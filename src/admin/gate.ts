@@ -6,13 +6,13 @@
  * `tenantAccess` to the user that tenant provisioned). A bearer token, when sent, wins.
  */
 import type { MiddlewareHandler } from "hono";
-import { ProblemError } from "../admin/problem";
+import { ProblemError } from "./problem";
 import type { BaseVariables } from "../app-env";
 import type { Actor } from "../iam/audit";
 import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/credentials";
 import type { TenantMember } from "../iam/sign-in";
-import { accessTokenFrom, verifyAccessJwt } from "./access-jwt";
-import { bearerToken, digestsEqual, secretMatches, sha256Hex } from "./tokens";
+import { accessTokenFrom, verifyAccessJwt } from "../auth/access-jwt";
+import { bearerToken, digestsEqual, secretMatches, sha256Hex } from "../auth/tokens";
 
 /**
  * Who is calling: the administrator, a service account confined to its tenant, or a person

@@ -16,11 +16,11 @@ import {
   type Credential,
   type CredentialExpectation,
 } from "../iam/credentials";
-import { costFits, evaluate, LOOKUP_CAP, ROW_BUDGET, sizesOf, type Cost } from "../scim/cost";
+import { costFits, evaluate, LOOKUP_CAP, ROW_BUDGET, sizesOf, type Cost } from "./cost";
 import type { Action, Resource } from "../iam/permissions";
-import { ScimError } from "../scim/errors";
+import { ScimError } from "./errors";
 import { tenantsEnabled } from "../config";
-import { bearerToken, digestsEqual, sha256Hex } from "./tokens";
+import { bearerToken, digestsEqual, sha256Hex } from "../auth/tokens";
 
 /** A credential found valid for a SCIM request: its integration is the one the URL names. */
 export type ScimCredential = Credential & { integrationId: string };
