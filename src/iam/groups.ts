@@ -86,13 +86,12 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
  * caller to decide how to show a group that large.
  */
 export async function groupWithMembers(db: Db, tenantId: string, id: string, limit: number): Promise<{ group: Group; members?: Member[] } | undefined> {
-  const bound = sql.raw(String(limit + 1));
-  // Counted first through the group's key (up to limit + 1): a larger group's members are not joined nor returned.
-  const counted = sql`(select count(*) from (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${id} limit ${bound}))`;
+  // Counted first through the group's key (up to limit + 1): a larger group's members are not
+  // joined nor returned, and its JSON is NULL (a group without members has `[]`).
+  const counted = membersUpTo(sql`${id}`, limit + 1);
   const found = await db
       .select({
         ...getTableColumns(groups),
-        counted: counted.mapWith(Number).as("member_count"),
         // The group's own tenant: an id of another tenant's group finds no members either. Written
         // `+tenant_id` so SQLite seeks the group's key instead of walking the tenant's memberships.
         members: sql<string | null>`case when ${counted} <= ${limit} then ${membersJson(sql`select ${groupMembers.userId} as user_id, ${memberDisplay} as display
@@ -104,8 +103,13 @@ export async function groupWithMembers(db: Db, tenantId: string, id: string, lim
       .limit(1);
   const row = found[0];
   if (!row) return undefined;
-  const { counted: n, members, ...group } = row;
-  return n > limit ? { group } : { group, members: parseMembers(members) };
+  const { members, ...group } = row;
+  return members === null ? { group } : { group, members: parseMembers(members) };
+}
+
+/** A group's members counted through its key up to `upTo`: at most that many index entries walked. */
+function membersUpTo(groupId: SQL, upTo: number): SQL<number> {
+  return sql<number>`(select count(*) from (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${groupId} limit ${sql.raw(String(Math.trunc(upTo)))}))`;
 }
 
 /**
@@ -114,12 +118,11 @@ export async function groupWithMembers(db: Db, tenantId: string, id: string, lim
  */
 export async function memberCounts(db: Db, groupIds: string[], upTo: number): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  const bound = sql.raw(String(Math.trunc(upTo)));
   for (const ids of chunk(groupIds, MAX_BOUND_PARAMETERS)) {
     const rows = await db
       .select({
         groupId: groups.id,
-        n: sql<number>`(select count(*) from (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${groups.id} limit ${bound}))`.mapWith(Number),
+        n: membersUpTo(sql`${groups.id}`, upTo).mapWith(Number),
       })
       .from(groups)
       .where(inArray(groups.id, ids));
@@ -372,7 +375,7 @@ async function groupWithUsers(
       : sql<string>`'[]'`;
   // Counted up to a bound: past it, any member change priced by it is refused anyway.
   const members = withSize
-    ? sql<number>`(select count(*) from (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${id} limit ${sql.raw(String(MAX_COUNTED_MEMBERS))}))`
+    ? membersUpTo(sql`${id}`, MAX_COUNTED_MEMBERS)
     : sql<number>`null`;
   const maxViewUnits = withSize
     ? sql<number>`coalesce((select ${tenantSizes.maxViewUnits} from ${tenantSizes} where ${tenantSizes.tenantId} = ${tenantId}), 1)`

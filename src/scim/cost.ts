@@ -163,6 +163,3 @@ export function sizesOf(row: Record<string, unknown> | undefined): TenantSizes {
     uniqueValues: n("uniqueValues"),
   };
 }
-
-/** The columns of `tenant_sizes`, for a select that hands them back under their own names. */
-export const SIZE_COLUMNS_SQL = Object.values(COLUMNS).map((c) => `s.${c}`).join(", ");

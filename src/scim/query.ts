@@ -5,7 +5,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { LIMITS } from "./limits";
 import { ScimError } from "./errors";
-import { INDEX_ENTRIES_PER_ROW, least, LOOKUP_CAP, PAGE_UNITS, plus, size, times, type Cost, type Price } from "./cost";
+import { INDEX_ENTRIES_PER_ROW, least, PAGE_UNITS, plus, size, times, type Cost, type Price } from "./cost";
 import { checkParameterBudget, compileFilter, CostMeter, MAX_FILTER_PARAMETERS, type Resolver, type TermCost } from "./filter/compile";
 import { parseAttrPath, parseFilter, type Filter } from "./filter/parse";
 import { isReturned, parseProjection, type Projection } from "./projection";

@@ -41,6 +41,9 @@ const scalar = (expr: SQL, def: Pick<AttributeDef, "type" | "caseExact">, extra:
   ...extra,
 });
 
+/** The probe of a lookup on `from` (ScalarTarget.probe): the tenant's rows the comparison matches. */
+const rowsOf = (from: SQL, tenantColumn: SQL, tenantId: string) => (cond: SQL) => sql`select 1 from ${from} where ${tenantColumn} = ${tenantId} and ${cond}`;
+
 /** JSON path of an attribute inside a view's profile; extension attributes nest under their URN. */
 export function profilePath(schema: string, ...names: string[]): string {
   const prefix = schema === USER_SCHEMA ? "$" : `$."${schema}"`;
@@ -172,7 +175,7 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
       externalId: sql`${tenantUsers.externalId}`,
       created: sql`${tenantUsers.createdAt}`,
       lastModified: sql`${tenantUsers.updatedAt}`,
-      probe: (cond) => sql`select 1 from ${tenantUsers} where ${tenantUsers.tenantId} = ${tenantId} and ${cond}`,
+      probe: rowsOf(sql`${tenantUsers}`, sql`${tenantUsers.tenantId}`, tenantId),
     },
     "User",
   );
@@ -201,7 +204,7 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
                 return scalar(sql`${tenantUserEmails.valueKey}`, sub, {
                   keyColumn: true,
                   indexed: true,
-                  probe: (cond) => sql`select 1 from ${tenantUserEmails} where ${tenantUserEmails.tenantId} = ${tenantId} and ${cond}`,
+                  probe: rowsOf(sql`${tenantUserEmails}`, sql`${tenantUserEmails.tenantId}`, tenantId),
                 });
               case "type":
                 return scalar(sql`${tenantUserEmails.type}`, sub);
@@ -260,7 +263,7 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
           case "value":
             return scalar(sql`${managed.managerId}`, { type: "string", caseExact: true }, {
               indexed: true,
-              probe: (cond) => sql`select 1 from ${managedTable} where ${managed.tenantId} = ${tenantId} and ${cond}`,
+              probe: rowsOf(managedTable, sql`${managed.tenantId}`, tenantId),
             });
           case "displayname":
             // The manager as this tenant's view names them.
@@ -295,7 +298,7 @@ export const groupResolver = (tenantId: string): Resolver => (path) => {
       externalId: sql`${groups.externalId}`,
       created: sql`${groups.createdAt}`,
       lastModified: sql`${groups.updatedAt}`,
-      probe: (cond) => sql`select 1 from ${groups} where ${groups.tenantId} = ${tenantId} and ${cond}`,
+      probe: rowsOf(sql`${groups}`, sql`${groups.tenantId}`, tenantId),
     },
     "Group",
   );
