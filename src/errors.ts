@@ -8,12 +8,8 @@ import { HTTPException } from "hono/http-exception";
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from "./admin/problem";
 import { isTransientStoreError, RETRY_AFTER_SECONDS } from "./db/transient";
 import { describeError } from "./observability";
-import { SCIM_CONTENT_TYPE, ScimError, scimErrorBody, type ScimType } from "./scim/errors";
-
-/** True when the request targets a SCIM endpoint (…/scim/v2/…). */
-export function isScimPath(path: string): boolean {
-  return /\/integrations\/[^/]+\/scim\/v2(?:\/|$)/.test(path);
-}
+import { SCIM_CONTENT_TYPE, ScimError, scimErrorBody, type ScimType } from "./scim/model/errors";
+import { isScimPath } from "./scim/http/paths";
 
 interface Rendered {
   status: number;

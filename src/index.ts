@@ -9,12 +9,12 @@ import { adminRoutes } from "./admin/routes";
 import type { AppEnv } from "./app-env";
 import { renderError, renderNotFound } from "./errors";
 import { requestLog } from "./observability";
-import { LIMITS } from "./scim/limits";
+import { LIMITS } from "./scim/model/limits";
 import { scheduled } from "./scheduled";
-import { canonicalPath } from "./scim/paths";
-import { scimRoutes } from "./scim/routes";
+import { canonicalPath, SCIM_MOUNT } from "./scim/http/paths";
+import { scimRoutes } from "./scim/http/routes";
 
-export { IntegrationWriter } from "./scim/integration-writer";
+export { IntegrationWriter } from "./scim/writer/integration-writer";
 
 const app = new Hono<AppEnv>({ getPath: canonicalPath });
 
@@ -33,7 +33,7 @@ app.use(
 );
 
 // SCIM first: its catch-all answers every path under …/scim/v2 in SCIM's own error format.
-app.route("/api/v1/:tenant/integrations/:integrationId/scim/v2", scimRoutes);
+app.route(SCIM_MOUNT, scimRoutes);
 app.route("/api/v1", adminRoutes);
 app.route("/ui", consoleRoutes);
 

@@ -193,6 +193,7 @@ describe("admin API: managing integrations", () => {
     const body = (await response.json()) as { detail: string };
     expect(body.detail).toMatch(/multi-tenancy/);
     expect(body.detail).toContain("TENANTS_ENABLED");
+    expect(body.detail).not.toMatch(/kestra/i);
     expect((await admin("GET", `/${tenant}/integrations`)).json.results).toEqual([]);
   });
 });

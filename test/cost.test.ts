@@ -1,14 +1,14 @@
 /**
- * Prices in rows (src/scim/cost.ts): SQLite, in the guard, must reach the number this module
+ * Prices in rows (src/scim/model/cost.ts): SQLite, in the guard, must reach the number this module
  * explains a refusal with; and the plans of the red-team shapes of issue 20 must be over budget
  * for the benchmark's largest tenant, while Entra's own lookups stay well within it.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { evaluate, least, plus, priceSql, ROW_BUDGET, size, times, type Price, type TenantSizes } from "../src/scim/cost";
-import { groupResolver, userResolver } from "../src/scim/filter/targets";
-import { planList } from "../src/scim/query";
-import { RESOURCE_TYPES } from "../src/scim/schemas";
+import { evaluate, least, plus, priceSql, ROW_BUDGET, size, times, type Price, type TenantSizes } from "../src/scim/model/cost";
+import { groupResolver, userResolver } from "../src/scim/model/filter/targets";
+import { planList } from "../src/scim/model/query";
+import { RESOURCE_TYPES } from "../src/scim/model/schemas";
 
 const USER = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP = RESOURCE_TYPES.find((t) => t.id === "Group")!;

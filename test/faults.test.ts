@@ -11,7 +11,7 @@ import { createDb } from "../src/db/client";
 import { users } from "../src/db/schema";
 import { sha256Hex } from "../src/auth/tokens";
 import { findCredential } from "../src/iam/credentials";
-import { IntegrationWriter, MAX_PENDING_WRITES } from "../src/scim/integration-writer";
+import { IntegrationWriter, MAX_PENDING_WRITES } from "../src/scim/writer/integration-writer";
 import { fetchWithEnv, newIntegration, ORIGIN, scim, type TestIntegration } from "./helpers";
 
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";

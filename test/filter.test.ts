@@ -7,14 +7,14 @@ import { createDb } from "../src/db/client";
 import { groups, tenantUsers, users } from "../src/db/schema";
 import { createGroup } from "../src/iam/groups";
 import { createUser, queryTenantUsers, tenantUsersPage } from "../src/iam/users";
-import { planList } from "../src/scim/query";
-import { RESOURCE_TYPES } from "../src/scim/schemas";
+import { planList } from "../src/scim/model/query";
+import { RESOURCE_TYPES } from "../src/scim/model/schemas";
 import { createTenant } from "../src/iam/tenants";
-import { ScimError } from "../src/scim/errors";
-import { compileFilter } from "../src/scim/filter/compile";
-import { FILTER_LIMITS, parseFilter } from "../src/scim/filter/parse";
-import { groupResolver, userResolver } from "../src/scim/filter/targets";
-import { userFields } from "../src/scim/resources";
+import { ScimError } from "../src/scim/model/errors";
+import { compileFilter } from "../src/scim/model/filter/compile";
+import { FILTER_LIMITS, parseFilter } from "../src/scim/model/filter/parse";
+import { groupResolver, userResolver } from "../src/scim/model/filter/targets";
+import { userFields } from "../src/scim/model/resources";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 

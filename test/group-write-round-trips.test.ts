@@ -15,7 +15,7 @@ import { createGroup, getGroup, membersOfGroups, updateGroup, type Group, type G
 import { createTenant } from "../src/iam/tenants";
 import { createUser } from "../src/iam/users";
 import { authorizedAtCommit } from "../src/iam/writes";
-import { userFields } from "../src/scim/resources";
+import { userFields } from "../src/scim/model/resources";
 import { pausingDb } from "./support/pausing-db";
 
 const db = createDb(env.DB);

@@ -14,9 +14,9 @@ import { authorityHolds, lostAuthority } from "../src/iam/credentials";
 import { createUser, revokeUserAccess, updateUser } from "../src/iam/users";
 import { authorizedAtCommit, refusedAtCommit, TransientWriteError, type Authority } from "../src/iam/writes";
 import { describeError } from "../src/observability";
-import { LIMITS } from "../src/scim/limits";
-import { ROW_BUDGET } from "../src/scim/cost";
-import { userDoc, userFields } from "../src/scim/resources";
+import { LIMITS } from "../src/scim/model/limits";
+import { ROW_BUDGET } from "../src/scim/model/cost";
+import { userDoc, userFields } from "../src/scim/model/resources";
 import { admin, call, newIntegration, newTenant, scim, type TestIntegration } from "./helpers";
 import { pausingDb } from "./support/pausing-db";
 

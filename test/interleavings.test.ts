@@ -12,7 +12,7 @@ import { users } from "../src/db/schema";
 import { createGroup, getGroup, membersOfGroups, updateGroup } from "../src/iam/groups";
 import { createTenant } from "../src/iam/tenants";
 import { createUser, getTenantUser, updateUser } from "../src/iam/users";
-import { userDoc, userFields } from "../src/scim/resources";
+import { userDoc, userFields } from "../src/scim/model/resources";
 import { checkProperty, PROPERTY_TEST_TIMEOUT_MS } from "./support/property-runs";
 
 // Runs beyond each floor stop at this limit on a slow machine; the count made is printed.

@@ -11,10 +11,10 @@ import { createDb } from "../src/db/client";
 import { tenantUserEmails, users } from "../src/db/schema";
 import { membersOfGroups } from "../src/iam/groups";
 import { createUser, getGlobalUser, getTenantUser, queryTenantUsers } from "../src/iam/users";
-import { compileFilter } from "../src/scim/filter/compile";
-import { parseFilter } from "../src/scim/filter/parse";
-import { userResolver } from "../src/scim/filter/targets";
-import { userFields } from "../src/scim/resources";
+import { compileFilter } from "../src/scim/model/filter/compile";
+import { parseFilter } from "../src/scim/model/filter/parse";
+import { userResolver } from "../src/scim/model/filter/targets";
+import { userFields } from "../src/scim/model/resources";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const BEFORE_VIEWS = ["0000_init.sql", "0001_bindings_unique.sql"];

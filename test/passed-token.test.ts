@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PASSED_TOKEN_TTL_MS, passedToken } from "../src/scim/gate";
+import { PASSED_TOKEN_TTL_MS, passedToken } from "../src/scim/http/gate";
 import { sha256Hex } from "../src/auth/tokens";
 import { newIntegration, scim } from "./helpers";
 

@@ -1,8 +1,8 @@
 /** The PATCH engine on documents, without storage: normalization and application. */
 import { describe, expect, it } from "vitest";
-import { ScimError } from "../src/scim/errors";
-import { applyPatch, normalizePatch, splitMemberOperations } from "../src/scim/patch";
-import { RESOURCE_TYPES } from "../src/scim/schemas";
+import { ScimError } from "../src/scim/model/errors";
+import { applyPatch, normalizePatch, splitMemberOperations } from "../src/scim/model/patch";
+import { RESOURCE_TYPES } from "../src/scim/model/schemas";
 
 const USER = RESOURCE_TYPES.find((t) => t.id === "User")!;
 const GROUP = RESOURCE_TYPES.find((t) => t.id === "Group")!;

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/auth/tokens";
 import { GUARD_FAILS, GUARD_STOP, isGuardStop, piggyback } from "../src/db/piggyback";
 import { guardedCredentialStatement } from "../src/iam/credentials";
-import { costFits, LOOKUP_CAP, ROW_BUDGET, type Cost } from "../src/scim/cost";
+import { costFits, LOOKUP_CAP, ROW_BUDGET, type Cost } from "../src/scim/model/cost";
 import { sql } from "drizzle-orm";
 import { newIntegration } from "./helpers";
 

@@ -9,10 +9,10 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb, type Db } from "../src/db/client";
 import { users } from "../src/db/schema";
-import { SerialQueue } from "../src/iam/serial-queue";
+import { SerialQueue } from "../src/scim/writer/serial-queue";
 import { createUser, getTenantUser, updateUser, type TenantUser } from "../src/iam/users";
 import { createGroup, getGroup, updateGroup } from "../src/iam/groups";
-import { userDoc, userFields } from "../src/scim/resources";
+import { userDoc, userFields } from "../src/scim/model/resources";
 import { newIntegration, newTenant, scim } from "./helpers";
 import { deferred, pausingDb } from "./support/pausing-db";
 

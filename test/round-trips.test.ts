@@ -6,7 +6,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { passedToken } from "../src/scim/gate";
+import { passedToken } from "../src/scim/http/gate";
 import { sha256Hex } from "../src/auth/tokens";
 import { resultColumnNames } from "../src/db/piggyback";
 import { admin, newIntegration, ORIGIN, type TestIntegration } from "./helpers";

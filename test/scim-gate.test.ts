@@ -97,6 +97,9 @@ describe("SCIM gate", () => {
     const body = (await response.json()) as Record<string, unknown>;
     expectScimError({ status: response.status, headers: response.headers, json: body }, 403);
     expect(body.detail).toMatch(/multi-tenancy/);
+    // It names this service's own setting, not another product's configuration key.
+    expect(body.detail).toContain("TENANTS_ENABLED");
+    expect(body.detail).not.toMatch(/kestra/i);
   });
 
   it("answers unknown SCIM paths with a SCIM 404, after authentication", async () => {

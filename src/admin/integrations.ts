@@ -1,6 +1,7 @@
 /** Admin API: /api/v1/{tenant}/integrations (Kestra's Administration → IAM → Provisioning). */
 import { createRoute } from "@hono/zod-openapi";
-import { publicBaseUrl, tenantsEnabled } from "../config";
+import { publicBaseUrl, tenantsDisabled, tenantsEnabled } from "../config";
+import { scimEndpoint } from "../scim/http/paths";
 import { integrationActivity } from "../iam/integration-activity";
 import {
   createIntegration,
@@ -31,7 +32,7 @@ function render(integration: IntegrationRow, baseUrl: string) {
     description: integration.description,
     provisioningType: integration.provisioningType,
     enabled: integration.enabled,
-    endpoint: `${baseUrl}/api/v1/${integration.tenantId}/integrations/${integration.id}/scim/v2`,
+    endpoint: scimEndpoint(baseUrl, integration.tenantId, integration.id),
     serviceAccountId: integration.serviceAccountId,
     roleId: integration.roleId,
     createdAt: iso(integration.createdAt),
@@ -101,10 +102,7 @@ export function registerIntegrations(app: AdminApp): void {
         { what: `A new integration's ${SCIM_PROVISIONER_ROLE} role`, token: "the new integration's token", hint: NEVER_EXPIRES },
       );
       if (!tenantsEnabled(c.env)) {
-        throw new ProblemError(
-          403,
-          "Provisioning integrations need multi-tenancy, which is disabled on this server: set TENANTS_ENABLED to \"true\" (Kestra's kestra.ee.tenants.enabled).",
-        );
+        throw new ProblemError(403, tenantsDisabled("A provisioning integration"));
       }
       const result = await createIntegration(c.var.db, {
         ...c.req.valid("json"),

@@ -7,7 +7,7 @@ import { ACTOR_TYPES, SUBJECT_TYPES } from "../db/schema";
 import { ACTIONS, RESOURCES } from "../iam/permissions";
 import { DECLARATION_LIMITS } from "../iam/scim-schemas";
 import { RESERVED_TENANT_IDS } from "../iam/tenants";
-import { UNIQUE_TYPES } from "../scim/extensions";
+import { UNIQUE_TYPES } from "../scim/model/extensions";
 
 const time = z.string().openapi({ format: "date-time", example: "2026-11-29T08:00:00.000Z" });
 const id = (example = "01a225a4-32dd-7c51-8459-6a6169f0ad2b") => z.string().min(1).max(200).openapi({ example });

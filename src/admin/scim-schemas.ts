@@ -1,8 +1,8 @@
 /** Admin API: /api/v1/{tenant}/scim-schemas, the tenant's own SCIM schema extensions of Users. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { DECLARATION_LIMITS, deleteDeclaredSchema, listDeclaredSchemas, putDeclaredSchema, type DeclaredSchema, type UniqueAttribute } from "../iam/scim-schemas";
-import { BUILT_IN_URNS, declaredUniqueAttributes, schemaOf, uniqueKey, userTypeWith } from "../scim/extensions";
-import { profilePath } from "../scim/filter/targets";
+import { BUILT_IN_URNS, declaredUniqueAttributes, schemaOf, uniqueKey, userTypeWith } from "../scim/model/extensions";
+import { profilePath } from "../scim/model/filter/targets";
 import { tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";

@@ -10,6 +10,8 @@ import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { GUARD_FAILS } from "../db/piggyback";
 import type { Db } from "../db/client";
 import { apiTokens, bindings, integrations, rolePermissions } from "../db/schema";
+import { digestsEqual } from "../auth/tokens";
+import type { Action, Resource } from "./permissions";
 import { failure, type Authority, type WriteFailure } from "./writes";
 
 /** True when a token with this expiry no longer works at `now`. */
@@ -205,4 +207,52 @@ export async function touchToken(db: Db, tokenId: string, now: number = Date.now
         or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, now - LAST_USED_RESOLUTION_MS)),
       ),
     );
+}
+
+/** A credential found valid for a SCIM request: its integration is the one the URL names. */
+export type ScimCredential = Credential & { integrationId: string };
+
+/** The verdict on a token's credential row: `credential` is set once the token is known to be the integration's. */
+export type CredentialVerdict =
+  | { kind: "ok"; credential: ScimCredential }
+  | { kind: "refused"; status: 401 | 403; detail: string; credential?: ScimCredential };
+
+/** The 401 of every token that is not the integration's. */
+export const INVALID_TOKEN = "The bearer token is not valid for this provisioning integration.";
+
+/**
+ * Judges a row of `credentialStatement` for a SCIM request: one rule for the gate and for the
+ * integration's writer, which checks the token in its own first batch.
+ */
+export function judgeCredential(row: Record<string, unknown> | undefined, expected: CredentialExpectation, now = Date.now()): CredentialVerdict {
+  const credential = credentialOf(row);
+  // One answer for unknown and expired tokens and tokens of another integration or tenant: no oracle.
+  if (
+    !credential ||
+    !digestsEqual(credential.tokenHash, expected.tokenHash) ||
+    credential.tenantId !== expected.tenantId ||
+    credential.integrationId !== expected.integrationId ||
+    hasExpired(credential.expiresAt, now)
+  ) {
+    return { kind: "refused", status: 401, detail: INVALID_TOKEN };
+  }
+  if (!credential.integrationEnabled) {
+    return { kind: "refused", status: 403, detail: "This provisioning integration is disabled; enable it in scim-edge to accept requests." };
+  }
+  const known = { ...credential, integrationId: credential.integrationId };
+  const { refusal } = permissionCheck(credential.permissions, expected.permissions.map((p) => p.split(":") as [Resource, Action]));
+  return refusal ? { kind: "refused", status: 403, detail: refusal, credential: known } : { kind: "ok", credential: known };
+}
+
+/**
+ * The `RESOURCE:ACTION` permissions `required` names, those of them `granted` lacks, and the
+ * refusal that lack answers (one wording for single requests and /Bulk operations).
+ */
+export function permissionCheck(granted: string[], required: readonly (readonly [Resource, Action])[]): { wanted: string[]; refusal?: string } {
+  const have = new Set(granted);
+  const wanted = required.map(([resource, action]) => `${resource}:${action}`);
+  const missing = wanted.filter((p) => !have.has(p));
+  return missing.length === 0
+    ? { wanted }
+    : { wanted, refusal: `This integration's service account lacks ${missing.join(" and ")}; grant it through a role bound to the service account.` };
 }

@@ -62,7 +62,7 @@ export interface UniqueAttribute {
   attribute: string;
   /** Where the value sits in a view's profile JSON. */
   jsonPath: string;
-  /** The attribute's type: how its value key is computed (`uniqueValueKey` in src/scim/extensions.ts). */
+  /** The attribute's type: how its value key is computed (`uniqueValueKey` in src/scim/model/extensions.ts). */
   type: string;
   caseExact: boolean;
 }

@@ -4,12 +4,15 @@
  * batch, audit row), so one that fails never half-applies and the others are unaffected.
  * `bulkId` cross-references resolve to what earlier operations of the request created.
  */
-import { groupEtag } from "../iam/groups";
-import { userEtag } from "../iam/users";
-import { LIMITS } from "./limits";
-import { ScimError, scimErrorBody, type ScimType } from "./errors";
-import { permissionCheck } from "./gate";
-import { readJson, recordRefusedWrite, scimBase, scimJson, unwrap, WRITE_PERMISSIONS, writeContext, writer, type ScimContext } from "./exchange";
+import { groupEtag } from "../../iam/groups";
+import { userEtag } from "../../iam/users";
+import { LIMITS } from "../model/limits";
+import { ScimError, scimErrorBody, type ScimType } from "../model/errors";
+import { permissionCheck } from "../../iam/credentials";
+import { scimBase, scimJson, type ScimContext } from "./context";
+import { unwrap, WRITE_PERMISSIONS, writeContext, writer } from "./handoff";
+import { readJson } from "./json";
+import { recordRefusedWrite } from "./refused";
 
 export const BULK_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 export const BULK_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";

@@ -3,27 +3,22 @@
  * of that integration's service account, and the integration must be enabled.
  */
 import type { MiddlewareHandler } from "hono";
-import type { BaseVariables } from "../app-env";
-import { createDb } from "../db/client";
-import { piggyback } from "../db/piggyback";
+import type { BaseVariables } from "../../app-env";
+import { createDb } from "../../db/client";
+import { piggyback } from "../../db/piggyback";
 import {
-  credentialOf,
   credentialStatement,
   guardedCredentialStatement,
-  hasExpired,
+  judgeCredential,
   LAST_USED_RESOLUTION_MS,
   touchToken,
-  type Credential,
-  type CredentialExpectation,
-} from "../iam/credentials";
-import { costFits, evaluate, LOOKUP_CAP, ROW_BUDGET, sizesOf, type Cost } from "./cost";
-import type { Action, Resource } from "../iam/permissions";
-import { ScimError } from "./errors";
-import { tenantsEnabled } from "../config";
-import { bearerToken, digestsEqual, sha256Hex } from "../auth/tokens";
-
-/** A credential found valid for a SCIM request: its integration is the one the URL names. */
-export type ScimCredential = Credential & { integrationId: string };
+  type ScimCredential,
+} from "../../iam/credentials";
+import { costFits, evaluate, LOOKUP_CAP, ROW_BUDGET, sizesOf, type Cost } from "../model/cost";
+import type { Action, Resource } from "../../iam/permissions";
+import { ScimError } from "../model/errors";
+import { tenantsDisabled, tenantsEnabled } from "../../config";
+import { bearerToken, sha256Hex } from "../../auth/tokens";
 
 /** What the gate tells later handlers. */
 export type ScimVariables = BaseVariables & {
@@ -46,7 +41,7 @@ export type ScimVariables = BaseVariables & {
   /** The `RESOURCE:ACTION` permissions the route required: checked with the token, and again at a write's commit. */
   requiredPermissions?: string[];
   /**
-   * Prices the request's next query (src/scim/cost.ts): its guard refuses it (400 tooMany) before
+   * Prices the request's next query (src/scim/model/cost.ts): its guard refuses it (400 tooMany) before
    * it runs unless the price fits the tenant's sizes. Set before the query it prices.
    */
   price: (cost: Cost) => void;
@@ -55,40 +50,6 @@ export type ScimVariables = BaseVariables & {
 export interface ScimAuthOptions {
   /** Realm named in `WWW-Authenticate`. */
   realm?: string;
-}
-
-export type { CredentialExpectation };
-
-/** The verdict on a token's credential row: `credential` is set once the token is known to be the integration's. */
-export type CredentialVerdict =
-  | { kind: "ok"; credential: ScimCredential }
-  | { kind: "refused"; status: 401 | 403; detail: string; credential?: ScimCredential };
-
-/** The 401 of every token that is not the integration's. */
-export const INVALID_TOKEN = "The bearer token is not valid for this provisioning integration.";
-
-/**
- * Judges a row of `credentialStatement` for a SCIM request: one rule for the gate and for the
- * integration's writer, which checks the token in its own first batch.
- */
-export function judgeCredential(row: Record<string, unknown> | undefined, expected: CredentialExpectation, now = Date.now()): CredentialVerdict {
-  const credential = credentialOf(row);
-  // One answer for unknown and expired tokens and tokens of another integration or tenant: no oracle.
-  if (
-    !credential ||
-    !digestsEqual(credential.tokenHash, expected.tokenHash) ||
-    credential.tenantId !== expected.tenantId ||
-    credential.integrationId !== expected.integrationId ||
-    hasExpired(credential.expiresAt, now)
-  ) {
-    return { kind: "refused", status: 401, detail: INVALID_TOKEN };
-  }
-  if (!credential.integrationEnabled) {
-    return { kind: "refused", status: 403, detail: "This provisioning integration is disabled; enable it in scim-edge to accept requests." };
-  }
-  const known = { ...credential, integrationId: credential.integrationId };
-  const { refusal } = permissionCheck(credential.permissions, expected.permissions.map((p) => p.split(":") as [Resource, Action]));
-  return refusal ? { kind: "refused", status: 403, detail: refusal, credential: known } : { kind: "ok", credential: known };
 }
 
 /** What a token that passed is, for the write it may now hand over unchecked: facts that never change for a token. */
@@ -153,10 +114,7 @@ export function scimAuth(
   const unauthorized = (detail: string) => new ScimError(401, detail, undefined, { "WWW-Authenticate": challenge });
   return async function scimAuthMiddleware(c, next) {
     if (!tenantsEnabled(c.env)) {
-      throw new ScimError(
-        403,
-        "SCIM provisioning needs multi-tenancy, which is disabled on this server (TENANTS_ENABLED=false; Kestra's kestra.ee.tenants.enabled).",
-      );
+      throw new ScimError(403, tenantsDisabled("SCIM provisioning"));
     }
     const presented = bearerToken(c.req.header("Authorization"));
     if (!presented) throw unauthorized("Send the integration's secret token as 'Authorization: Bearer <token>'.");
@@ -211,19 +169,6 @@ export function scimAuth(
     // only once its token holds: otherwise its answer becomes the refusal.
     await gate.settle();
   };
-}
-
-/**
- * The `RESOURCE:ACTION` permissions `required` names, those of them `granted` lacks, and the
- * refusal that lack answers (one wording for single requests and /Bulk operations).
- */
-export function permissionCheck(granted: string[], required: readonly (readonly [Resource, Action])[]): { wanted: string[]; refusal?: string } {
-  const have = new Set(granted);
-  const wanted = required.map(([resource, action]) => `${resource}:${action}`);
-  const missing = wanted.filter((p) => !have.has(p));
-  return missing.length === 0
-    ? { wanted }
-    : { wanted, refusal: `This integration's service account lacks ${missing.join(" and ")}; grant it through a role bound to the service account.` };
 }
 
 /**

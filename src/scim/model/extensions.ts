@@ -4,8 +4,8 @@
  * the enterprise extension; data under an undeclared extension URN is kept as sent (bounded by
  * the resource size cap) and answered back, never dropped.
  */
-import type { Db } from "../db/client";
-import { listDeclaredSchemas, type DeclaredSchema } from "../iam/scim-schemas";
+import type { Db } from "../../db/client";
+import { listDeclaredSchemas, type DeclaredSchema } from "../../iam/scim-schemas";
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, PATCH_OP_SCHEMA, RESOURCE_TYPES, USER_SCHEMA, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schemas";
 
 const USER_TYPE = RESOURCE_TYPES.find((t) => t.id === "User")!;

@@ -96,7 +96,7 @@ function walkOf(type: ResourceTypeDef, pinned: Price | undefined): Walk {
 }
 
 /**
- * The price of a list (src/scim/cost.ts): its filter's walk (twice: the page and the count of
+ * The price of a list (src/scim/model/cost.ts): its filter's walk (twice: the page and the count of
  * totalResults), a sort, the page itself and what each row brings along.
  */
 function listPrice(

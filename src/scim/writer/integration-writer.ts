@@ -9,26 +9,26 @@
  * Results are plain tagged unions (`kind`), since class instances do not survive RPC.
  */
 import { DurableObject } from "cloudflare:workers";
-import { createDb, type Db } from "../db/client";
-import { emptyStats, metered, type D1Stats } from "../db/metered";
-import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../db/transient";
-import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupSize, type GroupWriteResult, type MemberChange } from "../iam/groups";
-import { ROW_BUDGET } from "./cost";
-import { SerialQueue } from "../iam/serial-queue";
-import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../iam/users";
-import { authorityHolds, credentialStatement, guardedCredentialStatement, lostAuthority } from "../iam/credentials";
-import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../iam/writes";
-import { describeError } from "../observability";
-import { INVALID_TOKEN, judgeCredential } from "./gate";
-import { piggyback } from "../db/piggyback";
-import { ScimError } from "./errors";
-import { memberCondition } from "./filter/targets";
-import { FILTER_LIMITS, termsOf } from "./filter/parse";
-import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "./patch";
-import { groupDoc, userDoc, userFields } from "./resources";
-import { RESOURCE_TYPES } from "./schemas";
-import { validateResource } from "./validate";
-import { schemaOf, userTypeFor, userTypeWith } from "./extensions";
+import { createDb, type Db } from "../../db/client";
+import { emptyStats, metered, type D1Stats } from "../../db/metered";
+import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../../db/transient";
+import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupSize, type GroupWriteResult, type MemberChange } from "../../iam/groups";
+import { ROW_BUDGET } from "../model/cost";
+import { SerialQueue } from "./serial-queue";
+import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../../iam/users";
+import { authorityHolds, credentialStatement, guardedCredentialStatement, lostAuthority } from "../../iam/credentials";
+import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../../iam/writes";
+import { describeError } from "../../observability";
+import { INVALID_TOKEN, judgeCredential } from "../../iam/credentials";
+import { piggyback } from "../../db/piggyback";
+import { ScimError } from "../model/errors";
+import { memberCondition } from "../model/filter/targets";
+import { FILTER_LIMITS, termsOf } from "../model/filter/parse";
+import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "../model/patch";
+import { groupDoc, userDoc, userFields } from "../model/resources";
+import { RESOURCE_TYPES } from "../model/schemas";
+import { validateResource } from "../model/validate";
+import { schemaOf, userTypeFor, userTypeWith } from "../model/extensions";
 
 const GROUP_TYPE = RESOURCE_TYPES.find((t) => t.id === "Group")!;
 
@@ -94,7 +94,7 @@ function refuseManyFilterTerms(members: MemberOperation[]): void {
 
 /**
  * Refuses (400 tooMany) member operations that would walk more than ROW_BUDGET rows of a group
- * this size, before anything is written (src/scim/cost.ts).
+ * this size, before anything is written (src/scim/model/cost.ts).
  */
 function memberWalkPrice(priced: { rowsPerMember?: (maxViewUnits: number) => number }[]): ((size: GroupSize) => WriteFailure | undefined) | undefined {
   const filtered = priced.filter((p) => p.rowsPerMember);

@@ -33,7 +33,7 @@ export interface ScalarTarget {
   unique?: boolean;
   /**
    * With `indexed` and not `unique`: the rows an `eq` matches, as `select 1 from … where …`
-   * given the comparison, for the guard to count (at most LOOKUP_CAP, src/scim/cost.ts).
+   * given the comparison, for the guard to count (at most LOOKUP_CAP, src/scim/model/cost.ts).
    */
   probe?: (cond: SQL) => SQL;
   /**
@@ -77,8 +77,8 @@ export type Target = ScalarTarget | MultiTarget | ComplexTarget;
 export type TermCost = "column" | "json";
 
 /**
- * Adds up, while a filter compiles, what its terms make the database walk, for src/scim/query.ts
- * to price once it knows which rows the query walks (src/scim/cost.ts): terms evaluated on each
+ * Adds up, while a filter compiles, what its terms make the database walk, for src/scim/model/query.ts
+ * to price once it knows which rows the query walks (src/scim/model/cost.ts): terms evaluated on each
  * walked row, work done once (a set's sub-query), and the indexed `eq` terms that could drive it.
  */
 export class CostMeter {
@@ -100,7 +100,7 @@ export class CostMeter {
   /** The most rows other bounding `eq` terms can match (ScalarTarget.rowsPerValue). */
   readonly bounded: Price[] = [];
 
-  /** Indexed `eq` terms that bound the rows (src/scim/query.ts asks whether a filter pins its rows through one). */
+  /** Indexed `eq` terms that bound the rows (src/scim/model/query.ts asks whether a filter pins its rows through one). */
   get indexed(): number {
     return this.unique + this.probes.length + this.bounded.length;
   }

@@ -5,7 +5,7 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import { groupMembers, groups, tenantUserEmails, tenantUsers, tenantUserValues } from "../../db/schema";
+import { groupMembers, groups, tenantUserEmails, tenantUsers, tenantUserValues } from "../../../db/schema";
 import { uniqueAttributes, uniqueKey } from "../extensions";
 import {
   ENTERPRISE_USER_SCHEMA,
