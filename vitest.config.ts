@@ -28,7 +28,8 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "worker",
-            include: ["test/*.test.ts"],
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/e2e/**"],
             setupFiles: ["./test/support/apply-migrations.ts"],
           },
         },

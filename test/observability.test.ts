@@ -1,6 +1,6 @@
 /** The request log: one JSON line per request, with ids and D1 counters, and nothing secret. */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { newIntegration, scim } from "./helpers";
+import { newIntegration, scim } from "./support/helpers";
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -181,7 +181,7 @@ function viaSql(tenantId: string, type: AuthzSubject["type"]): SQL {
  * The single statement behind both functions. With `pairs`, only those `RESOURCE:ACTION`
  * permissions are read (passed as one JSON parameter, so 100 checks bind one value).
  *
- * EXPLAIN QUERY PLAN (checked in test/authz.test.ts), SQLite flattening `via` into each arm:
+ * EXPLAIN QUERY PLAN (checked in test/iam/authz.test.ts), SQLite flattening `via` into each arm:
  *   subject   SEARCH tu USING INDEX tenant_users_user_name_key_unique (tenant_id=? AND user_name_key=?)
  *             | SEARCH u USING COVERING INDEX sqlite_autoindex_users_1 (id=?)
  *               + SEARCH tu USING INDEX sqlite_autoindex_tenant_users_1 (tenant_id=? AND user_id=?)
