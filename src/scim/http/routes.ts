@@ -20,8 +20,8 @@ import { recordRefusedWrite } from "./refused";
 import { unassignedWhenUnknown } from "../model/filter/compile";
 import { costOfAll } from "../model/cost";
 import { groupResolver, userResolver } from "../model/filter/targets";
-import { isReturned, parseProjection, project } from "../model/projection";
-import { planList, userReadCost, type ListParameters } from "../model/query";
+import { isReturned, parseProjection, project, type Projection } from "../model/projection";
+import { pageQuery, planList, userReadCost, type ListParameters, type ListQueryPlan } from "../model/query";
 import { renderGroup, renderUser } from "../model/resources";
 import { ALL_SCHEMAS, LIST_RESPONSE_SCHEMA, RESOURCE_TYPES, SEARCH_REQUEST_SCHEMA, type ResourceTypeDef, type SchemaDef } from "../model/schemas";
 
@@ -45,19 +45,17 @@ function userType(c: ScimContext, ...request: unknown[]): Promise<ResourceTypeDe
   return userTypeFor(c.var.db, c.var.scope.tenantId, c.req.query("attributes"), c.req.query("excludedAttributes"), ...request);
 }
 
+/** A page of the tenant's users as `plan` asks, with their groups when the projection returns them. */
+function usersPage(c: ScimContext, type: ResourceTypeDef, plan: ListQueryPlan, offset?: number, limit?: number) {
+  const withGroups = isReturned(plan.projection, type, "groups");
+  return queryTenantUsers(c.var.db, c.var.scope.tenantId, { ...pageQuery(plan, offset, limit), withGroups });
+}
+
 async function listUsers(c: ScimContext, params: ListParameters) {
   const type = await userType(c, params);
   const plan = planList(type, userResolver(c.var.scope.tenantId, type), params);
   c.var.price(plan.cost);
-  const { total, rows } = await queryTenantUsers(c.var.db, c.var.scope.tenantId, {
-    where: plan.where,
-    pinned: plan.pinned,
-    orderBy: plan.orderBy,
-    offset: plan.startIndex - 1,
-    limit: plan.count,
-    pageUnits: plan.pageUnits,
-    withGroups: isReturned(plan.projection, type, "groups"),
-  });
+  const { total, rows } = await usersPage(c, type, plan);
   const base = scimBase(c);
   const resources = rows.map((row) => project(renderUser(row, base), plan.projection, type));
   return scimJson(c, listResponse(plan.startIndex, total, resources));
@@ -89,21 +87,19 @@ async function withMembers(c: ScimContext, rows: Group[]): Promise<Shown[]> {
   return shown.map((s) => (s.withMembers ? { group: s.group, members: members.get(s.group.id) ?? [] } : { group: s.group }));
 }
 
+/** Groups as a list shows them: with their members (within the budget) when the projection returns them. */
+async function renderGroups(c: ScimContext, rows: Group[], projection: Projection): Promise<Record<string, unknown>[]> {
+  // Entra asks with excludedAttributes=members: then members are not even read.
+  const shown = isReturned(projection, GROUP_TYPE, "members") ? await withMembers(c, rows) : rows.map((group): Shown => ({ group }));
+  const base = scimBase(c);
+  return shown.map(({ group, members }) => project(renderGroup(group, base, members), projection, GROUP_TYPE));
+}
+
 async function listGroups(c: ScimContext, params: ListParameters) {
   const plan = planList(GROUP_TYPE, groupResolver(c.var.scope.tenantId), params);
   c.var.price(plan.cost);
-  const { total, rows } = await queryGroups(c.var.db, c.var.scope.tenantId, {
-    where: plan.where,
-    pinned: plan.pinned,
-    orderBy: plan.orderBy,
-    offset: plan.startIndex - 1,
-    limit: plan.count,
-  });
-  // Entra asks with excludedAttributes=members: then members are not even read.
-  const shown = isReturned(plan.projection, GROUP_TYPE, "members") ? await withMembers(c, rows) : rows.map((group): Shown => ({ group }));
-  const base = scimBase(c);
-  const resources = shown.map(({ group, members }) => project(renderGroup(group, base, members), plan.projection, GROUP_TYPE));
-  return scimJson(c, listResponse(plan.startIndex, total, resources));
+  const { total, rows } = await queryGroups(c.var.db, c.var.scope.tenantId, pageQuery(plan));
+  return scimJson(c, listResponse(plan.startIndex, total, await renderGroups(c, rows, plan.projection)));
 }
 
 /** RFC 7644 §4: discovery endpoints do not filter. */
@@ -199,25 +195,16 @@ async function searchAll(c: ScimContext) {
   c.var.price(costOfAll(userPlan.cost, groupPlan.cost));
   const tenantId = c.var.scope.tenantId;
   const offset = userPlan.startIndex - 1;
-  const users = await queryTenantUsers(c.var.db, tenantId, {
-    where: userPlan.where,
-    pinned: userPlan.pinned,
-    orderBy: userPlan.orderBy,
-    offset,
-    limit: userPlan.count,
-    pageUnits: userPlan.pageUnits,
-    withGroups: isReturned(userPlan.projection, type, "groups"),
-  });
+  const users = await usersPage(c, type, userPlan, offset);
   const groupOffset = Math.max(0, offset - users.total);
   // Groups follow the last user: none while a page of large users stopped short of it.
   const usersLeft = users.total - offset - users.rows.length;
   const groupLimit = usersLeft > 0 ? 0 : Math.max(0, userPlan.count - users.rows.length);
-  const groups = await queryGroups(c.var.db, tenantId, { where: groupPlan.where, pinned: groupPlan.pinned, orderBy: groupPlan.orderBy, offset: groupOffset, limit: groupLimit });
+  const groups = await queryGroups(c.var.db, tenantId, pageQuery(groupPlan, groupOffset, groupLimit));
   const base = scimBase(c);
-  const shown = isReturned(groupPlan.projection, GROUP_TYPE, "members") ? await withMembers(c, groups.rows) : groups.rows.map((group): Shown => ({ group }));
   const resources = [
     ...users.rows.map((u) => project(renderUser(u, base), userPlan.projection, type)),
-    ...shown.map(({ group, members }) => project(renderGroup(group, base, members), groupPlan.projection, GROUP_TYPE)),
+    ...(await renderGroups(c, groups.rows, groupPlan.projection)),
   ];
   return scimJson(c, listResponse(userPlan.startIndex, users.total + groups.total, resources));
 }

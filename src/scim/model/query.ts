@@ -42,6 +42,14 @@ export interface ListQueryPlan {
   pageUnits?: number;
 }
 
+/**
+ * What a plan asks of the store for one page: the mapping every list shares (Users, Groups, and
+ * root /.search, which pages the groups on from where the users end).
+ */
+export function pageQuery(plan: ListQueryPlan, offset = plan.startIndex - 1, limit = plan.count) {
+  return { where: plan.where, pinned: plan.pinned, orderBy: plan.orderBy, offset, limit, pageUnits: plan.pageUnits };
+}
+
 function integer(name: string, value: unknown): number | undefined {
   if (value === undefined || value === null || value === "") return undefined;
   const n = typeof value === "number" ? value : Number(String(value).trim());
