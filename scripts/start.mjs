@@ -1,7 +1,8 @@
 // `npm start`: local development on wrangler's embedded D1.
 // 1. make sure .dev.vars holds an ADMIN_TOKEN (generate a strong one if not),
-// 2. apply the D1 migrations to the local database,
-// 3. run `wrangler dev` on $PORT (default 8787).
+// 2. apply the D1 migrations to the local database (their tables shown only when it fails),
+// 3. run `wrangler dev` on $PORT (default 8787), and once it answers, say where the console is
+//    and how to sign in.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
@@ -13,18 +14,21 @@ const current = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
 if (!/^\s*ADMIN_TOKEN\s*=\s*\S+/m.test(current)) {
   const token = randomBytes(32).toString("base64url");
   appendFileSync(devVars, `${current && !current.endsWith("\n") ? "\n" : ""}ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
-  console.log(`[scim-edge] generated an admin token and wrote it to ${devVars} (ADMIN_TOKEN=...)`);
-} else {
-  console.log(`[scim-edge] admin token: ADMIN_TOKEN in ${devVars}`);
+  console.log(`[scim-edge] generated an admin token and wrote it to ${devVars}`);
 }
 
 const env = { ...envWithNode22(), CI: "true" };
 const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: ROOT, env, stdio: "inherit" });
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: ROOT, env, encoding: "utf8" });
 if (migrate.status !== 0) {
+  process.stdout.write(migrate.stdout ?? "");
+  process.stderr.write(migrate.stderr ?? "");
   console.error("[scim-edge] applying the local D1 migrations failed; see above.");
   process.exit(migrate.status ?? 1);
 }
+// Wrangler draws a table per migration; one line says the same.
+const applied = new Set(migrate.stdout.match(/\d{4}_[\w-]+\.sql/g) ?? []).size;
+console.log(`[scim-edge] local D1 up to date${applied ? ` (${applied} migration${applied === 1 ? "" : "s"} applied)` : ""}`);
 
 const port = process.env.PORT || "8787";
 /** @type {NodeJS.ProcessEnv} */
@@ -33,3 +37,24 @@ if (process.env.CI === undefined) delete devEnv.CI; // CI=true only kept wrangle
 const dev = spawn(wrangler, ["dev", "--port", port, ...process.argv.slice(2)], { cwd: ROOT, env: devEnv, stdio: "inherit" });
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+// Wrangler says "Ready on …" among its own lines; this says what to do next, once it answers.
+const origin = `http://localhost:${port}`;
+for (let tries = 0; tries < 240; tries++) {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const answered = await fetch(`${origin}/ui/`, { redirect: "manual" }).then(
+    (r) => r.status < 500,
+    () => false,
+  );
+  if (!answered) continue;
+  console.log(
+    [
+      "",
+      `[scim-edge] Console:     ${origin}/ui/`,
+      `[scim-edge] Sign in with the admin token: ADMIN_TOKEN in ${devVars}; \`npm run --silent admin-token\` prints it alone.`,
+      `[scim-edge] Entra cannot reach localhost: for a real Test Connection, expose this port through a tunnel and set PUBLIC_URL (README, "Configure Microsoft Entra ID").`,
+      "",
+    ].join("\n"),
+  );
+  break;
+}

@@ -36,6 +36,8 @@ app.use(
 app.route(SCIM_MOUNT, scimRoutes);
 app.route("/api/v1", adminRoutes);
 app.route("/ui", consoleRoutes);
+// A person who opens the service's address wants the console.
+app.get("/", (c) => c.redirect("/ui/", 302));
 
 app.onError(renderError);
 app.notFound(renderNotFound);

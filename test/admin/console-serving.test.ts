@@ -21,6 +21,18 @@ describe("/ui", () => {
     expect(shell.headers.get("Referrer-Policy")).toBe("no-referrer");
   });
 
+  it("sends a person who opens the service's address to the console", async () => {
+    for (const method of ["GET", "HEAD"]) {
+      const root = await exports.default.fetch(`${ORIGIN}/`, { method, redirect: "manual" });
+      expect(root.status, method).toBe(302);
+      expect(root.headers.get("Location")).toBe("/ui/");
+    }
+    // Only the root: another unknown path is still a 404 problem.
+    const other = await exports.default.fetch(`${ORIGIN}/nothing-here`, { redirect: "manual" });
+    expect(other.status).toBe(404);
+    expect(other.headers.get("Content-Type")).toContain("application/problem+json");
+  });
+
   it("loads nothing from another origin (no CDN) and runs no inline script", async () => {
     const shell = (await call("GET", "/ui/")).text;
     const references = [...shell.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
