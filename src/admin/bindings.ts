@@ -4,7 +4,7 @@ import { createBinding, deleteBinding, getBinding, listBindings, type Binding as
 import { getRole } from "../iam/roles";
 import { assertWithinCallerGrants, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
-import { ProblemError } from "./problem";
+import { managedByIntegration, ProblemError } from "./problem";
 import { Binding, BindingQuery, CreateBinding, page, TenantIdParams, TenantParam } from "./schemas";
 import { decodeCursor, iso, pageOf } from "./validation";
 
@@ -99,10 +99,11 @@ export function registerBindings(app: AdminApp): void {
       path: "/{tenant}/bindings/{id}",
       tags,
       summary: "Delete a binding",
+      description: "A provisioning integration's SCIMProvisioner binding is refused (409): delete the integration instead.",
       security: bearer,
       middleware: [tenantAccess("BINDINGS", "DELETE")] as const,
       request: { params: TenantIdParams },
-      responses: { 204: { description: "Deleted." }, ...problems(401, 403, 404) },
+      responses: { 204: { description: "Deleted." }, ...problems(401, 403, 404, 409) },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
@@ -117,6 +118,8 @@ export function registerBindings(app: AdminApp): void {
           return c.body(null, 204);
         case "not_found":
           throw new ProblemError(404, `Binding '${id}' does not exist in tenant '${c.var.tenantId}'.`);
+        case "integration_managed":
+          throw managedByIntegration(`Binding '${id}'`, c.var.tenantId, result);
       }
     },
   );

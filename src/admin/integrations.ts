@@ -7,6 +7,7 @@ import {
   createIntegration,
   deleteIntegration,
   getIntegration,
+  integrationProblems,
   listIntegrations,
   rotateIntegrationToken,
   updateIntegration,
@@ -35,6 +36,7 @@ function render(integration: IntegrationRow, baseUrl: string) {
     endpoint: scimEndpoint(baseUrl, integration.tenantId, integration.id),
     serviceAccountId: integration.serviceAccountId,
     roleId: integration.roleId,
+    problems: integrationProblems(integration),
     createdAt: iso(integration.createdAt),
     updatedAt: iso(integration.updatedAt),
   };

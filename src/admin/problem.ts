@@ -34,3 +34,16 @@ export class ProblemError extends Error {
 export function problemBody(status: number, detail: string, extra: Record<string, unknown> = {}) {
   return { type: "about:blank", title: TITLES[status] ?? "Error", status, detail, ...extra };
 }
+
+/**
+ * The 409 of a change to what a provisioning integration owns (its token, its SCIMProvisioner
+ * binding): made directly, it would break provisioning while the integration still shows enabled.
+ */
+export function managedByIntegration(what: string, tenantId: string, integration: { integrationId: string; integrationName: string }): ProblemError {
+  const path = `/api/v1/${tenantId}/integrations/${integration.integrationId}`;
+  return new ProblemError(
+    409,
+    `${what} belongs to the provisioning integration '${integration.integrationName}': change it there (Provisioning in the console; POST ${path}/token rotates its token, DELETE ${path} removes the integration with its token and binding).`,
+    { integrationId: integration.integrationId },
+  );
+}

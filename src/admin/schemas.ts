@@ -65,6 +65,9 @@ export const Integration = z
     endpoint: z.string().openapi({ description: "The Tenant URL to paste into Entra ID.", example: "https://scim.example.com/api/v1/acme/integrations/ID/scim/v2" }),
     serviceAccountId: z.string(),
     roleId: z.string().nullable(),
+    problems: z.array(z.string()).openapi({
+      description: "What keeps it from working although enabled (no token, permissions its service account lacks); empty when healthy.",
+    }),
     createdAt: time,
     updatedAt: time,
   })

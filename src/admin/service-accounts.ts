@@ -15,7 +15,7 @@ import {
 import { holdingsOf } from "../iam/authz";
 import { assertNotOutranked, assertNotSelf, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp, type AdminEnv } from "./app";
-import { ProblemError } from "./problem";
+import { managedByIntegration, ProblemError } from "./problem";
 import {
   CreatedToken,
   CreateServiceAccount,
@@ -93,7 +93,7 @@ async function guardRank(c: Context<AdminEnv>, id: string, what: string, token?:
 }
 
 const tags = ["Service accounts"];
-const managedByIntegration = "An integration's service account is managed through its integration (409).";
+const MANAGED_NOTE = "An integration's service account is managed through its integration (409).";
 
 /** Registers the service account routes. */
 export function registerServiceAccounts(app: AdminApp): void {
@@ -159,7 +159,7 @@ export function registerServiceAccounts(app: AdminApp): void {
       path: "/{tenant}/service-accounts/{id}",
       tags,
       summary: "Rename or describe a service account",
-      description: `\`description: null\` clears it. ${managedByIntegration}`,
+      description: `\`description: null\` clears it. ${MANAGED_NOTE}`,
       security: bearer,
       middleware: [tenantAccess("SERVICE_ACCOUNTS", "UPDATE")] as const,
       request: { params: TenantIdParams, ...body(PatchServiceAccount) },
@@ -180,7 +180,7 @@ export function registerServiceAccounts(app: AdminApp): void {
       path: "/{tenant}/service-accounts/{id}",
       tags,
       summary: "Delete a service account",
-      description: `Its tokens stop working and its bindings go, in one batch. ${managedByIntegration}`,
+      description: `Its tokens stop working and its bindings go, in one batch. ${MANAGED_NOTE}`,
       security: bearer,
       middleware: [tenantAccess("SERVICE_ACCOUNTS", "DELETE")] as const,
       request: { params: TenantIdParams },
@@ -205,7 +205,7 @@ export function registerServiceAccounts(app: AdminApp): void {
         "The secret is in this response only (only its hash is stored). It works within the account's bindings until `expiresAt` " +
         "(in the future, at most 730 days ahead; absent: until revoked). A service-account caller cannot mint for its own account, " +
         "for an account holding anything its own bindings do not cover (namespaced bindings included), nor a token outliving its own. " +
-        managedByIntegration,
+        MANAGED_NOTE,
       security: bearer,
       middleware: [tenantAccess("SERVICE_ACCOUNTS", "CREATE")] as const,
       request: { params: TenantIdParams, ...body(CreateToken, { required: false }) },
@@ -240,11 +240,11 @@ export function registerServiceAccounts(app: AdminApp): void {
       path: "/{tenant}/service-accounts/{id}/tokens/{tokenId}",
       tags,
       summary: "Revoke a token",
-      description: "The token stops working on the next request. An integration whose token is revoked needs a rotation to work again.",
+      description: "The token stops working on the next request. An integration's token is refused (409): rotate it through the integration.",
       security: bearer,
       middleware: [tenantAccess("SERVICE_ACCOUNTS", "DELETE")] as const,
       request: { params: TokenParams },
-      responses: { 204: { description: "Revoked." }, ...problems(401, 403, 404) },
+      responses: { 204: { description: "Revoked." }, ...problems(401, 403, 404, 409) },
     }),
     async (c) => {
       const { id, tokenId } = c.req.valid("param");
@@ -255,6 +255,8 @@ export function registerServiceAccounts(app: AdminApp): void {
           return c.body(null, 204);
         case "not_found":
           throw new ProblemError(404, `Token '${tokenId}' of service account '${id}' does not exist in tenant '${c.var.tenantId}'.`);
+        case "integration_managed":
+          throw managedByIntegration(`Token '${tokenId}'`, c.var.tenantId, result);
       }
     },
   );

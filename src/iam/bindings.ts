@@ -3,7 +3,8 @@ import { and, eq, gt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { violates } from "../db/constraints";
 import { newId } from "../db/ids";
-import { bindings, groups, roles, serviceAccounts, tenantUsers, type SubjectType } from "../db/schema";
+import { bindings, groups, integrations, roles, serviceAccounts, tenantUsers, type SubjectType } from "../db/schema";
+import { SCIM_PROVISIONER_ROLE } from "./permissions";
 import { auditStatement, auditStatementIf } from "./audit";
 import { commit, type WriteContext } from "./writes";
 
@@ -151,12 +152,27 @@ export async function createBinding(
   return binding ? { kind: "created", binding } : { kind: "subject_not_found" };
 }
 
-export type DeleteBindingResult = { kind: "deleted" } | { kind: "not_found" };
+export type DeleteBindingResult =
+  | { kind: "deleted" }
+  | { kind: "not_found" }
+  | { kind: "integration_managed"; integrationId: string; integrationName: string };
 
-/** Deletes a binding (bindings are immutable: delete and create to change one). */
+/**
+ * Deletes a binding (bindings are immutable: delete and create to change one). The binding that
+ * makes a provisioning integration work (its service account's tenant-wide SCIMProvisioner
+ * binding) is refused: removing it would break provisioning while the integration shows enabled.
+ */
 export async function deleteBinding(db: Db, ctx: WriteContext, id: string, now = Date.now()): Promise<DeleteBindingResult> {
   const current = await getBinding(db, ctx.tenantId, id);
   if (!current) return { kind: "not_found" };
+  if (current.subjectType === "SERVICE_ACCOUNT" && current.namespace === null && current.roleName === SCIM_PROVISIONER_ROLE) {
+    const owner = await db
+      .select({ id: integrations.id, name: integrations.name })
+      .from(integrations)
+      .where(and(eq(integrations.tenantId, ctx.tenantId), eq(integrations.serviceAccountId, current.subjectId)))
+      .get();
+    if (owner) return { kind: "integration_managed", integrationId: owner.id, integrationName: owner.name };
+  }
   await commit(db, [
     db.delete(bindings).where(eq(bindings.id, id)),
     auditStatement(

@@ -35,6 +35,10 @@ export interface Integration {
   serviceAccountId: string;
   /** The SCIMProvisioner role the service account is bound to (null if that binding was removed). */
   roleId: string | null;
+  /** How many tokens its service account holds: rotation keeps exactly one. */
+  tokenCount: number;
+  /** The `RESOURCE:ACTION` pairs its service account's tenant-wide bindings grant. */
+  grantedPermissions: string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -53,6 +57,15 @@ const provisionerRoleId = sql<string | null>`(
     and r.name = ${SCIM_PROVISIONER_ROLE}
   order by b.id limit 1)`;
 
+const tokenCount = sql<number>`(
+  select count(*) from api_tokens t where t.service_account_id = "integrations"."service_account_id")`;
+
+const grantedPermissions = sql<string[]>`(
+  select json_group_array(distinct rp.resource || ':' || rp.action)
+  from bindings b join role_permissions rp on rp.role_id = b.role_id
+  where b.subject_type = 'SERVICE_ACCOUNT' and b.subject_id = "integrations"."service_account_id"
+    and b.namespace is null)`.mapWith((value: string | null) => (value ? (JSON.parse(value) as string[]) : []));
+
 const integrationColumns = {
   id: integrations.id,
   tenantId: integrations.tenantId,
@@ -62,9 +75,31 @@ const integrationColumns = {
   enabled: integrations.enabled,
   serviceAccountId: integrations.serviceAccountId,
   roleId: provisionerRoleId,
+  tokenCount,
+  grantedPermissions,
   createdAt: integrations.createdAt,
   updatedAt: integrations.updatedAt,
 };
+
+/**
+ * What keeps an integration from working although it may be enabled: no token, or a service
+ * account short of the SCIMProvisioner permissions (its role was edited, say). Empty when healthy.
+ * The admin API refuses to revoke its token or remove its binding; this catches every other way.
+ */
+export function integrationProblems(integration: Pick<Integration, "tokenCount" | "grantedPermissions">): string[] {
+  const problems: string[] = [];
+  if (integration.tokenCount === 0) problems.push("It has no token: every SCIM request is refused (401). Rotate its token to mint one.");
+  const granted = new Set(integration.grantedPermissions);
+  const missing = permissionPairs(SCIM_PROVISIONER_PERMISSIONS)
+    .map(({ resource, action }) => `${resource}:${action}`)
+    .filter((p) => !granted.has(p));
+  if (missing.length > 0) {
+    problems.push(
+      `Its service account lacks ${missing.join(", ")}: the SCIM requests that need ${missing.length === 1 ? "it" : "them"} are refused (403). Give its ${SCIM_PROVISIONER_ROLE} role back these permissions.`,
+    );
+  }
+  return problems;
+}
 
 export type CreateIntegrationResult =
   | { kind: "created"; integration: Integration; secretToken: string }

@@ -130,9 +130,13 @@ export async function getServiceAccount(db: Db, tenantId: string, id: string): P
   return row ? (await withTokens(db, [row]))[0] : undefined;
 }
 
-export type DeleteTokenResult = { kind: "deleted" } | { kind: "not_found" };
+export type DeleteTokenResult = { kind: "deleted" } | { kind: "not_found" } | { kind: "integration_managed"; integrationId: string; integrationName: string };
 
-/** Revokes one token of a service account; it stops working on the next request. */
+/**
+ * Revokes one token of a service account; it stops working on the next request. An
+ * integration's token is refused: revoking it would silently break provisioning while the
+ * integration still shows enabled (rotate it through the integration instead).
+ */
 export async function deleteToken(
   db: Db,
   ctx: WriteContext,
@@ -140,11 +144,13 @@ export async function deleteToken(
   now = Date.now(),
 ): Promise<DeleteTokenResult> {
   const token = await db
-    .select({ id: apiTokens.id, lastFour: apiTokens.lastFour })
+    .select({ id: apiTokens.id, lastFour: apiTokens.lastFour, integrationId: integrations.id, integrationName: integrations.name })
     .from(apiTokens)
+    .leftJoin(integrations, eq(integrations.serviceAccountId, apiTokens.serviceAccountId))
     .where(and(eq(apiTokens.tenantId, ctx.tenantId), eq(apiTokens.serviceAccountId, input.serviceAccountId), eq(apiTokens.id, input.tokenId)))
     .get();
   if (!token) return { kind: "not_found" };
+  if (token.integrationId !== null) return { kind: "integration_managed", integrationId: token.integrationId, integrationName: token.integrationName ?? token.integrationId };
   await commit(db, [
     db.delete(apiTokens).where(eq(apiTokens.id, token.id)),
     auditStatement(

@@ -150,7 +150,7 @@ describe("cascades", () => {
 });
 
 describe("service accounts", () => {
-  it("lists accounts with their tokens (never a secret or hash) and revokes a token", async () => {
+  it("lists accounts with their tokens (never a secret or hash); an integration's token is revoked only by rotation", async () => {
     const i = await newIntegration();
     await scim(i, "GET", "/Users");
     const list = await admin("GET", `/${i.tenant}/service-accounts`);
@@ -161,9 +161,12 @@ describe("service accounts", () => {
     expect(JSON.stringify(list.json)).not.toContain(i.token);
     expect(JSON.stringify(list.json)).not.toMatch(/[0-9a-f]{64}/);
     const tokenId = account.tokens[0].id;
-    expect((await admin("DELETE", `/${i.tenant}/service-accounts/${i.serviceAccountId}/tokens/${tokenId}`)).status).toBe(204);
-    expect((await scim(i, "GET", "/Users")).status).toBe(401);
+    expect((await admin("DELETE", `/${i.tenant}/service-accounts/${i.serviceAccountId}/tokens/${tokenId}`)).status).toBe(409);
+    expect((await scim(i, "GET", "/Users")).status).toBe(200);
+    expect((await admin("POST", `/${i.tenant}/integrations/${i.id}/token`)).status).toBe(200);
+    // The rotation revoked it: it is gone, and the old secret with it.
     expect((await admin("DELETE", `/${i.tenant}/service-accounts/${i.serviceAccountId}/tokens/${tokenId}`)).status).toBe(404);
+    expect((await scim(i, "GET", "/Users")).status).toBe(401);
   });
 });
 
@@ -291,11 +294,11 @@ describe("service-account tokens on the admin API", () => {
     // Creating an integration hands out SCIMProvisioner: allowed only to a caller that holds all of it.
     expect((await as(i.token, "POST", `/${tenant}/integrations`, { name: "minted" })).status).toBe(201);
     const creator = (await admin("POST", `/${tenant}/roles`, { name: "Creator", permissions: { INTEGRATIONS: ["CREATE"] } })).json;
-    const weak = await newIntegration(tenant);
-    const weakBinding = (await admin("GET", `/${tenant}/bindings?subjectId=${weak.serviceAccountId}`)).json.results[0];
-    await admin("DELETE", `/${tenant}/bindings/${weakBinding.id}`);
-    await admin("POST", `/${tenant}/bindings`, { roleId: creator.id, subjectType: "SERVICE_ACCOUNT", subjectId: weak.serviceAccountId });
-    const minted = await as(weak.token, "POST", `/${tenant}/integrations`, { name: "minted2" });
+    // A service account of its own holding only the Creator role.
+    const weak = (await admin("POST", `/${tenant}/service-accounts`, { name: "creator-bot" })).json;
+    await admin("POST", `/${tenant}/bindings`, { roleId: creator.id, subjectType: "SERVICE_ACCOUNT", subjectId: weak.id });
+    const weakToken = (await admin("POST", `/${tenant}/service-accounts/${weak.id}/tokens`, {})).json.secretToken;
+    const minted = await as(weakToken, "POST", `/${tenant}/integrations`, { name: "minted2" });
     expect(minted.status).toBe(403);
     expect(minted.json.detail).toMatch(/SCIMProvisioner/);
   });

@@ -32,6 +32,7 @@ describe("admin API: creating an integration", () => {
       secretToken: expect.stringMatching(/^[A-Za-z0-9_-]{200}$/),
       serviceAccountId: expect.any(String),
       roleId: expect.any(String),
+      problems: [],
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

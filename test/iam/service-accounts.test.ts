@@ -116,7 +116,7 @@ describe("service accounts", () => {
     expect((await admin("GET", `/${other}/service-accounts/${theirs.id}`)).json).toEqual(theirs);
   });
 
-  it("leaves an integration's account to its integration (409), but lets its token be revoked", async () => {
+  it("leaves an integration's account, its token and its binding to its integration (409)", async () => {
     const i = await newIntegration();
     const path = `/${i.tenant}/service-accounts/${i.serviceAccountId}`;
     for (const res of [await admin("PATCH", path, { name: "hijacked" }), await admin("DELETE", path), await admin("POST", `${path}/tokens`, {})]) {
@@ -127,8 +127,30 @@ describe("service accounts", () => {
     expect(account).toMatchObject({ name: "scim-Entra ID", integrationId: i.id });
     expect(account.tokens).toHaveLength(1);
     expect((await scim(i, "GET", "/Users")).status).toBe(200);
-    expect((await admin("DELETE", `${path}/tokens/${account.tokens[0].id}`)).status).toBe(204);
-    expect((await scim(i, "GET", "/Users")).status).toBe(401);
+    // Revoking its token or removing its binding would break provisioning while it shows enabled.
+    const revoke = await admin("DELETE", `${path}/tokens/${account.tokens[0].id}`);
+    expectProblem(revoke, 409, /provisioning integration 'Entra ID'.*rotates its token/);
+    expect(revoke.json.integrationId).toBe(i.id);
+    const binding = (await admin("GET", `/${i.tenant}/bindings?subjectId=${i.serviceAccountId}`)).json.results[0];
+    const unbind = await admin("DELETE", `/${i.tenant}/bindings/${binding.id}`);
+    expectProblem(unbind, 409, /provisioning integration 'Entra ID'/);
+    expect((await admin("GET", `/${i.tenant}/bindings/${binding.id}`)).status).toBe(200);
+    expect((await scim(i, "GET", "/Users")).status).toBe(200);
+    expect((await admin("GET", `/${i.tenant}/integrations/${i.id}`)).json.problems).toEqual([]);
+    // Deleting the integration still takes all three.
+    expect((await admin("DELETE", `/${i.tenant}/integrations/${i.id}`)).status).toBe(204);
+    expect((await admin("GET", path)).status).toBe(404);
+  });
+
+  it("says on the integration what keeps it from working when its role loses a permission", async () => {
+    const i = await newIntegration();
+    await admin("PATCH", `/${i.tenant}/roles/${i.roleId}`, { permissions: { USERS: ["READ", "UPDATE"], GROUPS: ["CREATE", "READ", "UPDATE", "DELETE"] } });
+    const [problem, ...rest] = (await admin("GET", `/${i.tenant}/integrations/${i.id}`)).json.problems;
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/lacks USERS:CREATE, BINDINGS:CREATE, BINDINGS:READ, BINDINGS:UPDATE, BINDINGS:DELETE/);
+    expect((await scim(i, "POST", "/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "ada@example.com" })).status).toBe(403);
+    // The list says the same.
+    expect((await admin("GET", `/${i.tenant}/integrations`)).json.results[0].problems).toEqual([problem]);
   });
 });
 
