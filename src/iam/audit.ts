@@ -115,12 +115,30 @@ function arrayChange(before: unknown[], after: unknown[]): { before: unknown; af
   return { before: summary(before, removed, "removed"), after: summary(after, added, "added") };
 }
 
+/**
+ * Whether two JSON values are the same value: objects compare by their members whatever the
+ * order of their keys (a client resending an extension with its keys reordered changed nothing),
+ * arrays element by element. Members that are undefined count as absent, as in JSON.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
+  }
+  const present = (o: object) => Object.entries(o).filter(([, v]) => v !== undefined);
+  const [x, y] = [present(a), present(b)];
+  if (x.length !== y.length) return false;
+  const other = b as Record<string, unknown>;
+  return x.every(([key, value]) => Object.hasOwn(other, key) && sameValue(value, other[key]));
+}
+
 /** Returns the changed keys of two flat records as a before/after diff, bounded (AUDIT_LIMITS). */
 export function diffOf(before: Record<string, unknown>, after: Record<string, unknown>): AuditDiff {
   const diff: AuditDiff = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const [b, a] = [before[key], after[key]];
-    if (JSON.stringify(b) === JSON.stringify(a)) continue;
+    if (sameValue(b, a)) continue;
     const large = (v: unknown) => Array.isArray(v) && v.length > AUDIT_LIMITS.sample;
     if (large(b) || large(a)) diff[key] = arrayChange(Array.isArray(b) ? b : [], Array.isArray(a) ? a : []);
     else diff[key] = { before: kept(b), after: kept(a) };
