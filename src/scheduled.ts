@@ -1,7 +1,11 @@
-/** The Worker's Cron Trigger: the daily audit retention run (wrangler.toml `[triggers]`). */
+/**
+ * The Worker's Cron Trigger (wrangler.toml `[triggers]`), daily: the audit retention run, and
+ * the gate's refusal counters past the longest activity window dropped.
+ */
 import { auditRetentionDays } from "./config";
 import { createDb } from "./db/client";
 import { archiveAuditEvents } from "./iam/audit-archive";
+import { pruneRefusals } from "./iam/integration-activity";
 import { describeError } from "./observability";
 
 /**
@@ -11,6 +15,10 @@ import { describeError } from "./observability";
  */
 export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
   const started = Date.now();
+  // First and on its own: one bounded delete that the archive run's failure must not skip.
+  await pruneRefusals(createDb(env.DB), controller.scheduledTime).catch((err) =>
+    console.error(JSON.stringify({ level: "error", job: "refusal-counters", cron: controller.cron, error: describeError(err) })),
+  );
   try {
     const report = await archiveAuditEvents(createDb(env.DB), env.AUDIT_ARCHIVE, {
       retentionDays: auditRetentionDays(env),

@@ -275,6 +275,8 @@ export function registerIntegrations(app: AdminApp): void {
           hours: activity.hours.map((h) => ({ ...h, start: iso(h.start) })),
           lastContactAt: at(activity.lastContactAt),
           lastWriteAt: at(activity.lastWriteAt),
+          thisHour: { ...activity.thisHour, start: iso(activity.thisHour.start) },
+          lastRefusal: activity.lastRefusal && { ...activity.lastRefusal, at: iso(activity.lastRefusal.at) },
         },
         200,
       );

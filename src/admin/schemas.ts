@@ -333,18 +333,27 @@ export const ActivityQuery = z.object({
 });
 
 const Outcomes = { succeeded: z.number().int(), refused: z.number().int().openapi({ description: "Refused with a 4xx." }), failed: z.number().int().openapi({ description: "Failed with a 5xx." }) };
+const GateRefusals = {
+  unauthorized: z.number().int().openapi({ description: "Requests the SCIM gate refused with 401: a token that is not this integration's (wrong, rotated, revoked) or none." }),
+  disabled: z.number().int().openapi({ description: "Requests the SCIM gate refused with 403 because the integration is disabled." }),
+};
 
 export const IntegrationActivity = z
   .object({
     integrationId: z.string(),
     from: time,
     to: time,
-    hours: z.array(z.object({ start: time, ...Outcomes })).openapi({ description: "SCIM writes per hour by outcome, oldest first, every hour of the window." }),
-    totals: z.object(Outcomes),
+    hours: z.array(z.object({ start: time, ...Outcomes, ...GateRefusals })).openapi({ description: "SCIM writes per hour by outcome, and requests the gate refused by cause, oldest first, every hour of the window." }),
+    totals: z.object({ ...Outcomes, ...GateRefusals }),
     lastHour: z.object({ writes: z.number().int(), refused: z.number().int(), failed: z.number().int() }).openapi({ description: "The last 60 minutes." }),
     unhealthy: z.boolean().openapi({ description: "Refused and failed writes exceed a fifth of the last hour's writes: Entra quarantines an app whose calls keep failing." }),
     lastContactAt: time.nullable().openapi({ description: "Last request with the integration's token (reads too), to the minute." }),
     lastWriteAt: time.nullable(),
+    thisHour: z.object({ start: time, ...GateRefusals }).openapi({ description: "The gate's refusals in the current clock hour." }),
+    lastRefusal: z
+      .object({ at: time, cause: z.enum(["unauthorized", "disabled"]), detail: z.string() })
+      .nullable()
+      .openapi({ description: "The latest request the gate refused and why." }),
   })
   .openapi("IntegrationActivity");
 

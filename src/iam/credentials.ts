@@ -215,7 +215,11 @@ export type ScimCredential = Credential & { integrationId: string };
 /** The verdict on a token's credential row: `credential` is set once the token is known to be the integration's. */
 export type CredentialVerdict =
   | { kind: "ok"; credential: ScimCredential }
-  | { kind: "refused"; status: 401 | 403; detail: string; credential?: ScimCredential };
+  | { kind: "refused"; status: 401 | 403; detail: string; credential?: ScimCredential; cause?: "unauthorized" | "disabled" };
+
+/** The 403 of every request to a disabled integration, Test Connection's included. */
+export const INTEGRATION_DISABLED =
+  "This provisioning integration is disabled in scim-edge, so every request is refused; switch it on (Provisioning in the console) to accept requests.";
 
 /** The 401 of every token that is not the integration's. */
 export const INVALID_TOKEN = "The bearer token is not valid for this provisioning integration.";
@@ -234,10 +238,10 @@ export function judgeCredential(row: Record<string, unknown> | undefined, expect
     credential.integrationId !== expected.integrationId ||
     hasExpired(credential.expiresAt, now)
   ) {
-    return { kind: "refused", status: 401, detail: INVALID_TOKEN };
+    return { kind: "refused", status: 401, detail: INVALID_TOKEN, cause: "unauthorized" };
   }
   if (!credential.integrationEnabled) {
-    return { kind: "refused", status: 403, detail: "This provisioning integration is disabled; enable it in scim-edge to accept requests." };
+    return { kind: "refused", status: 403, detail: INTEGRATION_DISABLED, cause: "disabled" };
   }
   const known = { ...credential, integrationId: credential.integrationId };
   const { refusal } = permissionCheck(credential.permissions, expected.permissions.map((p) => p.split(":") as [Resource, Action]));

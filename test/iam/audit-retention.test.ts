@@ -242,7 +242,7 @@ describe("integration activity", () => {
     const quiet = await admin("GET", path);
     expect(quiet.status).toBe(200);
     expect(quiet.json.hours).toHaveLength(48);
-    expect(quiet.json.totals).toEqual({ succeeded: 0, refused: 0, failed: 0 });
+    expect(quiet.json.totals).toEqual({ succeeded: 0, refused: 0, failed: 0, unauthorized: 0, disabled: 0 });
     expect(quiet.json.unhealthy).toBe(false);
     expect(quiet.json.lastWriteAt).toBeNull();
     expect(quiet.json.lastContactAt).toBeNull(); // other integrations' tokens (used by earlier tests) do not count
@@ -250,7 +250,7 @@ describe("integration activity", () => {
     for (let i = 0; i < 6; i++) expect((await scim(integration, "POST", "/Users", { userName: `a${i}@example.com` })).status).toBe(201);
     expect((await scim(integration, "GET", "/Users")).status).toBe(200); // reads are not writes
     const activity = await admin("GET", path);
-    expect(activity.json.totals).toEqual({ succeeded: 6, refused: 0, failed: 0 });
+    expect(activity.json.totals).toEqual({ succeeded: 6, refused: 0, failed: 0, unauthorized: 0, disabled: 0 });
     expect(activity.json.unhealthy).toBe(false);
     expect(activity.json.hours.at(-1)).toMatchObject({ succeeded: 6, refused: 0, failed: 0 });
     expect(Date.parse(activity.json.lastContactAt)).toBeGreaterThan(Date.now() - 120_000);

@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from "hono";
 import type { BaseVariables } from "../../app-env";
 import { createDb } from "../../db/client";
 import { piggyback } from "../../db/piggyback";
+import { countRefusal, type RefusalCause } from "../../iam/integration-activity";
 import {
   credentialStatement,
   guardedCredentialStatement,
@@ -116,10 +117,17 @@ export function scimAuth(
     if (!tenantsEnabled(c.env)) {
       throw new ScimError(403, tenantsDisabled("SCIM provisioning"));
     }
-    const presented = bearerToken(c.req.header("Authorization"));
-    if (!presented) throw unauthorized("Send the integration's secret token as 'Authorization: Bearer <token>'.");
-    const hash = await sha256Hex(presented);
     const scope = { tenantId: c.req.param("tenant") ?? "", integrationId: c.req.param("integrationId") ?? "" };
+    // Counted off the answer's path, for the integration's activity (never an audit event).
+    const count = (cause: RefusalCause, detail: string) =>
+      c.executionCtx.waitUntil(countRefusal(createDb(c.env.DB), { ...scope, cause, detail }).catch(() => undefined));
+    const presented = bearerToken(c.req.header("Authorization"));
+    if (!presented) {
+      const detail = "Send the integration's secret token as 'Authorization: Bearer <token>'.";
+      count("unauthorized", "No bearer token was sent.");
+      throw unauthorized(detail);
+    }
+    const hash = await sha256Hex(presented);
     const gate = piggyback<Cost>(c.var.d1, {
       // Built when sent: by then the route has said which permissions it requires, and only
       // those are read (a route that names none, /Bulk, reads them all and checks each operation).
@@ -141,7 +149,10 @@ export function scimAuth(
           // Known from here (a write refused for a missing permission is still audited as this integration's).
           c.set("credential", known);
         }
-        if (verdict.kind === "refused") throw verdict.status === 401 ? unauthorized(verdict.detail) : new ScimError(403, verdict.detail);
+        if (verdict.kind === "refused") {
+          if (verdict.cause) count(verdict.cause, verdict.cause === "unauthorized" ? "A token that is not this integration's (wrong, rotated or revoked)." : verdict.detail);
+          throw verdict.status === 401 ? unauthorized(verdict.detail) : new ScimError(403, verdict.detail);
+        }
       },
       // The database itself goes on to the request's rows only while the token holds and the
       // request's price fits: a wrong token or an over-budget request reads none of them.
