@@ -9,14 +9,24 @@
 // (PUT profile updates, path-less replace, group push), and prints one line a step.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+// The documents the conformance tests send too (test/scim/conformance), written once.
+import {
+  ENTERPRISE,
+  PATCH,
+  USER_SCHEMA,
+  entraGroup,
+  oktaAddMembers,
+  oktaGroup,
+  oktaRenameGroup,
+  oktaSetActive,
+  oktaUser,
+} from "../test/support/idp-payloads.mjs";
 
 const base = (process.argv[2] ?? "http://localhost:8787").replace(/\/+$/, "");
 const adminToken =
   process.env.ADMIN_TOKEN ?? /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(new URL("../.dev.vars", import.meta.url), "utf8"))?.[1];
 if (!adminToken) throw new Error("set ADMIN_TOKEN (or run from the project folder with a .dev.vars)");
 
-const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 let failures = 0;
 
 /** @param {string} method @param {string} url @param {string} token @param {unknown} [body] @param {Record<string,string>} [headers] */
@@ -56,7 +66,7 @@ const match = await http("GET", `${scim}/Users?filter=userName+eq+%22${encodeURI
 check("matching before create finds nothing", match.json.totalResults === 0);
 
 const user = await http("POST", `${scim}/Users`, token, {
-  schemas: ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+  schemas: [USER_SCHEMA, ENTERPRISE],
   externalId: randomUUID(),
   userName: upn,
   active: true,
@@ -93,12 +103,7 @@ check("manager check filter", managerCheck.json.totalResults === 1);
 const groupName = `Sales ${Date.now().toString(36)}`;
 const groupMatch = await http("GET", `${scim}/Groups?excludedAttributes=members&filter=${encodeURIComponent(`displayName eq "${groupName}"`)}`, token);
 check("group matching finds nothing", groupMatch.json.totalResults === 0);
-const group = await http("POST", `${scim}/Groups`, token, {
-  schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
-  externalId: randomUUID(),
-  displayName: groupName,
-  meta: { resourceType: "Group" },
-});
+const group = await http("POST", `${scim}/Groups`, token, entraGroup(groupName, randomUUID()));
 check("create group: 201", group.status === 201);
 const add = await http("PATCH", `${scim}/Groups/${group.json.id}`, token, {
   schemas: [PATCH],
@@ -133,47 +138,29 @@ check("bad filter: 400 invalidFilter", badFilter.status === 400 && badFilter.jso
 
 // ---- Okta: the SCIM 2.0 spec-test steps and group push ----------------------------------------
 const login = `okta.${Date.now().toString(36)}@atko.com`;
-const oktaUser = {
-  schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
-  userName: login,
-  name: { givenName: "Okta", familyName: "Tester" },
-  emails: [{ primary: true, value: login, type: "work" }],
-  displayName: "Okta Tester",
-  locale: "en-US",
-  externalId: "00ujl29u0le5T6Aj10h7",
-  groups: [],
-  password: "1mz050nq",
-  active: true,
-};
 const oktaList = await http("GET", `${scim}/Users?count=1&startIndex=1`, token);
 check("okta: list with count and startIndex", oktaList.status === 200 && oktaList.json.itemsPerPage <= 1 && oktaList.json.startIndex === 1);
 const oktaMissing = await http("GET", `${scim}/Users/010101001010101`, token);
 check("okta: unknown id is a 404 SCIM error", oktaMissing.status === 404 && oktaMissing.json.schemas?.[0]?.endsWith(":Error"));
-const oktaCreated = await http("POST", `${scim}/Users`, token, oktaUser);
+const oktaCreated = await http("POST", `${scim}/Users`, token, oktaUser(login));
 check("okta: create", oktaCreated.status === 201 && oktaCreated.json.password === undefined);
-const oktaAgain = await http("POST", `${scim}/Users`, token, oktaUser);
+const oktaAgain = await http("POST", `${scim}/Users`, token, oktaUser(login));
 check("okta: recreate is 409", oktaAgain.status === 409);
 const oktaUpper = await http("GET", `${scim}/Users?filter=${encodeURIComponent(`userName eq "${login.toUpperCase()}"`)}`, token);
 check("okta: userName is case-insensitive", oktaUpper.json.totalResults === 1);
-const oktaPut = await http("PUT", `${scim}/Users/${oktaCreated.json.id}`, token, { ...oktaUser, name: { givenName: "Another", familyName: "Tester" } });
+const oktaPut = await http("PUT", `${scim}/Users/${oktaCreated.json.id}`, token, { ...oktaUser(login), name: { givenName: "Another", familyName: "Tester" } });
 check("okta: PUT profile update", oktaPut.status === 200 && oktaPut.json.name.givenName === "Another");
-const oktaOff = await http("PATCH", `${scim}/Users/${oktaCreated.json.id}`, token, { schemas: [PATCH], Operations: [{ op: "replace", value: { active: false } }] });
+const oktaOff = await http("PATCH", `${scim}/Users/${oktaCreated.json.id}`, token, oktaSetActive(false));
 check("okta: deactivate with path-less replace", oktaOff.status === 200 && oktaOff.json.active === false);
-const oktaGroup = await http("POST", `${scim}/Groups`, token, { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `Okta ${login}`, members: [] });
-const oktaRename = await http("PATCH", `${scim}/Groups/${oktaGroup.json.id}`, token, {
-  schemas: [PATCH],
-  Operations: [{ op: "replace", value: { id: oktaGroup.json.id, displayName: `Okta renamed ${login}` } }],
-});
-const oktaAdd = await http("PATCH", `${scim}/Groups/${oktaGroup.json.id}`, token, {
-  schemas: [PATCH],
-  Operations: [{ op: "add", path: "members", value: [{ value: oktaCreated.json.id, display: login }] }],
-});
-const oktaGroupRead = await http("GET", `${scim}/Groups/${oktaGroup.json.id}`, token);
+const pushed = await http("POST", `${scim}/Groups`, token, oktaGroup(`Okta ${login}`));
+const oktaRename = await http("PATCH", `${scim}/Groups/${pushed.json.id}`, token, oktaRenameGroup(pushed.json.id, `Okta renamed ${login}`));
+const oktaAdd = await http("PATCH", `${scim}/Groups/${pushed.json.id}`, token, oktaAddMembers([{ value: oktaCreated.json.id, display: login }]));
+const oktaGroupRead = await http("GET", `${scim}/Groups/${pushed.json.id}`, token);
 check(
   "okta: group push (create, rename, add member)",
-  oktaGroup.status === 201 && oktaRename.status === 204 && oktaAdd.status === 204 && oktaGroupRead.json.members?.length === 1,
+  pushed.status === 201 && oktaRename.status === 204 && oktaAdd.status === 204 && oktaGroupRead.json.members?.length === 1,
 );
-const oktaGroupDelete = await http("DELETE", `${scim}/Groups/${oktaGroup.json.id}`, token);
+const oktaGroupDelete = await http("DELETE", `${scim}/Groups/${pushed.json.id}`, token);
 check("okta: delete group", oktaGroupDelete.status === 204);
 
 await http("DELETE", `${base}/api/v1/${tenant}/integrations/${integration.id}`, adminToken);

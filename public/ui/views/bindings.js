@@ -1,8 +1,9 @@
 // @ts-check
 /** Role bindings: listing them with readable names, binding a role, removing a binding. */
+import { confirmThenAct } from "../actions.js";
 import { api, listAll } from "../api.js";
 import { can } from "../context.js";
-import { confirmAction, empty, errorBox, field, focusView, h, notify, select, table, when } from "../dom.js";
+import { empty, errorBox, field, h, notify, select, table, when } from "../dom.js";
 
 const SUBJECT_LABELS = /** @type {Record<string, string>} */ ({ GROUP: "Group", USER: "User", SERVICE_ACCOUNT: "Service account" });
 
@@ -34,16 +35,15 @@ export function bindingsTable(ctx, bindings, subjectName, changed) {
               if (b.subjectType === "SERVICE_ACCOUNT") {
                 body.push("If this account is a provisioning integration's, its SCIM requests that need this role will be refused (403) until it is bound again.");
               }
-              const sure = await confirmAction({ title: "Remove this binding?", body, confirm: "Remove binding" });
-              if (!sure) return;
-              try {
-                await api("DELETE", `${base}/${encodeURIComponent(b.id)}`);
-                notify(`Binding of ${b.roleName} removed.`);
-                changed();
-                focusView();
-              } catch (err) {
-                button.replaceWith(errorBox(err));
-              }
+              await confirmThenAct(
+                { title: "Remove this binding?", body, confirm: "Remove binding" },
+                {
+                  act: () => api("DELETE", `${base}/${encodeURIComponent(b.id)}`),
+                  done: `Binding of ${b.roleName} removed.`,
+                  reload: changed,
+                  failed: (err) => button.replaceWith(errorBox(err)),
+                },
+              );
             },
           },
           "Remove",

@@ -1,8 +1,9 @@
 // @ts-check
 /** Roles of the tenant with their permissions, every binding, and binding a role to a group or user. */
+import { confirmThenAct } from "../actions.js";
 import { api, listAll, query } from "../api.js";
 import { can } from "../context.js";
-import { confirmAction, empty, errorBox, field, formDialog, h, loading, notify, table } from "../dom.js";
+import { empty, errorBox, field, formDialog, h, loading, table } from "../dom.js";
 import { permissionCatalogue } from "../permissions.js";
 import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
 
@@ -103,20 +104,20 @@ export async function renderRoles(ctx) {
     }
   };
   /** @param {any} role */
-  async function remove(role) {
-    const sure = await confirmAction({
-      title: `Delete the role ${role.name}?`,
-      body: ["A role that is still bound cannot be deleted: remove its bindings first."],
-      confirm: "Delete role",
-    });
-    if (!sure) return;
-    try {
-      await api("DELETE", `${base}/roles/${encodeURIComponent(role.id)}`);
-      notify(`Role ${role.name} deleted.`);
-      reload();
-    } catch (err) {
-      rolesArea.prepend(errorBox(err));
-    }
+  function remove(role) {
+    return confirmThenAct(
+      {
+        title: `Delete the role ${role.name}?`,
+        body: ["A role that is still bound cannot be deleted: remove its bindings first."],
+        confirm: "Delete role",
+      },
+      {
+        act: () => api("DELETE", `${base}/roles/${encodeURIComponent(role.id)}`),
+        done: `Role ${role.name} deleted.`,
+        reload,
+        failed: (err) => rolesArea.prepend(errorBox(err)),
+      },
+    );
   }
   if (can(ctx.me, "ROLES:READ")) {
     const edit = can(ctx.me, "ROLES:UPDATE");

@@ -1,8 +1,9 @@
 // @ts-check
 /** The tenant's own SCIM schema extensions of Users: list, declare or replace, remove. */
+import { confirmThenAct } from "../actions.js";
 import { api } from "../api.js";
 import { can } from "../context.js";
-import { confirmAction, empty, errorBox, field, formDialog, h, loading, notify, table } from "../dom.js";
+import { empty, errorBox, field, formDialog, h, loading, notify, table } from "../dom.js";
 
 const EXAMPLE_URN = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User";
 const EXAMPLE_ATTRIBUTES = [
@@ -87,21 +88,20 @@ export async function renderSchemas(ctx) {
     }
   };
   /** @param {any} schema */
-  const remove = async (schema) => {
-    const sure = await confirmAction({
-      title: `Remove the declaration ${schema.name}?`,
-      body: ["The values users hold under it stay and are still answered back; they are no longer validated, filterable or kept unique."],
-      confirm: "Remove declaration",
-    });
-    if (!sure) return;
-    try {
-      await api("DELETE", `${base}/${encodeURIComponent(schema.id)}`);
-      notify(`Declaration ${schema.name} removed.`);
-      reload();
-    } catch (err) {
-      area.prepend(errorBox(err));
-    }
-  };
+  const remove = (schema) =>
+    confirmThenAct(
+      {
+        title: `Remove the declaration ${schema.name}?`,
+        body: ["The values users hold under it stay and are still answered back; they are no longer validated, filterable or kept unique."],
+        confirm: "Remove declaration",
+      },
+      {
+        act: () => api("DELETE", `${base}/${encodeURIComponent(schema.id)}`),
+        done: `Declaration ${schema.name} removed.`,
+        reload,
+        failed: (err) => area.prepend(errorBox(err)),
+      },
+    );
   area.replaceChildren(
     page.results.length
       ? table("Schema extensions", ["URN", "Name", "Attributes", ""], page.results, (s) => [

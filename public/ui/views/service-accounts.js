@@ -4,9 +4,10 @@
  * and bindings) and tokens here, each token shown once, optionally expiring. An integration's
  * account is listed too, but managed on Provisioning: only its tokens can be revoked here.
  */
+import { confirmThenAct } from "../actions.js";
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { badge, confirmAction, copyField, errorBox, field, focusView, formDialog, h, notify, showSecretOnce, table, when } from "../dom.js";
+import { badge, copyField, errorBox, field, formDialog, h, notify, showSecretOnce, table, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
 /** How far ahead a token may expire, as the API allows (730 days). */
@@ -33,6 +34,8 @@ export async function renderServiceAccounts(ctx) {
   const base = `/${encodeURIComponent(tenant)}/service-accounts`;
   const list = h("div", {});
   const reload = () => void show().catch((err) => list.replaceChildren(errorBox(err)));
+  /** A refused revocation or deletion, shown above the list. @param {unknown} err */
+  const failed = (err) => list.prepend(errorBox(err));
   /** An account is changed here unless its integration manages it, or it is the signed-in token's own. @param {any} account */
   const ownedHere = (account) => account.integrationId === null && !(me.kind === "service-account" && me.serviceAccountId === account.id);
 
@@ -90,43 +93,36 @@ export async function renderServiceAccounts(ctx) {
   }
 
   /** @param {any} account @param {any} token */
-  async function revoke(account, token) {
-    const sure = await confirmAction({
-      title: `Revoke token …${token.lastFour} of ${account.name}?`,
-      body: [
-        account.integrationId
-          ? "Provisioning through its integration fails until the integration's token is rotated on the Provisioning page."
-          : "Whatever uses this token is refused from its next request.",
-      ],
-      confirm: "Revoke token",
-    });
-    if (!sure) return;
-    try {
-      await api("DELETE", `${base}/${encodeURIComponent(account.id)}/tokens/${encodeURIComponent(token.id)}`);
-      notify(`Token …${token.lastFour} of ${account.name} revoked.`);
-      reload();
-      focusView();
-    } catch (err) {
-      list.prepend(errorBox(err));
-    }
+  function revoke(account, token) {
+    return confirmThenAct(
+      {
+        title: `Revoke token …${token.lastFour} of ${account.name}?`,
+        body: [
+          account.integrationId
+            ? "Provisioning through its integration fails until the integration's token is rotated on the Provisioning page."
+            : "Whatever uses this token is refused from its next request.",
+        ],
+        confirm: "Revoke token",
+      },
+      {
+        act: () => api("DELETE", `${base}/${encodeURIComponent(account.id)}/tokens/${encodeURIComponent(token.id)}`),
+        done: `Token …${token.lastFour} of ${account.name} revoked.`,
+        reload,
+        failed,
+      },
+    );
   }
 
   /** @param {any} account */
-  async function remove(account) {
-    const sure = await confirmAction({
-      title: `Delete ${account.name}?`,
-      body: ["Its tokens stop working at once and its role bindings are removed. The audit log keeps what it did.", "This cannot be undone."],
-      confirm: "Delete service account",
-    });
-    if (!sure) return;
-    try {
-      await api("DELETE", `${base}/${encodeURIComponent(account.id)}`);
-      notify(`${account.name} deleted.`);
-      reload();
-      focusView();
-    } catch (err) {
-      list.prepend(errorBox(err));
-    }
+  function remove(account) {
+    return confirmThenAct(
+      {
+        title: `Delete ${account.name}?`,
+        body: ["Its tokens stop working at once and its role bindings are removed. The audit log keeps what it did.", "This cannot be undone."],
+        confirm: "Delete service account",
+      },
+      { act: () => api("DELETE", `${base}/${encodeURIComponent(account.id)}`), done: `${account.name} deleted.`, reload, failed },
+    );
   }
 
   /** @param {any} account */

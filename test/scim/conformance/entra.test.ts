@@ -5,33 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { newIntegration, scim, type TestIntegration } from "../../support/helpers";
-
-const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-/** Microsoft's tutorial "Create User" request, made unique per test. */
-function entraUser(suffix: string) {
-  return {
-    schemas: ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
-    externalId: `0a21f0f2-8d2a-4f8e-bf98-${suffix.padStart(12, "0")}`,
-    userName: `Test_User_${suffix}@testuser.com`,
-    active: true,
-    emails: [{ primary: true, type: "work", value: `Test_User_${suffix}@testuser.com` }],
-    meta: { resourceType: "User" },
-    name: { formatted: "givenName familyName", familyName: "familyName", givenName: "givenName" },
-    roles: [],
-  };
-}
-
-/** Microsoft's tutorial "Create Group" request. */
-function entraGroup(name: string) {
-  return {
-    schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
-    externalId: "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
-    displayName: name,
-    meta: { resourceType: "Group" },
-  };
-}
+import { ENTERPRISE, entraGroup, entraUser, PATCH } from "../../support/idp-payloads.mjs";
 
 const patch = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
 const q = (filter: string) => encodeURIComponent(filter);

@@ -5,23 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { newIntegration, scim } from "../../support/helpers";
-
-const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-const oktaUser = (login: string) => ({
-  schemas: [USER],
-  userName: login,
-  name: { givenName: "Okta", familyName: "Tester" },
-  emails: [{ primary: true, value: login, type: "work" }],
-  displayName: "Okta Tester",
-  locale: "en-US",
-  externalId: "00ujl29u0le5T6Aj10h7",
-  groups: [],
-  password: "1mz050nq",
-  active: true,
-});
+import { GROUP_SCHEMA, PATCH, oktaAddMembers, oktaGroup, oktaRenameGroup, oktaSetActive, oktaUser } from "../../support/idp-payloads.mjs";
 
 describe("Okta SCIM 2.0 spec test", () => {
   it("runs the required and optional steps in order", async () => {
@@ -81,10 +65,10 @@ describe("Okta SCIM 2.0 spec test", () => {
     expect(put.json.emails).toEqual([{ primary: true, value: "another@atko.com", type: "work" }]);
 
     // Deactivation and reactivation: replace without a path.
-    const off = await scim(i, "PATCH", `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: "replace", value: { active: false } }] });
+    const off = await scim(i, "PATCH", `/Users/${id}`, oktaSetActive(false));
     expect(off.status).toBe(200);
     expect(off.json.active).toBe(false);
-    const on = await scim(i, "PATCH", `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: "replace", value: { active: true } }] });
+    const on = await scim(i, "PATCH", `/Users/${id}`, oktaSetActive(true));
     expect(on.json.active).toBe(true);
   });
 
@@ -93,23 +77,25 @@ describe("Okta SCIM 2.0 spec test", () => {
     const a = (await scim(i, "POST", "/Users", oktaUser("a@atko.com"))).json;
     const b = (await scim(i, "POST", "/Users", oktaUser("b@atko.com"))).json;
 
-    const created = await scim(i, "POST", "/Groups", { schemas: [GROUP], displayName: "Test SCIMv2", members: [] });
+    const created = await scim(i, "POST", "/Groups", oktaGroup("Test SCIMv2"));
     expect(created.status).toBe(201);
     const id = created.json.id;
 
     const lookup = await scim(i, "GET", `/Groups?filter=${encodeURIComponent('displayName eq "Test SCIMv2"')}&startIndex=1&count=100`);
     expect(lookup.json.Resources[0].id).toBe(id);
 
-    const renamed = await scim(i, "PATCH", `/Groups/${id}`, {
-      schemas: [PATCH],
-      Operations: [{ op: "replace", value: { id, displayName: "Test SCIMv2 renamed" } }],
-    });
+    const renamed = await scim(i, "PATCH", `/Groups/${id}`, oktaRenameGroup(id, "Test SCIMv2 renamed"));
     expect(renamed.status).toBe(204);
 
-    const added = await scim(i, "PATCH", `/Groups/${id}`, {
-      schemas: [PATCH],
-      Operations: [{ op: "add", path: "members", value: [{ value: a.id, display: "a@atko.com" }, { value: b.id, display: "b@atko.com" }] }],
-    });
+    const added = await scim(
+      i,
+      "PATCH",
+      `/Groups/${id}`,
+      oktaAddMembers([
+        { value: a.id, display: "a@atko.com" },
+        { value: b.id, display: "b@atko.com" },
+      ]),
+    );
     expect(added.status).toBe(204);
     const read = await scim(i, "GET", `/Groups/${id}`);
     expect(read.json.displayName).toBe("Test SCIMv2 renamed");
@@ -120,7 +106,7 @@ describe("Okta SCIM 2.0 spec test", () => {
     expect(removed.status).toBe(204);
     expect((await scim(i, "GET", `/Groups/${id}`)).json.members.map((m: { value: string }) => m.value)).toEqual([b.id]);
 
-    const put = await scim(i, "PUT", `/Groups/${id}`, { schemas: [GROUP], id, displayName: "Test SCIMv2 renamed", members: [{ value: a.id }] });
+    const put = await scim(i, "PUT", `/Groups/${id}`, { schemas: [GROUP_SCHEMA], id, displayName: "Test SCIMv2 renamed", members: [{ value: a.id }] });
     expect(put.status).toBe(200);
     expect(put.json.members.map((m: { value: string }) => m.value)).toEqual([a.id]);
 

@@ -1,0 +1,50 @@
+// @ts-check
+/**
+ * An integration's provisioning health on its card: the last week's writes by outcome, the last
+ * contact, and a warning when refusals in the last hour exceed a fifth of its writes.
+ */
+import { api } from "../api.js";
+import { activityChart, describeTotals } from "../chart.js";
+import { link, tenantPath } from "../context.js";
+import { errorBox, h, when } from "../dom.js";
+
+/**
+ * The alert of an unhealthy integration (before Entra quarantines the app), with a link to the
+ * last hour's refusals in the audit log.
+ * @param {string} tenant @param {any} integration
+ * @param {{ writes: number, refused: number, failed: number }} lastHour
+ */
+function healthWarning(tenant, integration, { writes, refused, failed }) {
+  const since = new Date(Date.now() - 3_600_000).toISOString();
+  const refusals = `${tenantPath(tenant, "audit")}?integrationId=${encodeURIComponent(integration.id)}&outcome=FAILURE&after=${encodeURIComponent(since)}`;
+  return h(
+    "div",
+    { class: "warning health-warning", role: "alert" },
+    h("strong", {}, `${refused + failed} of ${writes} SCIM writes in the last hour were refused or failed. `),
+    "Entra ID quarantines an application whose provisioning calls keep failing. ",
+    link(refusals, "See these refusals in the audit log"),
+  );
+}
+
+/**
+ * The integration's health section: drawn once its activity is read, an error box if that fails.
+ * @param {{ tenant: string, base: string }} page `base` is the integrations' API path
+ * @param {any} integration
+ */
+export function integrationActivity({ tenant, base }, integration) {
+  const out = h("section", { class: "health", "aria-label": `Activity of ${integration.name}` }, h("p", { class: "loading meta", role: "status" }, "Loading activity…"));
+  api("GET", `${base}/${encodeURIComponent(integration.id)}/activity?days=7`)
+    .then((/** @type {any} */ activity) => {
+      out.replaceChildren(
+        ...(activity.unhealthy ? [healthWarning(tenant, integration, activity.lastHour)] : []),
+        h(
+          "p",
+          { class: "meta" },
+          `Last contact ${activity.lastContactAt ? when(activity.lastContactAt) : "never"} · last write ${activity.lastWriteAt ? when(activity.lastWriteAt) : "never"} · last 7 days: ${describeTotals(activity.totals)}`,
+        ),
+        activityChart(activity, integration.name),
+      );
+    })
+    .catch((err) => out.replaceChildren(errorBox(err)));
+  return out;
+}
