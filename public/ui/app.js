@@ -127,6 +127,19 @@ function renderHeader() {
   );
 }
 
+/**
+ * The token in what was pasted: the line `grep ADMIN_TOKEN .dev.vars` shows works as well as the
+ * token alone (its name, an `export`, quotes and a Bearer prefix are dropped).
+ * @param {string} pasted
+ * @returns {string}
+ */
+export function pastedToken(pasted) {
+  let token = pasted.trim().replace(/^export\s+/, "");
+  token = token.replace(/^ADMIN_TOKEN\s*=\s*/, "").replace(/^Bearer\s+/i, "");
+  const quoted = /^(["'])(.*)\1$/.exec(token);
+  return (quoted ? quoted[2] ?? "" : token).trim();
+}
+
 /** @param {string} tenant @param {string} current */
 function renderTabs(tenant, current) {
   if (!tenant || !me) {
@@ -162,7 +175,7 @@ function renderSignIn(/** @type {string} */ problem = "") {
     h(
       "p",
       {},
-      "Paste the admin token (ADMIN_TOKEN, in .dev.vars when you run npm start) or a service account's API token. Behind Cloudflare Access, people provisioned by a tenant's identity provider are signed in without a token.",
+      "Paste the admin token (`npm run --silent admin-token` prints it when you run npm start; a pasted ADMIN_TOKEN=… line works too) or a service account's API token. Behind Cloudflare Access, people provisioned by a tenant's identity provider are signed in without a token.",
     ),
     field("Token", input, "Kept in this tab only (sessionStorage) and sent as a bearer header; signing out or closing the tab forgets it."),
     status,
@@ -170,7 +183,7 @@ function renderSignIn(/** @type {string} */ problem = "") {
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const token = input.value.trim();
+    const token = pastedToken(input.value);
     if (!token) return;
     setToken(token);
     status.replaceChildren(h("p", { class: "loading", role: "status" }, "Checking the token…"));

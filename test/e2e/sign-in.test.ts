@@ -43,6 +43,18 @@ describe("sign-in", () => {
     await context.close();
   });
 
+  it("takes the line grep shows (ADMIN_TOKEN=…) as the token alone", async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await page.goto("/ui/");
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await page.getByText("npm run --silent admin-token").count()).toBe(1);
+    await signIn(page, `  ADMIN_TOKEN=${adminToken}\n`);
+    await page.getByRole("heading", { name: "Tenants" }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("scim-edge.token"))).toBe(adminToken);
+    await context.close();
+  });
+
   it("signs out: the token is forgotten and the console asks for one again", async () => {
     const context = await newContext(browser);
     const page = await context.newPage();
