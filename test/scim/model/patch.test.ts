@@ -236,7 +236,7 @@ describe("group member operations", () => {
 
 describe("member change coalescing", () => {
   it("merges runs of adds and of removes, keeping order between runs", async () => {
-    const { coalesceMemberChanges } = await import("../../../src/iam/groups");
+    const { coalesceMemberChanges } = await import("../../../src/iam/member-changes");
     expect(
       coalesceMemberChanges([
         { kind: "add", userIds: ["a"] },
