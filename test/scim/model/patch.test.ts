@@ -1,7 +1,9 @@
 /** The PATCH engine on documents, without storage: normalization and application. */
 import { describe, expect, it } from "vitest";
 import { ScimError } from "../../../src/scim/model/errors";
-import { applyPatch, normalizePatch, splitMemberOperations } from "../../../src/scim/model/patch";
+import { applyPatch } from "../../../src/scim/model/patch/apply";
+import { splitMemberOperations } from "../../../src/scim/model/patch/members";
+import { normalizePatch } from "../../../src/scim/model/patch/normalize";
 import { RESOURCE_TYPES } from "../../../src/scim/model/schemas";
 
 const USER = RESOURCE_TYPES.find((t) => t.id === "User")!;
