@@ -1,22 +1,21 @@
 /**
  * Group members never pass through the in-memory document: a group may hold more members than
- * one request may read. `splitMemberOperations` peels the member operations off a group PATCH so
- * that they become row inserts and deletes; a filtered removal stays a filter here, for the
- * writer to price and compile to SQL.
+ * one request may read. `splitMemberOperations` peels the member operations off a group PATCH as
+ * member changes (src/iam/member-changes.ts) that become row inserts and deletes; only a
+ * filtered removal stays a filter here, for the writer to price and compile to SQL.
  */
+import type { MemberChange } from "../../../iam/member-changes";
 import { ScimError } from "../errors";
 import type { Filter } from "../filter/parse";
 import type { Doc } from "../validate";
 import type { PatchOperation } from "./normalize";
 import { invalidPath } from "./path";
 
-/** Operations on group members, kept apart so they become row changes. */
-export type MemberOperation =
-  | { kind: "add"; ids: string[] }
-  | { kind: "remove"; ids: string[] }
-  | { kind: "removeWhere"; filter: Filter }
-  | { kind: "removeAll" }
-  | { kind: "replace"; ids: string[] };
+/**
+ * A member operation: a store's member change, but a filtered removal keeps its filter, which
+ * only the writer can compile (to a condition on `group_members` of the tenant).
+ */
+export type MemberOperation = Exclude<MemberChange, { kind: "removeWhere" }> | { kind: "removeWhere"; filter: Filter };
 
 /** Reads member ids from a members value: `[{value: id}, …]`, a single object, or bare ids. */
 export function memberIds(value: unknown, where: string): string[] {
@@ -56,17 +55,17 @@ export function splitMemberOperations(ops: PatchOperation[]): { attributes: Patc
     if (op.op === "remove") {
       // Entra's and Okta's `members[value eq "id"]` (or several, joined by `or`) names members by
       // id: removed by key, as a `value` list is, not walked as a filter.
-      const ids = path.filter && memberIdsNamed(path.filter);
-      if (ids) members.push({ kind: "remove", ids });
+      const userIds = path.filter && memberIdsNamed(path.filter);
+      if (userIds) members.push({ kind: "remove", userIds });
       else if (path.filter) members.push({ kind: "removeWhere", filter: path.filter });
-      else if (op.value !== undefined && op.value !== null) members.push({ kind: "remove", ids: memberIds(op.value, "value") });
+      else if (op.value !== undefined && op.value !== null) members.push({ kind: "remove", userIds: memberIds(op.value, "value") });
       else members.push({ kind: "removeAll" });
     } else if (path.filter) {
       invalidPath(`'${path.text}': ${op.op} members without a filter, with the members in 'value'.`);
     } else if (op.op === "add") {
-      members.push({ kind: "add", ids: memberIds(op.value, "value") });
+      members.push({ kind: "add", userIds: memberIds(op.value, "value") });
     } else {
-      members.push({ kind: "replace", ids: memberIds(op.value, "value") });
+      members.push({ kind: "replace", userIds: memberIds(op.value, "value") });
     }
   }
   return { attributes, members };
