@@ -5,6 +5,7 @@ import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantSizes, tenantUsers } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
+import type { MemberChange } from "./member-changes";
 import { touchViews, type DeleteResult, type ListQuery } from "./users";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
@@ -136,32 +137,6 @@ export async function memberCounts(db: Db, groupIds: string[], upTo: number): Pr
 export interface GroupFields {
   displayName: string;
   externalId: string | null;
-}
-
-/** Member changes, applied in order as row inserts and deletes. */
-export type MemberChange =
-  | { kind: "add"; userIds: string[] }
-  | { kind: "remove"; userIds: string[] }
-  /** Remove the members matching a condition on `group_members` (a compiled value filter). */
-  | { kind: "removeWhere"; where: SQL }
-  | { kind: "removeAll" }
-  | { kind: "replace"; userIds: string[] };
-
-/**
- * Merges runs of adds and runs of removes (a PATCH of 1,000 one-member adds is one add of 1,000),
- * keeping the order between runs, so a batch stays within D1's statement limits.
- */
-export function coalesceMemberChanges(changes: MemberChange[]): MemberChange[] {
-  const out: MemberChange[] = [];
-  for (const change of changes) {
-    const last = out[out.length - 1];
-    if (last && (last.kind === "add" || last.kind === "remove") && last.kind === change.kind) {
-      out[out.length - 1] = { kind: last.kind, userIds: [...last.userIds, ...(change as typeof last).userIds] };
-    } else {
-      out.push(change);
-    }
-  }
-  return out;
 }
 
 export type GroupWriteResult =

@@ -12,7 +12,8 @@ import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../../db/client";
 import { emptyStats, metered, type D1Stats } from "../../db/metered";
 import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../../db/transient";
-import { coalesceMemberChanges, createGroup, deleteGroup, updateGroup, type GroupSize, type GroupWriteResult, type MemberChange } from "../../iam/groups";
+import { createGroup, deleteGroup, updateGroup, type GroupSize, type GroupWriteResult } from "../../iam/groups";
+import { coalesceMemberChanges, type MemberChange } from "../../iam/member-changes";
 import { ROW_BUDGET } from "../model/cost";
 import { SerialQueue } from "./serial-queue";
 import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../../iam/users";
@@ -24,7 +25,9 @@ import { piggyback } from "../../db/piggyback";
 import { ScimError } from "../model/errors";
 import { memberCondition } from "../model/filter/targets";
 import { FILTER_LIMITS, termsOf } from "../model/filter/parse";
-import { applyPatch, memberIds, normalizePatch, splitMemberOperations, type MemberOperation } from "../model/patch";
+import { applyPatch } from "../model/patch/apply";
+import { memberIds, splitMemberOperations, type MemberOperation } from "../model/patch/members";
+import { normalizePatch } from "../model/patch/normalize";
 import { groupDoc, userDoc, userFields } from "../model/resources";
 import { RESOURCE_TYPES } from "../model/schemas";
 import { validateResource } from "../model/validate";
@@ -52,27 +55,17 @@ export type ScimWrite = WriteRequest & { id?: string; body?: unknown; ifMatch?: 
 /** What a write answers besides its result: this object's D1 work, and the token's row when it checked the token. */
 type Answered<T> = (T | WriteFailure) & { d1?: D1Stats; tokenChecked?: boolean; credentialRow?: Record<string, unknown> };
 
-/** A member operation as the store's change, with what it walks per member of the group (in rows). */
+/**
+ * A member operation as the store's change, with what it walks per member of the group (in rows):
+ * only a filtered removal needs compiling and pricing; the others are the store's changes already.
+ */
 function toMemberChange(op: MemberOperation, tenantId: string): { change: MemberChange; rowsPerMember?: (maxViewUnits: number) => number } {
   if (op.kind === "removeWhere") {
     const { where, rowsPerMember } = memberCondition(op.filter, tenantId);
     // Found, then deleted: the group is walked twice.
     return { change: { kind: "removeWhere", where }, rowsPerMember: (units) => 2 * rowsPerMember(units) };
   }
-  return { change: plainMemberChange(op) };
-}
-
-function plainMemberChange(op: Exclude<MemberOperation, { kind: "removeWhere" }>): MemberChange {
-  switch (op.kind) {
-    case "add":
-      return { kind: "add", userIds: op.ids };
-    case "remove":
-      return { kind: "remove", userIds: op.ids };
-    case "replace":
-      return { kind: "replace", userIds: op.ids };
-    case "removeAll":
-      return { kind: "removeAll" };
-  }
+  return { change: op };
 }
 
 /**

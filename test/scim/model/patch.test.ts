@@ -1,7 +1,9 @@
 /** The PATCH engine on documents, without storage: normalization and application. */
 import { describe, expect, it } from "vitest";
 import { ScimError } from "../../../src/scim/model/errors";
-import { applyPatch, normalizePatch, splitMemberOperations } from "../../../src/scim/model/patch";
+import { applyPatch } from "../../../src/scim/model/patch/apply";
+import { splitMemberOperations } from "../../../src/scim/model/patch/members";
+import { normalizePatch } from "../../../src/scim/model/patch/normalize";
 import { RESOURCE_TYPES } from "../../../src/scim/model/schemas";
 
 const USER = RESOURCE_TYPES.find((t) => t.id === "User")!;
@@ -213,18 +215,18 @@ describe("group member operations", () => {
 
   it("turns Entra's member operations into row changes", () => {
     expect(split({ op: "Add", path: "members", value: [{ $ref: null, value: "u1" }, { value: "u2" }] }).members).toEqual([
-      { kind: "add", ids: ["u1", "u2"] },
+      { kind: "add", userIds: ["u1", "u2"] },
     ]);
-    expect(split({ op: "Remove", path: "members", value: [{ value: "u1" }] }).members).toEqual([{ kind: "remove", ids: ["u1"] }]);
+    expect(split({ op: "Remove", path: "members", value: [{ value: "u1" }] }).members).toEqual([{ kind: "remove", userIds: ["u1"] }]);
     // By id, one or several joined by `or`: removed by key, not walked as a filter.
-    expect(split({ op: "remove", path: 'members[value eq "u1"]' }).members).toEqual([{ kind: "remove", ids: ["u1"] }]);
-    expect(split({ op: "remove", path: 'members[Value eq "u1" or value eq "u2"]' }).members).toEqual([{ kind: "remove", ids: ["u1", "u2"] }]);
+    expect(split({ op: "remove", path: 'members[value eq "u1"]' }).members).toEqual([{ kind: "remove", userIds: ["u1"] }]);
+    expect(split({ op: "remove", path: 'members[Value eq "u1" or value eq "u2"]' }).members).toEqual([{ kind: "remove", userIds: ["u1", "u2"] }]);
     expect(split({ op: "remove", path: 'members[display eq "Ada"]' }).members).toMatchObject([{ kind: "removeWhere" }]);
     expect(split({ op: "remove", path: 'members[value eq "u1" or display eq "Ada"]' }).members).toMatchObject([{ kind: "removeWhere" }]);
     expect(split({ op: "remove", path: "members" }).members).toEqual([{ kind: "removeAll" }]);
-    expect(split({ op: "replace", path: "members", value: [{ value: "u3" }] }).members).toEqual([{ kind: "replace", ids: ["u3"] }]);
+    expect(split({ op: "replace", path: "members", value: [{ value: "u3" }] }).members).toEqual([{ kind: "replace", userIds: ["u3"] }]);
     const okta = split({ op: "replace", value: { id: "g", displayName: "New", members: [{ value: "u9", display: "x" }] } });
-    expect(okta.members).toEqual([{ kind: "replace", ids: ["u9"] }]);
+    expect(okta.members).toEqual([{ kind: "replace", userIds: ["u9"] }]);
     expect(okta.attributes.map((a) => a.path!.text)).toEqual(["displayName"]);
   });
 
@@ -236,7 +238,7 @@ describe("group member operations", () => {
 
 describe("member change coalescing", () => {
   it("merges runs of adds and of removes, keeping order between runs", async () => {
-    const { coalesceMemberChanges } = await import("../../../src/iam/groups");
+    const { coalesceMemberChanges } = await import("../../../src/iam/member-changes");
     expect(
       coalesceMemberChanges([
         { kind: "add", userIds: ["a"] },
