@@ -1,7 +1,7 @@
 /** Admin API: provisioned users and groups (read-only here: they are written over SCIM). */
 import { createRoute } from "@hono/zod-openapi";
 import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/groups";
-import { getGlobalUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/users";
+import { getGlobalUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/user-reads";
 import { adminOnly, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";

@@ -5,7 +5,8 @@ import { chunk, MAX_BOUND_PARAMETERS, pageWithTotal } from "../db/chunk";
 import { newId } from "../db/ids";
 import { bindings, groupMembers, groups, tenantSizes, tenantUsers } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
-import { touchViews, type DeleteResult, type ListQuery } from "./users";
+import type { ListQuery } from "./user-reads";
+import { touchViews, type DeleteResult } from "./users";
 import { commit, failure, guardedVersion, preconditionFailure, withRetry, type WriteContext, type WriteFailure } from "./writes";
 
 export type Group = typeof groups.$inferSelect;
