@@ -1,6 +1,6 @@
 /** Admin API: provisioned users and groups (read-only here: they are written over SCIM). */
 import { createRoute } from "@hono/zod-openapi";
-import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/groups";
+import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/group-reads";
 import { getGlobalUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/user-reads";
 import { adminOnly, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";

@@ -9,7 +9,7 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { tenantUserEmails, users } from "../../src/db/schema";
-import { membersOfGroups } from "../../src/iam/groups";
+import { membersOfGroups } from "../../src/iam/group-reads";
 import { getGlobalUser, getTenantUser, queryTenantUsers } from "../../src/iam/user-reads";
 import { createUser } from "../../src/iam/users";
 import { compileFilter } from "../../src/scim/model/filter/compile";

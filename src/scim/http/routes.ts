@@ -5,7 +5,8 @@
 import { DrizzleQueryError } from "drizzle-orm";
 import { Hono } from "hono";
 import { requirePermission as can, scimAuth, type ScimVariables } from "./gate";
-import { getGroup, groupEtag, groupWithMembers, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../../iam/groups";
+import { getGroup, groupWithMembers, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../../iam/group-reads";
+import { groupEtag } from "../../iam/groups";
 import { getTenantUser, queryTenantUsers, type TenantUser } from "../../iam/user-reads";
 import { userEtag } from "../../iam/users";
 import { etagMatches } from "../../iam/writes";

@@ -1,5 +1,5 @@
 /** Rendering stored rows as SCIM resources (RFC 7643 §4), with `meta` and absolute locations. */
-import type { Group, Member } from "../../iam/groups";
+import type { Group, Member } from "../../iam/group-reads";
 import type { TenantUser } from "../../iam/user-reads";
 import { userEtag, type UserFields } from "../../iam/users";
 import type { Doc } from "./validate";
