@@ -9,9 +9,9 @@ export function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
-/** Encodes the last id of a page as an opaque cursor. */
-export function encodeCursor(lastId: string): string {
-  return btoa(lastId).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+/** Encodes the key of a page's last row as an opaque cursor. */
+function encodeCursor(key: string): string {
+  return btoa(key).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 /** Decodes a cursor, or throws a 400 problem. */
@@ -24,13 +24,22 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   }
 }
 
-/** Builds `{results, nextCursor?}` from a page fetched with `limit + 1` rows. */
-export function pageOf<T extends { id: string }, R>(rows: T[], limit: number, render: (row: T) => R) {
+/**
+ * Builds `{results, nextCursor?}` from a page fetched with `limit + 1` rows. The cursor holds the
+ * last row's key, `cursorOf` (its id by default): a list in another order than its ids resumes
+ * from the key it is ordered by.
+ */
+export function pageOf<T extends { id: string }, R>(
+  rows: T[],
+  limit: number,
+  render: (row: T) => R,
+  cursorOf: (row: T) => string = (row) => row.id,
+) {
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   return {
     results: page.map(render),
-    ...(more ? { nextCursor: encodeCursor(page[page.length - 1]!.id) } : {}),
+    ...(more ? { nextCursor: encodeCursor(cursorOf(page[page.length - 1]!)) } : {}),
   };
 }
 
