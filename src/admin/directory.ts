@@ -6,7 +6,8 @@ import { adminOnly, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { GlobalUser, GroupDetail, GroupSummary, IdParam, page, PageQuery, TenantIdParams, TenantParam, TenantUser, UserQuery } from "./schemas";
-import { decodeCursor, iso, pageOf } from "./validation";
+import { decodeCursor, pageOf } from "./pages";
+import { iso } from "./times";
 
 function renderTenantUser(user: TenantUserRow) {
   return {

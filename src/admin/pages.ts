@@ -1,13 +1,7 @@
-/** Helpers of the admin API: validation messages, cursors, pages, times. */
-import type { z } from "zod";
+/**
+ * Pages of the admin API's lists: `{results, nextCursor?}`, and the opaque cursors they resume at.
+ */
 import { ProblemError } from "./problem";
-
-/** Turns zod issues into one readable sentence per field. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`)
-    .join("; ");
-}
 
 /** Encodes the key of a page's last row as an opaque cursor. */
 function encodeCursor(key: string): string {
@@ -41,9 +35,4 @@ export function pageOf<T extends { id: string }, R>(
     results: page.map(render),
     ...(more ? { nextCursor: encodeCursor(cursorOf(page[page.length - 1]!)) } : {}),
   };
-}
-
-/** ISO 8601 rendering of the epoch-millisecond times the store keeps. */
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }
