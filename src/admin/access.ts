@@ -8,7 +8,7 @@ import { permissionPairs, type Action, type Permissions, type Resource } from ".
 import { memberByEmail } from "../iam/sign-in";
 import { getTenant } from "../iam/tenants";
 import { ProblemError } from "./problem";
-import { iso } from "./validation";
+import { iso } from "./times";
 
 type AdminMiddleware = MiddlewareHandler<{ Bindings: Env; Variables: AdminVariables }>;
 

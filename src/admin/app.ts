@@ -3,10 +3,16 @@ import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { AdminVariables } from "./gate";
 import { ProblemError, PROBLEM_CONTENT_TYPE } from "./problem";
 import { Problem } from "./schemas";
-import { describeIssues } from "./validation";
 
 export type AdminEnv = { Bindings: Env; Variables: AdminVariables };
 export type AdminApp = OpenAPIHono<AdminEnv>;
+
+/** Turns zod issues into one readable sentence per field. */
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`)
+    .join("; ");
+}
 
 /** A new admin router: every invalid input becomes a 400 problem naming the fields. */
 export function createAdminApp(): AdminApp {

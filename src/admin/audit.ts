@@ -6,7 +6,7 @@ import { describeError } from "../observability";
 import { tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { AuditEvent, AuditExportQuery, AuditQuery, page, TenantParam } from "./schemas";
-import { decodeCursor, pageOf } from "./validation";
+import { decodeCursor, pageOf } from "./pages";
 
 const tags = ["Audit log"];
 

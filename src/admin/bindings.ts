@@ -6,7 +6,8 @@ import { assertWithinCallerGrants, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
 import { managedByIntegration, ProblemError } from "./problem";
 import { Binding, BindingQuery, CreateBinding, page, TenantIdParams, TenantParam } from "./schemas";
-import { decodeCursor, iso, pageOf } from "./validation";
+import { decodeCursor, pageOf } from "./pages";
+import { iso } from "./times";
 
 function render(binding: BindingRow) {
   return {

@@ -1,12 +1,13 @@
 /** Admin API: provisioned users and groups (read-only here: they are written over SCIM). */
 import { createRoute } from "@hono/zod-openapi";
-import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/groups";
-import { getGlobalUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/users";
+import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/group-reads";
+import { getGlobalUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/user-reads";
 import { adminOnly, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { GlobalUser, GroupDetail, GroupSummary, IdParam, page, PageQuery, TenantIdParams, TenantParam, TenantUser, UserQuery } from "./schemas";
-import { decodeCursor, encodeCursor, iso, pageOf } from "./validation";
+import { decodeCursor, pageOf } from "./pages";
+import { iso } from "./times";
 
 function renderTenantUser(user: TenantUserRow) {
   return {
@@ -88,9 +89,7 @@ export function registerDirectory(app: AdminApp): void {
       const { limit, cursor, search } = c.req.valid("query");
       const rows = await listTenantUsers(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor), search: search || undefined });
       // User ids are random: the list resumes from the last user's time and id.
-      const more = rows.length > limit;
-      const shown = more ? rows.slice(0, limit) : rows;
-      return c.json({ results: shown.map(renderTenantUser), ...(more ? { nextCursor: encodeCursor(userCursor(shown[shown.length - 1]!)) } : {}) }, 200);
+      return c.json(pageOf(rows, limit, renderTenantUser, userCursor), 200);
     },
   );
 
@@ -132,16 +131,9 @@ export function registerDirectory(app: AdminApp): void {
         listMembers(c.var.db, group.id, { limit: limit + 1, after: decodeCursor(cursor) }),
         countMembers(c.var.db, group.id),
       ]);
-      const more = members.length > limit;
-      const shown = more ? members.slice(0, limit) : members;
-      return c.json(
-        {
-          ...renderGroup({ ...group, memberCount: total }),
-          members: shown,
-          ...(more ? { nextCursor: encodeCursor(shown[shown.length - 1]!.id) } : {}),
-        },
-        200,
-      );
+      // Members are in user id order: the page resumes from the last member's id.
+      const { results, ...next } = pageOf(members, limit, (member) => member);
+      return c.json({ ...renderGroup({ ...group, memberCount: total }), members: results, ...next }, 200);
     },
   );
 }

@@ -22,7 +22,8 @@ import { assertNotOutranked, assertNotSelf, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp, type AdminEnv } from "./app";
 import { ProblemError } from "./problem";
 import { ActivityQuery, CreatedIntegration, CreateIntegration, Integration, IntegrationActivity, page, PageQuery, PatchIntegration, SecretToken, TenantIdParams, TenantParam } from "./schemas";
-import { decodeCursor, iso, pageOf } from "./validation";
+import { decodeCursor, pageOf } from "./pages";
+import { iso } from "./times";
 
 /** Renders an integration with its absolute SCIM endpoint (the Tenant URL to paste into Entra). */
 function render(integration: IntegrationRow, baseUrl: string) {

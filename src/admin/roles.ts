@@ -6,7 +6,8 @@ import { assertWithinCallerGrants, tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { CreateRole, page, PageQuery, PatchRole, Role, TenantIdParams, TenantParam } from "./schemas";
-import { decodeCursor, iso, pageOf } from "./validation";
+import { decodeCursor, pageOf } from "./pages";
+import { iso } from "./times";
 
 function render(role: RoleRow) {
   return {

@@ -7,7 +7,7 @@ import { tenantAccess } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { PutScimSchema, ScimSchemaDeclaration, TenantParam, UrnParam } from "./schemas";
-import { iso } from "./validation";
+import { iso } from "./times";
 
 function render(schema: DeclaredSchema) {
   return {

@@ -28,7 +28,8 @@ import {
   TenantParam,
   TokenParams,
 } from "./schemas";
-import { decodeCursor, iso, pageOf } from "./validation";
+import { decodeCursor, pageOf } from "./pages";
+import { iso } from "./times";
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 

@@ -5,7 +5,8 @@ import { adminOnly } from "./access";
 import { bearer, body, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { CreateTenant, IdParam, page, PageQuery, Tenant } from "./schemas";
-import { decodeCursor, iso, pageOf } from "./validation";
+import { decodeCursor, pageOf } from "./pages";
+import { iso } from "./times";
 
 function render(tenant: TenantRow) {
   return { id: tenant.id, name: tenant.name, createdAt: iso(tenant.createdAt) };

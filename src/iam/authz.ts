@@ -16,7 +16,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { SubjectType } from "../db/schema";
 import type { Action, Resource } from "./permissions";
-import { caseKey } from "./users";
+import { caseKey } from "./user-reads";
 
 // ---- namespaces --------------------------------------------------------------------------------
 

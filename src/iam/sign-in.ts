@@ -10,7 +10,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { caseKey } from "./users";
+import { caseKey } from "./user-reads";
 
 /** A person as one tenant knows them. */
 export interface TenantMember {

@@ -5,8 +5,10 @@
 import { DrizzleQueryError } from "drizzle-orm";
 import { Hono } from "hono";
 import { requirePermission as can, scimAuth, type ScimVariables } from "./gate";
-import { getGroup, groupEtag, groupWithMembers, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../../iam/groups";
-import { getTenantUser, queryTenantUsers, userEtag, type TenantUser } from "../../iam/users";
+import { getGroup, groupWithMembers, memberCounts, membersOfGroups, queryGroups, type Group, type Member } from "../../iam/group-reads";
+import { groupEtag } from "../../iam/groups";
+import { getTenantUser, queryTenantUsers, type TenantUser } from "../../iam/user-reads";
+import { userEtag } from "../../iam/users";
 import { etagMatches } from "../../iam/writes";
 import { listOf, resourceType, schemaDocument, serviceProviderConfig } from "../model/discovery";
 import { LIMITS } from "../model/limits";

@@ -1,6 +1,7 @@
 /** Rendering stored rows as SCIM resources (RFC 7643 §4), with `meta` and absolute locations. */
-import type { Group, Member } from "../../iam/groups";
-import { userEtag, type TenantUser, type UserFields } from "../../iam/users";
+import type { Group, Member } from "../../iam/group-reads";
+import type { TenantUser } from "../../iam/user-reads";
+import { userEtag, type UserFields } from "../../iam/users";
 import type { Doc } from "./validate";
 import { declaredUniqueAttributes, isExtensionKey, uniqueKey, uniqueValueKey } from "./extensions";
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema, type ResourceTypeDef } from "./schemas";

@@ -9,9 +9,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createDb, type Db } from "../../../src/db/client";
 import { users } from "../../../src/db/schema";
-import { createGroup, getGroup, membersOfGroups, updateGroup } from "../../../src/iam/groups";
+import { getGroup, membersOfGroups } from "../../../src/iam/group-reads";
+import { createGroup, updateGroup } from "../../../src/iam/groups";
 import { createTenant } from "../../../src/iam/tenants";
-import { createUser, getTenantUser, updateUser } from "../../../src/iam/users";
+import { getTenantUser } from "../../../src/iam/user-reads";
+import { createUser, updateUser } from "../../../src/iam/users";
 import { userDoc, userFields } from "../../../src/scim/model/resources";
 import { checkProperty, PROPERTY_TEST_TIMEOUT_MS } from "../../support/property-runs";
 

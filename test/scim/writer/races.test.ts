@@ -10,8 +10,10 @@ import { describe, expect, it } from "vitest";
 import { createDb, type Db } from "../../../src/db/client";
 import { users } from "../../../src/db/schema";
 import { SerialQueue } from "../../../src/scim/writer/serial-queue";
-import { createUser, getTenantUser, updateUser, type TenantUser } from "../../../src/iam/users";
-import { createGroup, getGroup, updateGroup } from "../../../src/iam/groups";
+import { getTenantUser, type TenantUser } from "../../../src/iam/user-reads";
+import { createUser, updateUser } from "../../../src/iam/users";
+import { getGroup } from "../../../src/iam/group-reads";
+import { createGroup, updateGroup } from "../../../src/iam/groups";
 import { userDoc, userFields } from "../../../src/scim/model/resources";
 import { newIntegration, newTenant, scim } from "../../support/helpers";
 import { deferred, pausingDb } from "../../support/pausing-db";
@@ -129,7 +131,7 @@ describe("across integrations (different Durable Objects)", () => {
 });
 
 async function scimMembers(db: Db, groupId: string): Promise<string[]> {
-  const { membersOfGroups } = await import("../../../src/iam/groups");
+  const { membersOfGroups } = await import("../../../src/iam/group-reads");
   return ((await membersOfGroups(db, [groupId])).get(groupId) ?? []).map((m) => m.userId).sort();
 }
 
