@@ -1,8 +1,10 @@
 // A stand-in for Cloudflare Access on this machine, to try the console's Access sign-in locally:
 // a signing key pair, its certs endpoint, and assertions signed with it.
 //
-//   node scripts/access-dev.mjs serve [--port 8790]   serves http://127.0.0.1:8790/cdn-cgi/access/certs
-//   node scripts/access-dev.mjs sign <email> [--aud scim-edge-dev] [--ttl 600] [--exp <epoch s>] [--key other]
+//   node scripts/access-dev.mjs serve [--port 8790]
+//       serves http://127.0.0.1:8790/cdn-cgi/access/certs
+//   node scripts/access-dev.mjs sign <email> [--aud scim-edge-dev] [--ttl 600]
+//       [--exp <epoch s>] [--key other]
 //
 // Then run the service with ACCESS_TEAM_DOMAIN=http://127.0.0.1:8790 and ACCESS_AUD=scim-edge-dev
 // (in .dev.vars), and send the assertion as the Cf-Access-Jwt-Assertion header or the

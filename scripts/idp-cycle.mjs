@@ -29,7 +29,10 @@ if (!adminToken) throw new Error("set ADMIN_TOKEN (or run from the project folde
 
 let failures = 0;
 
-/** @param {string} method @param {string} url @param {string} token @param {unknown} [body] @param {Record<string,string>} [headers] */
+/**
+ * @param {string} method @param {string} url @param {string} token @param {unknown} [body] @param
+ * {Record<string,string>} [headers]
+ */
 async function http(method, url, token, body, headers = {}) {
   const response = await fetch(url, {
     method,

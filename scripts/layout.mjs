@@ -1,6 +1,7 @@
 // Checks the house's shape (README, "Layout"), and fails the test run when it slips:
 //   1. imports under src/ only point down the floors below, and no module reaches itself again;
-//   2. no source file under src/ is over MAX_LINES lines;
+//   2. no source file under src/ is over MAX_LINES lines, and no comment line (src/, scripts/,
+//      public/ui/) is over COMMENT_WIDTH columns;
 //   3. every repository path the README, SECURITY.md and docs/ name exists.
 //   node scripts/layout.mjs            → checks, prints the floors with their rooms
 //   node scripts/layout.mjs --graph    → also prints every import between rooms
@@ -10,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const MAX_LINES = 450;
+const COMMENT_WIDTH = 100;
 
 // Top to bottom: a room may import its own floor's modules only within itself, and any room below.
 const FLOORS = [
@@ -29,12 +31,12 @@ const FLOORS = [
 /** @param {string} file */
 const rel = (file) => path.relative(ROOT, file).split(path.sep).join("/");
 
-/** @param {string} dir @returns {string[]} */
-function sourceFiles(dir) {
+/** @param {string} dir @param {RegExp} [pattern] @returns {string[]} */
+function sourceFiles(dir, pattern = /\.ts$/) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return /\.ts$/.test(entry.name) && !entry.name.endsWith(".d.ts") ? [full] : [];
+    if (entry.isDirectory()) return sourceFiles(full, pattern);
+    return pattern.test(entry.name) && !entry.name.endsWith(".d.ts") ? [full] : [];
   });
 }
 
@@ -90,6 +92,18 @@ for (const [file, targets] of graph) {
   }
   const lines = fs.readFileSync(path.join(ROOT, file), "utf8").split("\n").length - 1;
   if (lines > MAX_LINES) problems.push(`${file}: ${lines} lines, over ${MAX_LINES}; split it by concern`);
+}
+
+// Comments wrap at the width the rest uses (code lines may run longer).
+const COMMENTED = [...files, ...["scripts", "public/ui"].flatMap((dir) => sourceFiles(path.join(ROOT, dir), /\.(mjs|js)$/).map(rel))];
+for (const file of COMMENTED) {
+  fs.readFileSync(path.join(ROOT, file), "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      if (/^\s*(\/\/|\*|\/\*)/.test(line) && [...line].length > COMMENT_WIDTH) {
+        problems.push(`${file}:${i + 1}: a comment line of ${[...line].length} columns, over ${COMMENT_WIDTH}; wrap it`);
+      }
+    });
 }
 
 // Circles: a depth-first walk that finds an import back onto the path it is on.

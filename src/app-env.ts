@@ -8,7 +8,9 @@ import type { D1Stats } from "./db/metered";
  */
 export type BaseVariables = RequestIdVariables & {
   db: Db;
-  /** The request's D1 binding under `db` (metered), for gates that wrap it (src/db/piggyback.ts). */
+  /**
+   * The request's D1 binding under `db` (metered), for gates that wrap it (src/db/piggyback.ts).
+   */
   d1: D1Database;
   d1Stats: D1Stats;
 };

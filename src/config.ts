@@ -6,12 +6,18 @@ export function tenantsEnabled(env: Env): boolean {
   return !["false", "0", "no", "off"].includes(value);
 }
 
-/** Why `what` is refused while `TENANTS_ENABLED` is off: names this service's own setting and where it is set. */
+/**
+ * Why `what` is refused while `TENANTS_ENABLED` is off: names this service's own setting and where
+ * it is set.
+ */
 export function tenantsDisabled(what: string): string {
   return `${what} needs multi-tenancy, which is off on this server: its TENANTS_ENABLED setting (wrangler.toml [vars], or the Worker's variables) says "false"; set it to "true".`;
 }
 
-/** The base URL endpoints are built from: `PUBLIC_URL` without trailing slash, else the request's origin. */
+/**
+ * The base URL endpoints are built from: `PUBLIC_URL` without trailing slash, else the request's
+ * origin.
+ */
 export function publicBaseUrl(env: Env, requestUrl: string): string {
   const configured = env.PUBLIC_URL?.trim();
   if (configured) return configured.replace(/\/+$/, "");

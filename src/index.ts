@@ -1,4 +1,6 @@
-/** scim-edge: builds the app, mounts the routers, exports the handlers and the Durable Object class. */
+/**
+ * scim-edge: builds the app, mounts the routers, exports the handlers and the Durable Object class.
+ */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";

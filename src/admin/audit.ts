@@ -1,4 +1,6 @@
-/** Admin API: /api/v1/{tenant}/audit-logs, newest first, and its export over a range, oldest first. */
+/**
+ * Admin API: /api/v1/{tenant}/audit-logs, newest first, and its export over a range, oldest first.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { auditRecord, listAuditEvents } from "../iam/audit";
 import { exportAuditEvents, exportStream } from "../iam/audit-export";

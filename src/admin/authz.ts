@@ -91,7 +91,8 @@ export function registerAuthz(app: AdminApp): void {
         "a check without namespace needs a tenant-wide binding. A user's grants come from bindings on the user and on the groups the user is a member of in this tenant; a user inactive in the tenant or without access to it is denied everything (`reason`). " +
         "No cache: a deactivation, a member removal or a SCIM DELETE counts on the very next call. One D1 round trip, whatever the number of groups, bindings and members.",
       security: bearer,
-      // The decision finds no subject in a tenant that does not exist: a 404 without a lookup of its own.
+      // The decision finds no subject in a tenant that does not exist: a 404 without a lookup of
+      // its own.
       middleware: [tenantAccess("BINDINGS", "READ", { existenceCheckedByHandler: true })] as const,
       request: { params: TenantParam, ...body(AuthzRequest) },
       responses: { 200: json(AuthzResponse, "The decisions, in the order asked."), ...problems(400, 401, 403, 404, 415) },

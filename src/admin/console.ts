@@ -20,7 +20,8 @@ const CONSOLE_CSP = [
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
-  // The console builds the page from text nodes only; with Trusted Types, a future innerHTML fails loudly.
+  // The console builds the page from text nodes only; with Trusted Types, a future innerHTML fails
+  // loudly.
   "require-trusted-types-for 'script'",
   "trusted-types 'none'",
 ].join("; ");

@@ -24,7 +24,9 @@ export type Principal =
   | { kind: "service-account"; credential: Credential }
   | { kind: "user"; email: string; member?: TenantMember };
 
-/** What the middleware tells later handlers. `tenantId` is set by the tenant-scoped access check. */
+/**
+ * What the middleware tells later handlers. `tenantId` is set by the tenant-scoped access check.
+ */
 export type AdminVariables = BaseVariables & { actor: Actor; principal: Principal; tenantId: string };
 
 export interface AdminAuthOptions {

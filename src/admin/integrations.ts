@@ -44,8 +44,8 @@ function render(integration: IntegrationRow, baseUrl: string) {
 }
 
 /**
- * For a caller other than the admin token acting on an integration: not its own, and not one
- * whose account outranks it (rotating would hand the caller a stronger token; `assertNotOutranked`).
+ * For a caller other than the admin token acting on an integration: not its own, and not one whose
+ * account outranks it (rotating would hand the caller a stronger token; `assertNotOutranked`).
  * `rotating`: the action mints the integration a new token, which never expires.
  */
 async function guardTarget(c: Context<AdminEnv>, id: string, what: string, rotating = false): Promise<void> {
@@ -65,7 +65,10 @@ async function guardTarget(c: Context<AdminEnv>, id: string, what: string, rotat
   );
 }
 
-/** Why an expiring token cannot create or rotate an integration: the integration's token would outlive it. */
+/**
+ * Why an expiring token cannot create or rotate an integration: the integration's token would
+ * outlive it.
+ */
 const NEVER_EXPIRES = "An integration's token never expires: create or rotate integrations with a token that does not expire, or with the admin token.";
 
 function notFound(id: string, tenantId: string): never {

@@ -1,4 +1,6 @@
-/** The admin JSON API under /api/v1: OpenAPI-described, behind the admin or a service-account token. */
+/**
+ * The admin JSON API under /api/v1: OpenAPI-described, behind the admin or a service-account token.
+ */
 import { adminAuth } from "./gate";
 import { publicBaseUrl } from "../config";
 import { createAdminApp } from "./app";

@@ -155,7 +155,7 @@ export const BindingQuery = PageQuery.extend({
   subjectId: z.string().max(200).optional().openapi({ param: { name: "subjectId", in: "query" } }),
 });
 
-// ---- service accounts -----------------------------------------------------------------------------
+// ---- service accounts ---------------------------------------------------------------------------
 
 const expiresAt = time.nullable().openapi({ description: "When the token stops working; null: until revoked (integration tokens never expire)." });
 
@@ -209,7 +209,7 @@ export const CreatedToken = z
   })
   .openapi("CreatedToken");
 
-// ---- provisioned users and groups --------------------------------------------------------------------
+// ---- provisioned users and groups ---------------------------------------------------------------
 
 export const TenantUser = z
   .object({
@@ -276,7 +276,7 @@ export const GroupDetail = GroupSummary.extend({
   nextCursor: z.string().optional().openapi({ description: "Cursor of the next page of members." }),
 }).openapi("GroupDetail");
 
-// ---- audit log -----------------------------------------------------------------------------------
+// ---- audit log ----------------------------------------------------------------------------------
 
 export const AuditEvent = z
   .object({
@@ -326,7 +326,7 @@ export const AuditExportQuery = AuditFilters.extend({
   format: z.enum(["ndjson", "csv"]).default("ndjson").openapi({ param: { name: "format", in: "query" } }),
 }).refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), { message: "from must be before to", path: ["from"] });
 
-// ---- provisioning health -------------------------------------------------------------------------
+// ---- provisioning health ------------------------------------------------------------------------
 
 export const ActivityQuery = z.object({
   days: z.coerce.number().int().min(1).max(31).default(7).openapi({ param: { name: "days", in: "query" }, description: "How many days back, 1 to 31." }),
@@ -357,7 +357,7 @@ export const IntegrationActivity = z
   })
   .openapi("IntegrationActivity");
 
-// ---- SCIM schema extensions ------------------------------------------------------------------------
+// ---- SCIM schema extensions ---------------------------------------------------------------------
 
 const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_$-]*$/, "an attribute name: a letter, then letters, digits, _, $ or -").max(64);
 

@@ -1,4 +1,7 @@
-/** Admin API: /api/v1/{tenant}/service-accounts and their tokens (never a secret or a hash, but once). */
+/**
+ * Admin API: /api/v1/{tenant}/service-accounts and their tokens (never a secret or a hash, but
+ * once).
+ */
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
@@ -82,7 +85,10 @@ async function guardTarget(c: Context<AdminEnv>, id: string, what: string, token
   await guardRank(c, id, `Service account '${target.name}'`, token);
 }
 
-/** `assertNotOutranked` for service account `id` (holding nothing when it is gone: the route answers 404). */
+/**
+ * `assertNotOutranked` for service account `id` (holding nothing when it is gone: the route answers
+ * 404).
+ */
 async function guardRank(c: Context<AdminEnv>, id: string, what: string, token?: { expiresAt: number | null }): Promise<void> {
   await assertNotOutranked(
     c.var.db,

@@ -42,19 +42,30 @@ export interface AccessClaims {
   country?: string;
 }
 
-/** The outcome of `verifyAccessJwt`: the claims, or which check failed and why, in plain English. */
+/**
+ * The outcome of `verifyAccessJwt`: the claims, or which check failed and why, in plain English.
+ */
 export type AccessVerification = { ok: true; claims: AccessClaims } | { ok: false; check: AccessCheck; detail: string };
 
 export interface AccessVerifyOptions {
-  /** The issuer, e.g. `https://acme.cloudflareaccess.com`; `http://` only for localhost and 127.0.0.1. */
+  /**
+   * The issuer, e.g. `https://acme.cloudflareaccess.com`; `http://` only for localhost and
+   * 127.0.0.1.
+   */
   teamDomain: string;
   /** The Access application's audience tag (`ACCESS_AUD`). */
   audience: string;
   /** The current time in epoch ms; defaults to `Date.now()`. Also drives the key cache's timing. */
   now?: number;
-  /** Fetches the keys; defaults to the global `fetch`. A fetch shared by concurrent callers uses the first caller's. */
+  /**
+   * Fetches the keys; defaults to the global `fetch`. A fetch shared by concurrent callers uses the
+   * first caller's.
+   */
   fetcher?: typeof fetch;
-  /** How long fetching the keys may take before it counts as failed; defaults to `KEYS_FETCH_TIMEOUT_MS`. */
+  /**
+   * How long fetching the keys may take before it counts as failed; defaults to
+   * `KEYS_FETCH_TIMEOUT_MS`.
+   */
   fetchTimeoutMs?: number;
 }
 
@@ -96,9 +107,11 @@ export async function verifyAccessJwt(token: string, options: AccessVerifyOption
   if (!parsed.ok) return parsed;
   const { header, payload, signingInput, signature } = parsed;
 
-  // The header is checked before any key is looked up, so `alg: none` or HS256 never reaches crypto.
+  // The header is checked before any key is looked up, so `alg: none` or HS256 never reaches
+  // crypto.
   if (header.alg !== "RS256") {
-    // Only registered JWA names are repeated: the header is unverified, so anything else stays out of logs.
+    // Only registered JWA names are repeated: the header is unverified, so anything else stays out
+    // of logs.
     const named = typeof header.alg === "string" && JWA_NAMES.has(header.alg) ? `is ${header.alg}` : "is missing or unknown";
     return fail("algorithm", `the token's algorithm ${named}; only RS256 is accepted`);
   }
@@ -299,7 +312,8 @@ async function signingKey(issuer: string, kid: string, now: number, options: Acc
 
   const timeoutMs = options.fetchTimeoutMs ?? KEYS_FETCH_TIMEOUT_MS;
   // Workers cancel a request's pending I/O when it ends, so a fetch started by a request that went
-  // away may never settle. Past twice its timeout it is presumed dead, lest every later caller wait.
+  // away may never settle. Past twice its timeout it is presumed dead, lest every later caller
+  // wait.
   if (state.inflight && now - state.inflight.startedAt > 2 * timeoutMs) {
     state.inflight = undefined;
     state.lastFailure = "the previous fetch of the keys never finished";
@@ -394,7 +408,8 @@ async function importRsaKey(jwk: unknown): Promise<{ kid: string; key: CryptoKey
   const modulus = decodeBase64Url(n);
   if (!modulus || modulus.length - (modulus[0] === 0 ? 1 : 0) < MIN_MODULUS_BYTES) return undefined;
   try {
-    // Only the public parameters are passed on: stray members such as `key_ops` could fail the import.
+    // Only the public parameters are passed on: stray members such as `key_ops` could fail the
+    // import.
     const key = await crypto.subtle.importKey("jwk", { kty, n, e, alg: "RS256", ext: true }, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]);
     return { kid, key };
   } catch {

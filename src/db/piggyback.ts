@@ -51,7 +51,9 @@ interface Rider<Price> {
 export interface Piggyback<Price> {
   /** The binding queries go through. */
   binding: D1Database;
-  /** The price of the next query (or batch): its guard holds it against the tenant's sizes first. */
+  /**
+   * The price of the next query (or batch): its guard holds it against the tenant's sizes first.
+   */
   price(price: Price): void;
   /** Sends the rider alone unless a query already carried it, and checks it (throws as `check`). */
   settle(): Promise<void>;
@@ -94,7 +96,9 @@ export function resultColumnNames(sqlText: string): string[] | undefined {
   return items.map(columnName);
 }
 
-/** The name SQLite gives a result column: its alias, else the last identifier of a column reference. */
+/**
+ * The name SQLite gives a result column: its alias, else the last identifier of a column reference.
+ */
 function columnName(item: string): string {
   const trimmed = item.trim().replace(/^distinct\s+/i, "");
   const alias = /\s+as\s+("?)([^"\s]+)\1$/i.exec(trimmed);

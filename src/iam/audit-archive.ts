@@ -51,7 +51,9 @@ export type ArchiveReport =
       batches: number;
     };
 
-/** The first and last days a key names: years 0 to 9999, four digits, so keys sort as the days do. */
+/**
+ * The first and last days a key names: years 0 to 9999, four digits, so keys sort as the days do.
+ */
 const FIRST_DAY = new Date(0).setUTCFullYear(0, 0, 1);
 const LAST_DAY = Date.UTC(9999, 11, 31);
 
@@ -205,7 +207,8 @@ async function archiveGroup(bucket: R2Bucket, group: TenantDay): Promise<{ writt
   const key = `${group.prefix}${fresh[0]!.id}_${fresh[fresh.length - 1]!.id}.ndjson.gz`;
   const body = await gzip(fresh.map((e) => JSON.stringify(e)).join("\n") + "\n");
   await bucket.put(key, body, {
-    // Stored as gzip bytes (no Content-Encoding: readers decompress themselves, whatever serves them).
+    // Stored as gzip bytes (no Content-Encoding: readers decompress themselves, whatever serves
+    // them).
     httpMetadata: { contentType: "application/gzip" },
     customMetadata: { events: String(fresh.length), firstId: fresh[0]!.id, lastId: fresh[fresh.length - 1]!.id },
   });

@@ -56,7 +56,9 @@ async function* fromArchive(bucket: R2Bucket, tenantId: string, query: ExportQue
   } while (cursor);
 }
 
-/** The range's events still in D1, in id order, a page at a time (keyset on the tenant's id index). */
+/**
+ * The range's events still in D1, in id order, a page at a time (keyset on the tenant's id index).
+ */
 async function* fromD1(db: Db, tenantId: string, query: ExportQuery): AsyncGenerator<AuditRecord> {
   let after: string | undefined;
   for (;;) {
@@ -125,7 +127,9 @@ const FORMULA_START = /^[ ]*[=+\-@]|^[\t\r\n]/;
  * quote: a reader that splits there starts a cell with it.
  */
 const FORMULA_AFTER_SEPARATOR = /[,;\t|\r\n"'][ ]*[=+\-@]/;
-/** Characters that make a cell quoted: RFC 4180's, and the separators other locales and tools use. */
+/**
+ * Characters that make a cell quoted: RFC 4180's, and the separators other locales and tools use.
+ */
 const NEEDS_QUOTES = /[",;\t|\r\n]/;
 
 /**

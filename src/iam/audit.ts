@@ -7,7 +7,10 @@ import { auditEvents } from "../db/schema";
 
 export type AuditDiff = Record<string, { before?: unknown; after?: unknown }>;
 
-/** Who did it: the admin token holder, a service account (an integration's, say), or a person signed in through Access. */
+/**
+ * Who did it: the admin token holder, a service account (an integration's, say), or a person signed
+ * in through Access.
+ */
 export type Actor = { type: "ADMIN" } | { type: "SERVICE_ACCOUNT"; id: string } | { type: "USER"; id: string };
 
 export interface AuditInput {

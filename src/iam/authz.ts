@@ -22,7 +22,10 @@ import { caseKey } from "./user-reads";
 
 export const MAX_NAMESPACE_LENGTH = 255;
 
-/** Kestra namespaces: dot-separated segments of ASCII letters, digits, `_` and `-`; no empty segment. */
+/**
+ * Kestra namespaces: dot-separated segments of ASCII letters, digits, `_` and `-`; no empty
+ * segment.
+ */
 export const namespacePattern = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 
 /** Whether `value` is a well-formed namespace (the pattern, at most 255 characters). */
@@ -43,7 +46,10 @@ export function namespaceCovers(bound: string | null, wanted: string | null): bo
 
 // ---- types -----------------------------------------------------------------------------------
 
-/** Whose access is checked: a user (by id, or by this tenant's userName, case-insensitive) or a service account. */
+/**
+ * Whose access is checked: a user (by id, or by this tenant's userName, case-insensitive) or a
+ * service account.
+ */
 export type AuthzSubject =
   | { type: "USER"; id: string }
   | { type: "USER"; userName: string }
@@ -67,7 +73,9 @@ export interface Grant {
   /** The binding's namespace; null: tenant-wide. */
   namespace: string | null;
   via: {
-    /** USER: bound to the user itself; GROUP: to one of its groups; SERVICE_ACCOUNT: to the account. */
+    /**
+     * USER: bound to the user itself; GROUP: to one of its groups; SERVICE_ACCOUNT: to the account.
+     */
     type: SubjectType;
     id: string;
     /** The user's userName in the tenant, the group's displayName, the service account's name. */
@@ -144,7 +152,9 @@ interface Loaded {
 
 const pairKey = (resource: string, action: string) => `${resource}:${action}`;
 
-/** The subject's row: (id, name, active, has_view); none when the subject is unknown to the tenant. */
+/**
+ * The subject's row: (id, name, active, has_view); none when the subject is unknown to the tenant.
+ */
 function subjectSql(tenantId: string, subject: AuthzSubject): SQL {
   if (subject.type === "SERVICE_ACCOUNT") {
     return sql`select sa.id, sa.name, 1, 1 from service_accounts sa where sa.tenant_id = ${tenantId} and sa.id = ${subject.id}`;

@@ -110,7 +110,8 @@ export function guardedCredentialStatement(d1: D1Database, expected: CredentialE
   const lookup = (credentialSqlByCount[pairs.length] ??= credentialSqlFor(pairs.length));
   const n = 2 * pairs.length + 2;
   const extra = fits ? dialect.sqlToQuery(fits) : { sql: "1", params: [] };
-  // The credential's numbered parameters come first in the text: anonymous ones number on from them.
+  // The credential's numbered parameters come first in the text: anonymous ones number on from
+  // them.
   const text = `with c as (${lookup}) select c.*, case when c.tenant_id = ?${n} and c.integration_id = ?${n + 1} and c.integration_enabled = 1
     and (c.expires_at is null or c.expires_at > ?${n + 2}) and json_array_length(c.permissions) = ${pairs.length} and (${extra.sql})
     then 1 else ${GUARD_FAILS} end as admitted from (select 1) as one left join c on 1`;
@@ -212,7 +213,10 @@ export async function touchToken(db: Db, tokenId: string, now: number = Date.now
 /** A credential found valid for a SCIM request: its integration is the one the URL names. */
 export type ScimCredential = Credential & { integrationId: string };
 
-/** The verdict on a token's credential row: `credential` is set once the token is known to be the integration's. */
+/**
+ * The verdict on a token's credential row: `credential` is set once the token is known to be the
+ * integration's.
+ */
 export type CredentialVerdict =
   | { kind: "ok"; credential: ScimCredential }
   | { kind: "refused"; status: 401 | 403; detail: string; credential?: ScimCredential; cause?: "unauthorized" | "disabled" };
@@ -230,7 +234,8 @@ export const INVALID_TOKEN = "The bearer token is not valid for this provisionin
  */
 export function judgeCredential(row: Record<string, unknown> | undefined, expected: CredentialExpectation, now = Date.now()): CredentialVerdict {
   const credential = credentialOf(row);
-  // One answer for unknown and expired tokens and tokens of another integration or tenant: no oracle.
+  // One answer for unknown and expired tokens and tokens of another integration or tenant: no
+  // oracle.
   if (
     !credential ||
     !digestsEqual(credential.tokenHash, expected.tokenHash) ||

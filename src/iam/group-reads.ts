@@ -63,7 +63,10 @@ function membersJson(members: SQL): SQL<string> {
 const parseMembers = (json: string | null): Member[] =>
   (JSON.parse(json ?? "[]") as [string, string][]).map(([userId, display]) => ({ userId, display }));
 
-/** The members of each group, with the display name (in the group's tenant's view) a SCIM client shows. */
+/**
+ * The members of each group, with the display name (in the group's tenant's view) a SCIM client
+ * shows.
+ */
 export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, Member[]>> {
   const result = new Map<string, Member[]>();
   for (const ids of chunk(groupIds, MAX_BOUND_PARAMETERS)) {
@@ -108,7 +111,9 @@ export async function groupWithMembers(db: Db, tenantId: string, id: string, lim
   return members === null ? { group } : { group, members: parseMembers(members) };
 }
 
-/** A group's members counted through its key up to `upTo`: at most that many index entries walked. */
+/**
+ * A group's members counted through its key up to `upTo`: at most that many index entries walked.
+ */
 export function membersUpTo(groupId: SQL, upTo: number): SQL<number> {
   return sql<number>`(select count(*) from (select 1 from ${groupMembers} where ${groupMembers.groupId} = ${groupId} limit ${sql.raw(String(Math.trunc(upTo)))}))`;
 }

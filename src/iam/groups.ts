@@ -75,7 +75,9 @@ function isMember(groupId: string, present: boolean): SQL {
   return present ? test : sql`not ${test}`;
 }
 
-/** The statements of one member change, each preceded by the version bump of the views it changes. */
+/**
+ * The statements of one member change, each preceded by the version bump of the views it changes.
+ */
 function memberStatements(db: Db, tenantId: string, groupId: string, change: MemberChange, now: number): Statement[] {
   const ofGroup = eq(groupMembers.groupId, groupId);
   // Ids a statement can bind next to the tenant and group ids.
@@ -131,7 +133,9 @@ function memberAudit(changes: MemberChange[]) {
   return diff;
 }
 
-/** The group of the tenant named `displayName` (case-insensitively), as a list of at most one id. */
+/**
+ * The group of the tenant named `displayName` (case-insensitively), as a list of at most one id.
+ */
 function groupNamed(db: Db, tenantId: string, displayName: string) {
   return db
     .select({ id: groups.id })
@@ -247,7 +251,9 @@ async function groupWithUsers(
 /** Members a group's size is counted up to. */
 const MAX_COUNTED_MEMBERS = 100_001;
 
-/** What a member change walks is priced by: the group's members, and the largest view of its tenant. */
+/**
+ * What a member change walks is priced by: the group's members, and the largest view of its tenant.
+ */
 export interface GroupSize {
   members: number;
   maxViewUnits: number;
@@ -268,7 +274,10 @@ export async function updateGroup(
     ifMatch?: string;
     compute: (current: Group) => GroupFields;
     members: MemberChange[];
-    /** Refuses the change, before it commits, for what it would walk in a group of this size (read with the group). */
+    /**
+     * Refuses the change, before it commits, for what it would walk in a group of this size (read
+     * with the group).
+     */
     price?: (size: GroupSize) => WriteFailure | undefined;
   },
   now = Date.now(),

@@ -20,7 +20,10 @@ export const MAX_ACTIVITY_DAYS = 31;
 /** SCIM writes are the integration's events on users and groups (its admin events are not). */
 const SCIM_RESOURCES = ["USER", "GROUP"];
 
-/** Requests the SCIM gate refused, by cause: 401 (a token that is not the integration's) and 403 (disabled). */
+/**
+ * Requests the SCIM gate refused, by cause: 401 (a token that is not the integration's) and 403
+ * (disabled).
+ */
 export interface GateRefusals {
   unauthorized: number;
   disabled: number;
@@ -46,7 +49,10 @@ export interface IntegrationActivity {
   thisHour: GateRefusals & { start: number };
   /** The latest request the gate refused, with the reason it was given. */
   lastRefusal: { at: number; cause: RefusalCause; detail: string } | null;
-  /** Refusals and failures in the last hour exceed a fifth of its writes (Entra quarantines apps that keep failing). */
+  /**
+   * Refusals and failures in the last hour exceed a fifth of its writes (Entra quarantines apps
+   * that keep failing).
+   */
   unhealthy: boolean;
   /** Last authenticated request with the integration's token (minute resolution), any method. */
   lastContactAt: number | null;

@@ -33,7 +33,9 @@ export interface Integration {
   provisioningType: ProvisioningType;
   enabled: boolean;
   serviceAccountId: string;
-  /** The SCIMProvisioner role the service account is bound to (null if that binding was removed). */
+  /**
+   * The SCIMProvisioner role the service account is bound to (null if that binding was removed).
+   */
   roleId: string | null;
   /** How many tokens its service account holds: rotation keeps exactly one. */
   tokenCount: number;

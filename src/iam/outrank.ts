@@ -52,7 +52,9 @@ export function outranking(maker: Maker, made: Made): Outranking | undefined {
   return undefined;
 }
 
-/** Tenant-wide holdings of these `RESOURCE:ACTION` pairs (what a role grants wherever it is bound). */
+/**
+ * Tenant-wide holdings of these `RESOURCE:ACTION` pairs (what a role grants wherever it is bound).
+ */
 export function tenantWide(permissions: Iterable<string>): Holding[] {
   return [...permissions].map((permission) => ({ permission, namespace: null }));
 }

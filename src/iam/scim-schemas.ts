@@ -27,7 +27,10 @@ const columns = {
   updatedAt: scimSchemas.updatedAt,
 };
 
-/** The query of a tenant's declarations, in URN order (unsent: a write batches it with its other reads). */
+/**
+ * The query of a tenant's declarations, in URN order (unsent: a write batches it with its other
+ * reads).
+ */
 export function declaredSchemasQuery(db: Db, tenantId: string) {
   return db.select(columns).from(scimSchemas).where(eq(scimSchemas.tenantId, tenantId)).orderBy(asc(scimSchemas.urnKey));
 }
@@ -45,7 +48,10 @@ export async function listDeclaredSchemas(db: Db, tenantId: string): Promise<Dec
 export const DECLARATION_LIMITS = {
   perTenant: 20,
   bytesPerTenant: 262_144,
-  /** Attributes one declaration may make unique: each is a full walk of the tenant's users when it becomes unique. */
+  /**
+   * Attributes one declaration may make unique: each is a full walk of the tenant's users when it
+   * becomes unique.
+   */
   uniquePerDeclaration: 10,
   /**
    * Rows one PUT or DELETE may walk to build or drop unique indexes: the tenant's users times the
@@ -62,7 +68,10 @@ export interface UniqueAttribute {
   attribute: string;
   /** Where the value sits in a view's profile JSON. */
   jsonPath: string;
-  /** The attribute's type: how its value key is computed (`uniqueValueKey` in src/scim/model/extensions.ts). */
+  /**
+   * The attribute's type: how its value key is computed (`uniqueValueKey` in
+   * src/scim/model/extensions.ts).
+   */
   type: string;
   caseExact: boolean;
 }
@@ -140,7 +149,8 @@ export async function putDeclaredSchema(
   if (!current && others.length >= DECLARATION_LIMITS.perTenant) return { kind: "too_many", limit: DECLARATION_LIMITS.perTenant };
   const used = others.reduce((sum, s) => sum + Number(s.bytes), 0);
   const size = definitionBytes(input);
-  // A replacement that does not grow passes even in a tenant over the limits (declared before them).
+  // A replacement that does not grow passes even in a tenant over the limits (declared before
+  // them).
   const grows = !current || size > Number(sizes.find((s) => s.urnKey === key)?.bytes ?? 0);
   if (grows && used + size > DECLARATION_LIMITS.bytesPerTenant) return { kind: "too_large", limit: DECLARATION_LIMITS.bytesPerTenant, used, size };
 

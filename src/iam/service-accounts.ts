@@ -169,7 +169,7 @@ export async function deleteToken(
 }
 
 
-// ---- service accounts of their own (an integration's is managed through the integration) ----------
+// ---- service accounts of their own (an integration's is managed through the integration) --------
 
 /** How far ahead a token's expiry may be set: 730 days (two years). */
 export const MAX_TOKEN_LIFETIME_MS = 730 * 24 * 60 * 60 * 1000;

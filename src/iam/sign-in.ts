@@ -18,7 +18,9 @@ export interface TenantMember {
   userId: string;
   userName: string;
   active: boolean;
-  /** `RESOURCE:ACTION` pairs granted tenant-wide (namespaced bindings do not open the admin API). */
+  /**
+   * `RESOURCE:ACTION` pairs granted tenant-wide (namespaced bindings do not open the admin API).
+   */
   permissions: string[];
 }
 
@@ -26,7 +28,10 @@ export type MembershipResult =
   | { kind: "member"; member: TenantMember }
   /** The tenant has no user with this userName or work email (or the tenant does not exist). */
   | { kind: "unknown" }
-  /** Two users of the tenant match (one's userName, another's work email): signing in as either would be a guess. */
+  /**
+   * Two users of the tenant match (one's userName, another's work email): signing in as either
+   * would be a guess.
+   */
   | { kind: "ambiguous" };
 
 interface Row {

@@ -102,7 +102,10 @@ export async function queryTenantUsers(
   return { total, rows: rows.map(({ pageLimit: _limit, ...row }) => withParsedGroups(row)) };
 }
 
-/** The rows a page of views holds: `limit`, or fewer so that they hold at most `pageUnits` units of the tenant's largest view. */
+/**
+ * The rows a page of views holds: `limit`, or fewer so that they hold at most `pageUnits` units of
+ * the tenant's largest view.
+ */
 function pageLimit(tenantId: string, query: Pick<ListQuery, "limit" | "pageUnits">): SQL<number> {
   // Integers written into the text: LIMIT takes an integer, and D1 binds numbers as reals.
   const limit = sql.raw(String(Math.trunc(query.limit)));
@@ -111,7 +114,9 @@ function pageLimit(tenantId: string, query: Pick<ListQuery, "limit" | "pageUnits
     from ${tenantSizes} where ${tenantSizes.tenantId} = ${tenantId}), ${limit})`;
 }
 
-/** The query of one user as seen from a tenant (unsent: a write batches it with its other reads). */
+/**
+ * The query of one user as seen from a tenant (unsent: a write batches it with its other reads).
+ */
 export function tenantUserQuery(db: Db, tenantId: string, id: string, options: { withGroups?: boolean } = {}) {
   return db
     .select({ ...tenantUserColumns, groups: options.withGroups ? groupsOfRow : sql<string | null>`null` })
@@ -155,10 +160,10 @@ export const caseKey = (value: string) => value.toLowerCase();
 // ---- admin views ---------------------------------------------------------------------------
 
 /**
- * A page of a tenant's users in the order they were provisioned here, each with its groups in this tenant. `search`
- * keeps users whose userName or displayName (in this tenant's view) contains it, ignoring case
- * (for displayName, ASCII case only, or exactly as typed). A scan bounded by the page: meant for
- * people looking someone up, not for provisioning lookups, which use filters.
+ * A page of a tenant's users in the order they were provisioned here, each with its groups in this
+ * tenant. `search` keeps users whose userName or displayName (in this tenant's view) contains it,
+ * ignoring case (for displayName, ASCII case only, or exactly as typed). A scan bounded by the
+ * page: meant for people looking someone up, not for provisioning lookups, which use filters.
  */
 export async function listTenantUsers(
   db: Db,

@@ -32,7 +32,9 @@ export interface UserFields {
 
 export type UserWriteResult = { kind: "ok"; user: TenantUser; created: boolean } | WriteFailure;
 
-/** The displayName a profile holds (kept in its own column, `tenant_users.display_name`), or null. */
+/**
+ * The displayName a profile holds (kept in its own column, `tenant_users.display_name`), or null.
+ */
 export const displayNameOf = (profile: Record<string, unknown>): string | null =>
   typeof profile.displayName === "string" ? profile.displayName : null;
 
@@ -207,7 +209,10 @@ export async function updateUser(
   input: {
     id: string;
     ifMatch?: string;
-    /** Read the tenant's extension declarations with the user (one round trip) and hand them to `compute`. */
+    /**
+     * Read the tenant's extension declarations with the user (one round trip) and hand them to
+     * `compute`.
+     */
     withDeclarations?: boolean;
     compute: (current: TenantUser, declared: DeclaredSchema[]) => UserFields;
   },

@@ -87,11 +87,11 @@ function lostRace(error: unknown): boolean {
 export const MAX_WRITE_ATTEMPTS = 5;
 
 /**
- * Runs `attempt` (read, plan, batch; given its number, from 1) until it commits or stops losing races. A constraint
- * failure means another writer (another integration's object) changed the rows read: reading
- * again gives either a plan that commits or a clean refusal (409, 404). A transient store
- * failure is retried the same way when the write is idempotent (it re-reads and re-plans, so a
- * batch that did commit is simply found applied); otherwise it becomes a TransientWriteError.
+ * Runs `attempt` (read, plan, batch; given its number, from 1) until it commits or stops losing
+ * races. A constraint failure means another writer (another integration's object) changed the rows
+ * read: reading again gives either a plan that commits or a clean refusal (409, 404). A transient
+ * store failure is retried the same way when the write is idempotent (it re-reads and re-plans, so
+ * a batch that did commit is simply found applied); otherwise it becomes a TransientWriteError.
  */
 export async function withRetry<T>(attempt: (n: number) => Promise<T>, options: { idempotent?: boolean } = {}): Promise<T> {
   const idempotent = options.idempotent ?? true;

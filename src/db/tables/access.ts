@@ -1,4 +1,6 @@
-/** Access: roles and their permissions, bindings, service accounts and their tokens, integrations. */
+/**
+ * Access: roles and their permissions, bindings, service accounts and their tokens, integrations.
+ */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, updatedAt } from "./columns";
@@ -91,7 +93,10 @@ export const apiTokens = sqliteTable(
     lastFour: text("last_four").notNull(),
     createdAt: createdAt(),
     lastUsedAt: integer("last_used_at"),
-    /** When the token stops working (epoch ms); null: until revoked. Integration tokens never expire. */
+    /**
+     * When the token stops working (epoch ms); null: until revoked. Integration tokens never
+     * expire.
+     */
     expiresAt: integer("expires_at"),
   },
   (t) => [

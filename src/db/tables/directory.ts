@@ -21,14 +21,18 @@ export const tenantSizes = sqliteTable("tenant_sizes", {
     .references(() => tenants.id, { onDelete: "cascade" }),
   views: integer("views").notNull().default(0),
   viewUnits: integer("view_units").notNull().default(0),
-  /** The most units one view has had (a high-water mark): the price of a view chosen by the caller. */
+  /**
+   * The most units one view has had (a high-water mark): the price of a view chosen by the caller.
+   */
   maxViewUnits: integer("max_view_units").notNull().default(1),
   /** Elements of JSON arrays in the views' profiles (phoneNumbers, addresses…), at any depth. */
   elements: integer("elements").notNull().default(0),
   emails: integer("emails").notNull().default(0),
   groups: integer("groups").notNull().default(0),
   memberships: integer("memberships").notNull().default(0),
-  /** The most groups one user has been in (a high-water mark): what a user brings along in `groups`. */
+  /**
+   * The most groups one user has been in (a high-water mark): what a user brings along in `groups`.
+   */
   maxUserGroups: integer("max_user_groups").notNull().default(0),
   uniqueValues: integer("unique_values").notNull().default(0),
 });
@@ -95,7 +99,8 @@ export const tenantUsers = sqliteTable(
     index("tenant_users_external_id_idx").on(t.tenantId, t.externalId),
     index("tenant_users_user_idx").on(t.userId),
     uniqueIndex("tenant_users_user_name_key_unique").on(t.tenantId, t.userNameKey),
-    // A person signing in through Cloudflare Access: the tenants whose view has their email as userName.
+    // A person signing in through Cloudflare Access: the tenants whose view has their email as
+    // userName.
     index("tenant_users_sign_in_idx").on(t.userNameKey),
     index("tenant_users_manager_idx").on(t.tenantId, t.managerId),
     // Covers a member's display (a group's members, a user's manager): no profile is read.

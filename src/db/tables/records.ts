@@ -3,7 +3,9 @@ import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlit
 import { createdAt } from "./columns";
 import { integrations } from "./access";
 
-/** Why the SCIM gate refused a request: a token that is not the integration's, or it is disabled. */
+/**
+ * Why the SCIM gate refused a request: a token that is not the integration's, or it is disabled.
+ */
 export const REFUSAL_CAUSES = ["unauthorized", "disabled"] as const;
 
 /**

@@ -47,7 +47,10 @@ function field(op: Record<string, unknown>, name: string): unknown {
   return Object.entries(op).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
 }
 
-/** Reads the BulkRequest envelope; anything wrong with it as a whole is a 400 (or 413 past the limits). */
+/**
+ * Reads the BulkRequest envelope; anything wrong with it as a whole is a 400 (or 413 past the
+ * limits).
+ */
 function readEnvelope(body: unknown): { operations: Record<string, unknown>[]; failOnErrors?: number } {
   if (!body || typeof body !== "object" || Array.isArray(body)) {
     throw new ScimError(400, "A bulk request must be a BulkRequest object.", "invalidSyntax");

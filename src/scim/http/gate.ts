@@ -23,11 +23,20 @@ import { bearerToken, sha256Hex } from "../../auth/tokens";
 
 /** What the gate tells later handlers. */
 export type ScimVariables = BaseVariables & {
-  /** The tenant and integration the URL names: what queries are scoped to before the token is checked. */
+  /**
+   * The tenant and integration the URL names: what queries are scoped to before the token is
+   * checked.
+   */
   scope: { tenantId: string; integrationId: string };
-  /** The SHA-256 of the presented token: a write hands it to the integration's writer, which checks it with its first read. */
+  /**
+   * The SHA-256 of the presented token: a write hands it to the integration's writer, which checks
+   * it with its first read.
+   */
   tokenHash: string;
-  /** The token's credential, once looked up and found valid (its permissions may still fall short); read it through `authenticate`. */
+  /**
+   * The token's credential, once looked up and found valid (its permissions may still fall short);
+   * read it through `authenticate`.
+   */
   credential?: ScimCredential;
   /**
    * Checks the token now unless a query already did, and answers the credential; throws the
@@ -39,11 +48,14 @@ export type ScimVariables = BaseVariables & {
    * batch) as the gate's own lookup, checked the same way; throws the refusal (401/403).
    */
   acceptCredential: (row: Record<string, unknown> | undefined) => Promise<void>;
-  /** The `RESOURCE:ACTION` permissions the route required: checked with the token, and again at a write's commit. */
+  /**
+   * The `RESOURCE:ACTION` permissions the route required: checked with the token, and again at a
+   * write's commit.
+   */
   requiredPermissions?: string[];
   /**
-   * Prices the request's next query (src/scim/model/cost.ts): its guard refuses it (400 tooMany) before
-   * it runs unless the price fits the tenant's sizes. Set before the query it prices.
+   * Prices the request's next query (src/scim/model/cost.ts): its guard refuses it (400 tooMany)
+   * before it runs unless the price fits the tenant's sizes. Set before the query it prices.
    */
   price: (cost: Cost) => void;
 };
@@ -53,7 +65,10 @@ export interface ScimAuthOptions {
   realm?: string;
 }
 
-/** What a token that passed is, for the write it may now hand over unchecked: facts that never change for a token. */
+/**
+ * What a token that passed is, for the write it may now hand over unchecked: facts that never
+ * change for a token.
+ */
 export interface PassedToken {
   tokenId: string;
   serviceAccountId: string;
@@ -63,9 +78,10 @@ export interface PassedToken {
 export const PASSED_TOKEN_TTL_MS = 60_000;
 const MAX_PASSED_TOKENS = 1_000;
 
-// Tokens that passed the gate in this isolate lately, by tenant, integration and hash. Never a verdict (the integration's writer checks the token in its first
-// read's batch): it only decides whether a write may reach the writer before the Worker checked
-// it, so a wrong token never wakes an integration's Durable Object nor waits in its queue.
+// Tokens that passed the gate in this isolate lately, by tenant, integration and hash. Never a
+// verdict (the integration's writer checks the token in its first read's batch): it only decides
+// whether a write may reach the writer before the Worker checked it, so a wrong token never wakes
+// an integration's Durable Object nor waits in its queue.
 const passedTokens = new Map<string, PassedToken & { at: number }>();
 
 const passedKey = (tenantId: string, integrationId: string, tokenHash: string) => `${tenantId}\n${integrationId}\n${tokenHash}`;
@@ -91,7 +107,10 @@ function rememberPassed(key: string, token: PassedToken, now: number): void {
   if (passedTokens.size > MAX_PASSED_TOKENS) passedTokens.delete(passedTokens.keys().next().value!);
 }
 
-/** The 400 of a request whose price (`rows`, for its tenant) is past ROW_BUDGET, or whose lookup matches too many rows. */
+/**
+ * The 400 of a request whose price (`rows`, for its tenant) is past ROW_BUDGET, or whose lookup
+ * matches too many rows.
+ */
 export function overBudget(cost: Cost, rows: number): ScimError {
   const why =
     rows > ROW_BUDGET
@@ -146,7 +165,8 @@ export function scimAuth(
           if (known.lastUsedAt === null || known.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
             c.executionCtx.waitUntil(touchToken(createDb(c.env.DB), known.tokenId, now).catch(() => undefined));
           }
-          // Known from here (a write refused for a missing permission is still audited as this integration's).
+          // Known from here (a write refused for a missing permission is still audited as this
+          // integration's).
           c.set("credential", known);
         }
         if (verdict.kind === "refused") {

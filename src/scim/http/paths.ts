@@ -22,7 +22,10 @@ const CANONICAL = new Map(ENDPOINTS.map((name) => [name.toLowerCase(), name]));
 const MOUNT_PATTERN = SCIM_MOUNT.replace(/:\w+/g, "[^/]+");
 const SCIM_PATH = new RegExp(`^(${MOUNT_PATTERN})(/.*)?$`);
 
-/** True when the path is the SCIM endpoint or under it: such a request is answered in SCIM's error format. */
+/**
+ * True when the path is the SCIM endpoint or under it: such a request is answered in SCIM's error
+ * format.
+ */
 export function isScimPath(path: string): boolean {
   return SCIM_PATH.test(path);
 }

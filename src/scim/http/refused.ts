@@ -23,7 +23,8 @@ export async function recordRefusedWrite(
   // A request whose token did not hold is nobody's refused write.
   if (!c.var.credential) return;
   const { tenantId, integrationId, serviceAccountId } = c.var.credential;
-  // Through the ungated binding: a refusal by the gate itself (a missing permission) is recorded too.
+  // Through the ungated binding: a refusal by the gate itself (a missing permission) is recorded
+  // too.
   const recorded = recordAudit(createDb(c.var.d1), {
     tenantId,
     integrationId,

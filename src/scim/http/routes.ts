@@ -47,7 +47,9 @@ function userType(c: ScimContext, ...request: unknown[]): Promise<ResourceTypeDe
   return userTypeFor(c.var.db, c.var.scope.tenantId, c.req.query("attributes"), c.req.query("excludedAttributes"), ...request);
 }
 
-/** A page of the tenant's users as `plan` asks, with their groups when the projection returns them. */
+/**
+ * A page of the tenant's users as `plan` asks, with their groups when the projection returns them.
+ */
 function usersPage(c: ScimContext, type: ResourceTypeDef, plan: ListQueryPlan, offset?: number, limit?: number) {
   const withGroups = isReturned(plan.projection, type, "groups");
   return queryTenantUsers(c.var.db, c.var.scope.tenantId, { ...pageQuery(plan, offset, limit), withGroups });
@@ -89,7 +91,10 @@ async function withMembers(c: ScimContext, rows: Group[]): Promise<Shown[]> {
   return shown.map((s) => (s.withMembers ? { group: s.group, members: members.get(s.group.id) ?? [] } : { group: s.group }));
 }
 
-/** Groups as a list shows them: with their members (within the budget) when the projection returns them. */
+/**
+ * Groups as a list shows them: with their members (within the budget) when the projection returns
+ * them.
+ */
 async function renderGroups(c: ScimContext, rows: Group[], projection: Projection): Promise<Record<string, unknown>[]> {
   // Entra asks with excludedAttributes=members: then members are not even read.
   const shown = isReturned(projection, GROUP_TYPE, "members") ? await withMembers(c, rows) : rows.map((group): Shown => ({ group }));
@@ -252,7 +257,8 @@ export const scimRoutes = new Hono<{ Bindings: Env; Variables: ScimVariables }>(
   .post("/.search", can(["USERS", "READ"], ["GROUPS", "READ"]), (c) => searchAll(c))
   // Each operation is checked against the permission its single request needs.
   .post("/Bulk", (c) => bulk(c))
-  // Users: DELETE revokes tenant access (and the user's bindings), hence USERS:UPDATE, not USERS:DELETE.
+  // Users: DELETE revokes tenant access (and the user's bindings), hence USERS:UPDATE, not
+  // USERS:DELETE.
   .get("/Users", can(["USERS", "READ"]), (c) => listUsers(c, c.req.query()))
   .post("/Users/.search", can(["USERS", "READ"]), async (c) => listUsers(c, await searchParameters(c)))
   .post("/Users", can(...WRITE_PERMISSIONS.Users.POST), async (c) => {

@@ -44,7 +44,10 @@ const COLUMNS: Record<SizeName, string> = {
   uniqueValues: "unique_values",
 };
 
-/** The rows one request may walk: about 100 ms of one D1 database at the worst (README, SECURITY.md). */
+/**
+ * The rows one request may walk: about 100 ms of one D1 database at the worst (README,
+ * SECURITY.md).
+ */
 export const ROW_BUDGET = 50_000;
 
 /**

@@ -26,14 +26,20 @@ export interface ListParameters {
 
 export interface ListQueryPlan {
   where?: SQL;
-  /** An indexed `eq` bounds the filter's rows: the list's default order must not choose an index (ListQuery.pinned). */
+  /**
+   * An indexed `eq` bounds the filter's rows: the list's default order must not choose an index
+   * (ListQuery.pinned).
+   */
   pinned: boolean;
   orderBy: SQL[];
   /** 1-based, as echoed in the ListResponse. */
   startIndex: number;
   count: number;
   projection: Projection;
-  /** What the list will walk, for the gate's guard to hold against the tenant's sizes before it runs. */
+  /**
+   * What the list will walk, for the gate's guard to hold against the tenant's sizes before it
+   * runs.
+   */
   cost: Cost;
   /**
    * The units a page of users may return (PAGE_UNITS), when it could hold more: a page of at
@@ -64,7 +70,10 @@ function optionalString(name: string, value: unknown): string | undefined {
   return value;
 }
 
-/** What walking the rows of a resource type reads: the rows, and what each kind of term reads on them. */
+/**
+ * What walking the rows of a resource type reads: the rows, and what each kind of term reads on
+ * them.
+ */
 interface Walk {
   /** The rows walked. */
   rows: Price;

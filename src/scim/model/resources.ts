@@ -6,7 +6,10 @@ import type { Doc } from "./validate";
 import { declaredUniqueAttributes, isExtensionKey, uniqueKey, uniqueValueKey } from "./extensions";
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, userSchema, type ResourceTypeDef } from "./schemas";
 
-/** Base URL of one integration's SCIM endpoint, e.g. https://host/api/v1/acme/integrations/ID/scim/v2. */
+/**
+ * Base URL of one integration's SCIM endpoint, e.g.
+ * https://host/api/v1/acme/integrations/ID/scim/v2.
+ */
 export type ScimBase = string;
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -45,7 +48,8 @@ export function renderUser(user: TenantUser, base: ScimBase): Record<string, unk
     resource.schemas = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA];
     resource[ENTERPRISE_USER_SCHEMA] = ext;
   }
-  // The tenant's own extensions, declared or not: stored as validated (or as sent), returned as stored.
+  // The tenant's own extensions, declared or not: stored as validated (or as sent), returned as
+  // stored.
   for (const [key, value] of Object.entries(profile)) {
     if (isExtensionKey(key) && value && typeof value === "object") {
       resource[key] = value;

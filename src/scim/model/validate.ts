@@ -1,10 +1,11 @@
 /**
  * Validation and normalization of incoming resources against the schema definition.
  *
- * Output is the canonical document: attribute names spelled as the schema spells them (input
- * names are case-insensitive), core attributes at the top, extension attributes under their URN,
- * `"True"`/`"False"` coerced to booleans (and nothing else coerced), nulls and empty arrays dropped, unknown attributes and
- * read-only or write-only ones (id, meta, groups, password) left out. Values keep their case.
+ * Output is the canonical document: attribute names spelled as the schema spells them (input names
+ * are case-insensitive), core attributes at the top, extension attributes under their URN,
+ * `"True"`/`"False"` coerced to booleans (and nothing else coerced), nulls and empty arrays
+ * dropped, unknown attributes and read-only or write-only ones (id, meta, groups, password) left
+ * out. Values keep their case.
  */
 import { LIMITS } from "./limits";
 import { isExtensionKey } from "./extensions";
@@ -61,7 +62,8 @@ function writable(def: AttributeDef): boolean {
 }
 
 function complex(def: AttributeDef, value: unknown, name: string): Doc | undefined {
-  // A bare string for a singular complex attribute with a `value` (Entra's manager on the URN path).
+  // A bare string for a singular complex attribute with a `value` (Entra's manager on the URN
+  // path).
   if (typeof value === "string" && !def.multiValued && findAttribute(def.subAttributes, "value")) {
     return value === "" ? undefined : { value };
   }
@@ -177,7 +179,9 @@ export function validateResource(type: ResourceTypeDef, body: unknown): Validate
 const GROUP_MEMBERS = findAttribute(groupSchema.attributes, "members");
 const isMembers = (def: AttributeDef) => def === GROUP_MEMBERS;
 
-/** Refuses (413) a resource whose attributes would take more than LIMITS.maxResourceBytes stored. */
+/**
+ * Refuses (413) a resource whose attributes would take more than LIMITS.maxResourceBytes stored.
+ */
 export function checkStoredSize(type: ResourceTypeDef, doc: Doc): void {
   // Group members are rows; only what is stored as the resource's document counts.
   const stored = type.id === "Group" ? { ...doc, members: undefined } : doc;

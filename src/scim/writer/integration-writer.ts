@@ -52,7 +52,10 @@ export interface PresentedToken {
 
 export type ScimWrite = WriteRequest & { id?: string; body?: unknown; ifMatch?: string };
 
-/** What a write answers besides its result: this object's D1 work, and the token's row when it checked the token. */
+/**
+ * What a write answers besides its result: this object's D1 work, and the token's row when it
+ * checked the token.
+ */
 type Answered<T> = (T | WriteFailure) & { d1?: D1Stats; tokenChecked?: boolean; credentialRow?: Record<string, unknown> };
 
 /**

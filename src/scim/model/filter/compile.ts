@@ -64,7 +64,10 @@ export interface MultiTarget {
 export interface ComplexTarget {
   kind: "complex";
   presence: SQL;
-  /** A complex attribute that compares as one of its sub-attributes (enterprise `manager` → `value`). */
+  /**
+   * A complex attribute that compares as one of its sub-attributes (enterprise `manager` →
+   * `value`).
+   */
   comparesAs?: ScalarTarget;
 }
 
@@ -77,14 +80,18 @@ export type Target = ScalarTarget | MultiTarget | ComplexTarget;
 export type TermCost = "column" | "json";
 
 /**
- * Adds up, while a filter compiles, what its terms make the database walk, for src/scim/model/query.ts
- * to price once it knows which rows the query walks (src/scim/model/cost.ts): terms evaluated on each
- * walked row, work done once (a set's sub-query), and the indexed `eq` terms that could drive it.
+ * Adds up, while a filter compiles, what its terms make the database walk, for
+ * src/scim/model/query.ts to price once it knows which rows the query walks
+ * (src/scim/model/cost.ts): terms evaluated on each walked row, work done once (a set's sub-query),
+ * and the indexed `eq` terms that could drive it.
  */
 export class CostMeter {
   /** Terms evaluated on each walked row, by what they read. */
   readonly perRow: Record<TermCost, number> = { column: 0, json: 0 };
-  /** Comparisons on each element of a JSON array of each walked row (the arrays' parses are `json` terms). */
+  /**
+   * Comparisons on each element of a JSON array of each walked row (the arrays' parses are `json`
+   * terms).
+   */
   elementTerms = 0;
   /** Work done once per query, in rows. */
   readonly once: Price[] = [];
@@ -93,14 +100,22 @@ export class CostMeter {
    * anyway), so it counts as a term on each row, and its probe is not asked for.
    */
   loose = 0;
-  /** Indexed `eq` terms on unique values that bound the rows (joined to the filter by `and` only). */
+  /**
+   * Indexed `eq` terms on unique values that bound the rows (joined to the filter by `and` only).
+   */
   unique = 0;
-  /** The probes of indexed `eq` terms on non-unique values that bound the rows: each must match at most LOOKUP_CAP rows. */
+  /**
+   * The probes of indexed `eq` terms on non-unique values that bound the rows: each must match at
+   * most LOOKUP_CAP rows.
+   */
   readonly probes: SQL[] = [];
   /** The most rows other bounding `eq` terms can match (ScalarTarget.rowsPerValue). */
   readonly bounded: Price[] = [];
 
-  /** Indexed `eq` terms that bound the rows (src/scim/model/query.ts asks whether a filter pins its rows through one). */
+  /**
+   * Indexed `eq` terms that bound the rows (src/scim/model/query.ts asks whether a filter pins its
+   * rows through one).
+   */
   get indexed(): number {
     return this.unique + this.probes.length + this.bounded.length;
   }
@@ -123,7 +138,9 @@ export class CostMeter {
   }
 }
 
-/** One row of a set (an email, a membership): its own columns are one row; JSON, the largest view. */
+/**
+ * One row of a set (an email, a membership): its own columns are one row; JSON, the largest view.
+ */
 const SET_ROW: Record<TermCost, Price> = { column: 1, json: size("maxViewUnits") };
 
 /** Maps an attribute path to its target, or throws `invalidFilter`. */
@@ -315,7 +332,8 @@ function leaf(filter: Extract<Filter, { kind: "compare" | "present" }>, target: 
     if (filter.op === "ne") return sql`(${target.expr} is not null)`;
     filterError(`'${filter.op}' cannot compare with null.`);
   }
-  // Unassigned (root /.search, another type's attribute): whatever the value's type, only `ne` holds.
+  // Unassigned (root /.search, another type's attribute): whatever the value's type, only `ne`
+  // holds.
   if (target === UNASSIGNED) return filter.op === "ne" ? sql`1` : sql`0`;
   return compare(target, filter.op, filter.value, describePath(path));
 }

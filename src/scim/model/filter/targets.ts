@@ -41,7 +41,9 @@ const scalar = (expr: SQL, def: Pick<AttributeDef, "type" | "caseExact">, extra:
   ...extra,
 });
 
-/** The probe of a lookup on `from` (ScalarTarget.probe): the tenant's rows the comparison matches. */
+/**
+ * The probe of a lookup on `from` (ScalarTarget.probe): the tenant's rows the comparison matches.
+ */
 const rowsOf = (from: SQL, tenantColumn: SQL, tenantId: string) => (cond: SQL) => sql`select 1 from ${from} where ${tenantColumn} = ${tenantId} and ${cond}`;
 
 /** JSON path of an attribute inside a view's profile; extension attributes nest under their URN. */
@@ -230,7 +232,8 @@ export const userResolver = (tenantId: string, type: ResourceTypeDef = USER_RESO
             const sub = subDefinition(def, name);
             switch (sub?.name) {
               case "value":
-                // A group's members: at most every view (no probe: a group of 11 is no reason to refuse).
+                // A group's members: at most every view (no probe: a group of 11 is no reason to
+                // refuse).
                 return scalar(sql`${groupMembers.groupId}`, { type: "string", caseExact: true }, {
                   indexed: true,
                   rowsPerValue: least(size("memberships"), size("views")),
@@ -323,7 +326,10 @@ export const groupResolver = (tenantId: string): Resolver => (path) => {
   return withSub(target, path, def);
 };
 
-/** Sub-attributes of one membership row (`group_members` joined with the tenant's view of its user as member_user). */
+/**
+ * Sub-attributes of one membership row (`group_members` joined with the tenant's view of its user
+ * as member_user).
+ */
 function memberSub(def: AttributeDef, name: string, tenantId: string): ScalarTarget | undefined {
   const sub = subDefinition(def, name);
   switch (sub?.name) {
