@@ -191,16 +191,17 @@ function viaSql(tenantId: string, type: AuthzSubject["type"]): SQL {
  * The single statement behind both functions. With `pairs`, only those `RESOURCE:ACTION`
  * permissions are read (passed as one JSON parameter, so 100 checks bind one value).
  *
- * EXPLAIN QUERY PLAN (checked in test/iam/authz.test.ts), SQLite flattening `via` into each arm:
- *   subject   SEARCH tu USING INDEX tenant_users_user_name_key_unique (tenant_id=? AND user_name_key=?)
- *             | SEARCH u USING COVERING INDEX sqlite_autoindex_users_1 (id=?)
- *               + SEARCH tu USING INDEX sqlite_autoindex_tenant_users_1 (tenant_id=? AND user_id=?)
- *             | SEARCH sa USING INDEX sqlite_autoindex_service_accounts_1 (id=?)
- *   groups    SEARCH gm USING COVERING INDEX group_members_tenant_user_idx (tenant_id=? AND user_id=?)
- *             SEARCH g USING INDEX groups_tenant_id_idx (tenant_id=? AND id=?)
- *   bindings  SEARCH b USING INDEX bindings_subject_idx (tenant_id=? AND subject_type=? AND subject_id=?)
- *             SEARCH r USING INDEX sqlite_autoindex_roles_1 (id=?)
- *             SEARCH rp USING COVERING INDEX sqlite_autoindex_role_permissions_1 (role_id=?)
+ * EXPLAIN QUERY PLAN (checked in test/iam/authz.test.ts), SQLite flattening `via` into each arm,
+ * every step a SEARCH:
+ *   subject   tu index tenant_users_user_name_key_unique (tenant_id=? AND user_name_key=?)
+ *             | u covering sqlite_autoindex_users_1 (id=?)
+ *               + tu index sqlite_autoindex_tenant_users_1 (tenant_id=? AND user_id=?)
+ *             | sa index sqlite_autoindex_service_accounts_1 (id=?)
+ *   groups    gm covering group_members_tenant_user_idx (tenant_id=? AND user_id=?)
+ *             g index groups_tenant_id_idx (tenant_id=? AND id=?)
+ *   bindings  b index bindings_subject_idx (tenant_id=? AND subject_type=? AND subject_id=?)
+ *             r index sqlite_autoindex_roles_1 (id=?)
+ *             rp covering sqlite_autoindex_role_permissions_1 (role_id=?)
  * The only SCANs are of json_each (the asked pairs) and of `granted`, the materialized result;
  * a temp B-tree orders those few rows.
  */
