@@ -57,6 +57,14 @@ describe("provisioning page", () => {
     const type = dialog.getByLabel("Provisioning Type");
     expect(await type.inputValue()).toBe("SCIM_2_0");
     expect(await type.locator("option").allTextContents()).toEqual(["SCIM 2.0"]);
+    // Created enabled, as recommended: Entra provisions nothing until its own status is On.
+    const enabled = dialog.getByRole("checkbox", { name: "Enabled", exact: true });
+    expect(await enabled.isChecked()).toBe(true);
+    const advice = await enabled.evaluate((el) => document.getElementById(el.getAttribute("aria-describedby") ?? "")?.textContent);
+    expect(advice).toBe(
+      "Leave it enabled: Entra's Test Connection needs it, and nothing is provisioned until Entra's Provisioning Status is On (try Provision on demand for a one-user test first). The Enabled switch pauses provisioning later: while it is off, every request from Entra, Test Connection included, is refused (403).",
+    );
+    expect(await dialog.textContent()).not.toContain("configure Entra first");
     await dialog.getByLabel("Name").fill("Entra ID production");
     await dialog.getByLabel("Description (optional)").fill("Contoso directory");
     await screenshot(page, "create-integration");
@@ -128,6 +136,17 @@ describe("provisioning page", () => {
     expect((await http("DELETE", `/api/v1/${tenant}/integrations/${endpoint.split("/integrations/")[1].split("/")[0]}`, adminToken)).status).toBe(204);
     await page.reload();
     await page.getByRole("heading", { name: "Entra ID production" }).waitFor();
+  });
+
+  it("recommends in the Entra steps the same order: enabled, Test Connection, Provision on demand", async () => {
+    const steps = await page.locator("details.entra li").allTextContents();
+    expect(steps[3]).toBe("Click Test Connection (the integration must be enabled: scim-edge answers Entra's probe with an empty list), then Save.");
+    expect(steps[5]).toBe("Try Provision on demand with one assigned user: it runs one cycle for that user and shows each step.");
+    expect(steps[6]).toBe("Set Provisioning Status to On: Entra provisions nothing before.");
+    const tip = await page.locator("details.entra .tip").textContent();
+    expect(tip).toMatch(/^Recommended: create the integration enabled\. Entra's Test Connection needs it, and nothing is provisioned until Entra's Provisioning Status is On/);
+    expect(tip).toContain("while it is off, every request from Entra, Test Connection included, is refused (403).");
+    expect(await page.locator("details.entra").textContent()).not.toContain("create the integration disabled");
   });
 
   it("switches the integration off (SCIM refused) and on again", async () => {
