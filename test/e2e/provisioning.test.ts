@@ -24,6 +24,9 @@ afterAll(async () => {
 /** What Entra's Test Connection sends. */
 const testConnection = (bearer: string) => http("GET", `${scimPath}/Users?filter=${encodeURIComponent('userName eq "probe-0f3c"')}`, bearer);
 
+const integrationId = () => scimPath.split("/integrations/")[1]!.split("/")[0]!;
+const card = () => page.locator(`[data-integration="${integrationId()}"]`);
+
 describe("provisioning page", () => {
   it("creates a tenant from the tenant list", async () => {
     await page.getByLabel("Tenant ID").fill(tenant);
@@ -149,19 +152,30 @@ describe("provisioning page", () => {
     expect(await page.locator("details.entra").textContent()).not.toContain("create the integration disabled");
   });
 
-  it("switches the integration off (SCIM refused) and on again", async () => {
-    const toggle = page.getByRole("switch", { name: "Enabled: Entra ID production" });
-    expect(await toggle.isChecked()).toBe(true);
-    await toggle.click();
+  it("switches the integration off (SCIM refused) and on again, its label and badge saying which", async () => {
+    const on = page.getByRole("switch", { name: "Enabled: Entra ID production", exact: true });
+    const off = page.getByRole("switch", { name: "Disabled: Entra ID production", exact: true });
+    const badge = card().getByText("Disabled: SCIM refused", { exact: true });
+    expect(await on.isChecked()).toBe(true);
+    expect(await card().locator(".switch").textContent()).toBe("Enabled");
+    expect(await badge.isVisible()).toBe(false);
+    await on.click();
     await page.getByText("Entra ID production is disabled").waitFor();
+    // The label follows the state at once, not only after a reload.
+    expect(await off.isChecked()).toBe(false);
+    expect(await card().locator(".switch").textContent()).toBe("Disabled");
+    expect(await badge.isVisible()).toBe(true);
     const refused = await testConnection(token);
     expect(refused.status).toBe(403);
     expect(refused.json.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
     await page.reload();
-    expect(await page.getByRole("switch", { name: "Enabled: Entra ID production" }).isChecked()).toBe(false);
+    expect(await off.isChecked()).toBe(false);
+    expect(await badge.isVisible()).toBe(true);
 
-    await page.getByRole("switch", { name: "Enabled: Entra ID production" }).click();
+    await off.click();
     await page.getByText("Entra ID production is enabled").waitFor();
+    expect(await on.isChecked()).toBe(true);
+    expect(await badge.isVisible()).toBe(false);
     expect((await testConnection(token)).status).toBe(200);
   });
 
@@ -200,11 +214,10 @@ describe("provisioning page", () => {
   });
 
   it("still filters the audit log by a deleted integration, and says so", async () => {
-    const integrationId = scimPath.split("/integrations/")[1]!.split("/")[0]!;
-    await page.goto(`/ui/t/${tenant}/audit?integrationId=${integrationId}`);
+    await page.goto(`/ui/t/${tenant}/audit?integrationId=${integrationId()}`);
     const filter = page.getByLabel("Integration");
     await page.getByRole("table", { name: "Audit events" }).waitFor();
-    expect(await filter.inputValue()).toBe(integrationId);
+    expect(await filter.inputValue()).toBe(integrationId());
     expect(await filter.locator("option:checked").textContent()).toContain("deleted or not readable");
     const actions = await page.getByRole("table", { name: "Audit events" }).locator(":scope > tbody > tr > td:nth-child(3)").allTextContents();
     expect(actions).toEqual(expect.arrayContaining(["DELETE", "ROTATE_TOKEN", "UPDATE", "CREATE"]));

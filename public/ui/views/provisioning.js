@@ -65,14 +65,22 @@ function entraPanel() {
 }
 
 /**
- * The integration's Enabled switch, and where a refused change is shown.
+ * The integration's Enabled switch, labelled with the state it is in (its accessible name too,
+ * so the words seen are the words a voice user says), the badge that says what "off" means for
+ * Entra, and where a refused change is shown.
  * @param {Page} page @param {any} integration
  */
 function enabledSwitch({ me, base }, integration) {
   const input = h("input", { type: "checkbox", role: "switch", checked: integration.enabled, disabled: !can(me, "INTEGRATIONS:UPDATE") });
-  const label = h("label", { class: "switch" }, input, h("span", {}, "Enabled"));
+  const state = h("span", {});
+  const off = badge("Disabled: SCIM refused", "bad");
   const problem = h("div", { class: "switch-error" });
-  input.setAttribute("aria-label", `Enabled: ${integration.name}`);
+  const show = () => {
+    state.textContent = integration.enabled ? "Enabled" : "Disabled";
+    input.setAttribute("aria-label", `${state.textContent}: ${integration.name}`);
+    off.hidden = integration.enabled;
+  };
+  show();
   input.addEventListener("change", async () => {
     const wanted = input.checked;
     input.disabled = true;
@@ -85,11 +93,12 @@ function enabledSwitch({ me, base }, integration) {
       input.checked = !wanted;
       problem.replaceChildren(errorBox(err));
     } finally {
+      show();
       input.disabled = false;
       input.focus();
     }
   });
-  return [label, problem];
+  return [off, h("label", { class: "switch" }, input, state), problem];
 }
 
 /**
