@@ -26,6 +26,24 @@ const testConnection = (bearer: string) => http("GET", `${scimPath}/Users?filter
 
 const integrationId = () => scimPath.split("/integrations/")[1]!.split("/")[0]!;
 const card = () => page.locator(`[data-integration="${integrationId()}"]`);
+/** The card's line of last contact and the week's totals, once the activity is read. */
+const ACTIVITY_LINE = ".health > p.meta:not(.loading)";
+
+/**
+ * Waits until the gate has counted `n` refusals of `cause` in the last 7 days: it counts them
+ * after answering (waitUntil), so the SCIM answer can arrive before its count does.
+ */
+async function refusalsCounted(cause: "unauthorized" | "disabled", n: number): Promise<void> {
+  const path = `/api/v1/${tenant}/integrations/${integrationId()}/activity?days=7`;
+  await expect.poll(async () => (await http("GET", path, adminToken)).json.totals[cause], { timeout: 30_000, interval: 100 }).toBe(n);
+}
+
+/** Reloads the page; answers the integration's activity as the page read it. */
+async function reloadReadingActivity(): Promise<{ thisHour: { unauthorized: number; disabled: number } }> {
+  const activity = page.waitForResponse((response) => response.url().includes(`/integrations/${integrationId()}/activity`));
+  await page.reload();
+  return (await activity).json();
+}
 
 describe("provisioning page", () => {
   it("creates a tenant from the tenant list", async () => {
@@ -105,6 +123,10 @@ describe("provisioning page", () => {
     expect(await page.content()).not.toContain(token);
     expect(await page.getByRole("textbox", { name: "Tenant URL" }).inputValue()).toBe(endpoint);
     await expect(page.getByText("Configure Microsoft Entra ID").isVisible()).resolves.toBe(true);
+    // Test Connection reads, it writes nothing: the new integration's chart says so in words.
+    await card().getByText("No provisioning activity since it was created").waitFor();
+    expect(await card().locator(ACTIVITY_LINE).textContent()).toMatch(/^Last contact (?!never)/);
+    expect(await card().locator("svg.activity-chart").count()).toBe(0);
     await screenshot(page, "provisioning");
   });
 
@@ -168,15 +190,50 @@ describe("provisioning page", () => {
     const refused = await testConnection(token);
     expect(refused.status).toBe(403);
     expect(refused.json.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+
+    // The refusal, counted at the gate rather than audited, shows on the card with its cause.
+    await refusalsCounted("disabled", 1);
     await page.reload();
     expect(await off.isChecked()).toBe(false);
     expect(await badge.isVisible()).toBe(true);
+    const latest = card().locator(".gate-refusals, .gate-latest");
+    expect(await latest.textContent()).toMatch(/Latest refused request: .+, integration disabled\. /);
+    expect(await card().locator(ACTIVITY_LINE).textContent()).toContain("1 request refused: integration disabled");
 
     await off.click();
     await page.getByText("Entra ID production is enabled").waitFor();
     expect(await on.isChecked()).toBe(true);
     expect(await badge.isVisible()).toBe(false);
     expect((await testConnection(token)).status).toBe(200);
+  });
+
+  it("shows a request refused for a wrong token on the card and the chart, with its cause and what to do", async () => {
+    expect((await testConnection("not-the-token")).status).toBe(401);
+    await refusalsCounted("unauthorized", 1);
+    const { thisHour } = await reloadReadingActivity();
+    const gate = card().locator(".gate-refusals, .gate-latest");
+    await gate.waitFor();
+    const text = await gate.textContent();
+    expect(text).toMatch(/Latest refused request: .+, wrong or missing token\. A token that is not this integration's \(wrong, rotated or revoked\)\./);
+    // Counted per clock hour: should the hour turn between the refusals and the reload, the card
+    // rightly says nothing of "this hour", and still shows the latest refusal.
+    const thisHourSays: Record<string, string> = {
+      "1 1": "2 requests refused this hour: 1 wrong or missing token, 1 integration disabled.",
+      "1 0": "1 request refused this hour: wrong or missing token.",
+    };
+    const key = `${thisHour.unauthorized} ${thisHour.disabled}`;
+    if (key === "0 0") expect(await card().locator(".gate-refusals").count()).toBe(0);
+    else {
+      expect(await gate.locator("strong").textContent()).toBe(thisHourSays[key]);
+      expect(text).toContain("Entra must send this integration's current Secret Token");
+    }
+    // The week's totals, in words and in the chart's own series.
+    const totals = "2 requests refused: 1 wrong or missing token, 1 integration disabled";
+    expect(await card().locator(ACTIVITY_LINE).textContent()).toContain(totals);
+    const chart = card().getByRole("img", { name: /Provisioning activity of Entra ID production per hour, last 24 hours/ });
+    expect(await chart.evaluate((el) => el.querySelector("desc")?.textContent)).toContain(totals);
+    expect(await card().locator("rect.bar.gate").count()).toBeGreaterThan(0);
+    expect(await card().locator(".legend .key").allTextContents()).toContain("Refused: wrong token or disabled");
   });
 
   it("rotates the token after a confirmation, showing the new one once; the old one stops working", async () => {
