@@ -1,11 +1,12 @@
 /**
  * The Provisioning page end to end, as a Kestra admin would use it: create a tenant and an
- * integration, read the token once, switch SCIM off and on, rotate, delete. Every effect is
- * checked where Entra would see it: on the SCIM endpoint.
+ * integration (enabled, as recommended), read the token once, switch SCIM off and on, see the
+ * requests the gate refused and what keeps the integration from working, rotate, delete. Every
+ * effect is checked where Entra would see it: on the SCIM endpoint.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminToken, http, screenshot, signedInSession } from "./browser";
+import { adminToken, http, newContext, screenshot, signedInSession, signIn } from "./browser";
 
 let browser: Browser;
 let page: Page;
@@ -234,6 +235,60 @@ describe("provisioning page", () => {
     expect(await chart.evaluate((el) => el.querySelector("desc")?.textContent)).toContain(totals);
     expect(await card().locator("rect.bar.gate").count()).toBeGreaterThan(0);
     expect(await card().locator(".legend .key").allTextContents()).toContain("Refused: wrong token or disabled");
+  });
+
+  it("says on the card what keeps the integration from working: its role edited short of SCIMProvisioner", async () => {
+    const { roleId } = (await http("GET", `/api/v1/${tenant}/integrations/${integrationId()}`, adminToken)).json;
+    const role = (await http("GET", `/api/v1/${tenant}/roles/${roleId}`, adminToken)).json;
+    const permissions = { ...role.permissions, USERS: role.permissions.USERS.filter((action: string) => action !== "CREATE") };
+    expect((await http("PATCH", `/api/v1/${tenant}/roles/${roleId}`, adminToken, { permissions })).status).toBe(200);
+    await page.reload();
+    const problems = card().getByRole("region", { name: "Problems of Entra ID production" });
+    await problems.waitFor();
+    expect(await problems.locator("strong").textContent()).toBe("A problem keeps it from working:");
+    expect(await problems.locator("li").allTextContents()).toEqual([
+      "Its service account lacks USERS:CREATE: the SCIM requests that need it are refused (403). Give its SCIMProvisioner role back these permissions.",
+    ]);
+    // Next to the Enabled state: right under the card's head, the switch still saying Enabled.
+    expect(await card().locator(".card-head + .problems").count()).toBe(1);
+    expect(await page.getByRole("switch", { name: "Enabled: Entra ID production", exact: true }).isChecked()).toBe(true);
+  });
+
+  it("stays usable at 390 px wide: no sideways scrolling, the card's state, problems and actions in view", async () => {
+    const context = await newContext(browser, { width: 390, height: 844 });
+    const phone = await context.newPage();
+    await signIn(phone);
+    await phone.getByRole("heading", { name: "Tenants" }).waitFor();
+    await phone.goto(`/ui/t/${tenant}/provisioning`);
+    const phoneCard = phone.locator(`[data-integration="${integrationId()}"]`);
+    await phoneCard.locator(ACTIVITY_LINE).waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    const controls = [
+      phoneCard.getByRole("switch", { name: "Enabled: Entra ID production" }),
+      phoneCard.getByRole("region", { name: "Problems of Entra ID production" }),
+      phoneCard.getByRole("button", { name: "Copy Tenant URL" }),
+      phoneCard.getByRole("link", { name: "Audit log of Entra ID production" }),
+      phoneCard.getByRole("button", { name: "Rotate token of Entra ID production" }),
+      phoneCard.getByRole("button", { name: "Delete Entra ID production" }),
+      phone.getByRole("button", { name: "Create", exact: true }),
+    ];
+    for (const control of controls) {
+      expect(await control.isVisible()).toBe(true);
+      const box = (await control.boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(390);
+    }
+    await context.close();
+  });
+
+  it("drops the problem once the role is whole again", async () => {
+    const { roleId } = (await http("GET", `/api/v1/${tenant}/integrations/${integrationId()}`, adminToken)).json;
+    const role = (await http("GET", `/api/v1/${tenant}/roles/${roleId}`, adminToken)).json;
+    const permissions = { ...role.permissions, USERS: [...role.permissions.USERS, "CREATE"] };
+    expect((await http("PATCH", `/api/v1/${tenant}/roles/${roleId}`, adminToken, { permissions })).status).toBe(200);
+    await page.reload();
+    await card().locator(ACTIVITY_LINE).waitFor();
+    expect(await card().locator(".problems").count()).toBe(0);
   });
 
   it("rotates the token after a confirmation, showing the new one once; the old one stops working", async () => {

@@ -1,8 +1,9 @@
 // @ts-check
 /**
- * An integration's provisioning health on its card: the requests the SCIM gate refused (a wrong
- * token, a disabled integration: never in the audit log), the last week's writes by outcome, the
- * last contact, and a warning when refusals in the last hour exceed a fifth of its writes.
+ * An integration's provisioning health on its card: what keeps it from working (its problems),
+ * the requests the SCIM gate refused (a wrong token, a disabled integration: never in the audit
+ * log), the last week's writes by outcome, the last contact, and a warning when refusals in the
+ * last hour exceed a fifth of its writes.
  */
 import { api } from "../api.js";
 import { activityChart, CAUSES, describeGate, describeTotals } from "../chart.js";
@@ -11,6 +12,21 @@ import { errorBox, h, when } from "../dom.js";
 
 /** What to do about wrong tokens (a disabled integration's own answer already says what to do). */
 const REMEDY = "Entra must send this integration's current Secret Token: paste it again (Admin Credentials), or rotate the token and paste the new one.";
+
+/**
+ * What keeps an integration from working although it may be enabled (no token, permissions its
+ * service account lacks), said next to its switch; nothing when it is healthy.
+ * @param {{ name: string, problems?: string[] }} integration
+ */
+export function integrationProblems({ name, problems = [] }) {
+  if (!problems.length) return null;
+  return h(
+    "section",
+    { class: "error problems", "aria-label": `Problems of ${name}` },
+    h("strong", {}, problems.length === 1 ? "A problem keeps it from working:" : `${problems.length} problems keep it from working:`),
+    h("ul", {}, ...problems.map((problem) => h("li", {}, problem))),
+  );
+}
 
 /**
  * The requests the gate refused: a warning while this clock hour has some, else a line with the

@@ -8,7 +8,7 @@ import { confirmThenAct } from "../actions.js";
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
 import { badge, copyField, errorBox, field, h, notify, openDialog, select, showSecretOnce, uid, when } from "../dom.js";
-import { integrationActivity } from "./integration-activity.js";
+import { integrationActivity, integrationProblems } from "./integration-activity.js";
 import { pagedList } from "./paged.js";
 
 /**
@@ -179,6 +179,7 @@ function integrationCard(page, integration) {
     "li",
     { class: "card integration", "data-integration": integration.id },
     h("div", { class: "card-head" }, h("h2", {}, integration.name), badge("SCIM 2.0", "neutral"), ...enabledSwitch(page, integration)),
+    integrationProblems(integration),
     integration.description ? h("p", {}, integration.description) : null,
     copyField("Tenant URL", integration.endpoint),
     h("p", { class: "meta" }, `Created ${when(integration.createdAt)} · updated ${when(integration.updatedAt)}`, tokenUse(page, integration)),
