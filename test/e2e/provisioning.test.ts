@@ -25,6 +25,14 @@ afterAll(async () => {
 /** What Entra's Test Connection sends. */
 const testConnection = (bearer: string) => http("GET", `${scimPath}/Users?filter=${encodeURIComponent('userName eq "probe-0f3c"')}`, bearer);
 
+/**
+ * A modal's screenshot, at 1280×800: its backdrop dims the viewport, so a full-page shot of a
+ * page taller than that would show the rest undimmed.
+ */
+async function modalScreenshot(name: string): Promise<void> {
+  if (process.env.SAVE_SCREENSHOTS === "1") await page.screenshot({ path: `docs/screenshots/${name}.png` });
+}
+
 const integrationId = () => scimPath.split("/integrations/")[1]!.split("/")[0]!;
 const card = () => page.locator(`[data-integration="${integrationId()}"]`);
 /** The card's line of last contact and the week's totals, once the activity is read. */
@@ -89,7 +97,7 @@ describe("provisioning page", () => {
     expect(await dialog.textContent()).not.toContain("configure Entra first");
     await dialog.getByLabel("Name").fill("Entra ID production");
     await dialog.getByLabel("Description (optional)").fill("Contoso directory");
-    await screenshot(page, "create-integration");
+    await modalScreenshot("create-integration");
     await dialog.getByRole("button", { name: "Save" }).click();
 
     const secret = page.getByRole("dialog", { name: "Entra ID production is ready" });
@@ -104,7 +112,7 @@ describe("provisioning page", () => {
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
     await secret.getByRole("button", { name: "Copy Tenant URL" }).click();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(endpoint);
-    await screenshot(page, "secret-token-once");
+    await modalScreenshot("secret-token-once");
     // A stray Escape does not throw the only copy of the token away.
     await page.keyboard.press("Escape");
     expect(await secret.isVisible()).toBe(true);
