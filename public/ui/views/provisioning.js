@@ -7,9 +7,17 @@
 import { confirmThenAct } from "../actions.js";
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { badge, copyField, errorBox, field, h, notify, openDialog, select, showSecretOnce, when } from "../dom.js";
-import { integrationActivity } from "./integration-activity.js";
+import { badge, copyField, errorBox, field, h, notify, openDialog, select, showSecretOnce, uid, when } from "../dom.js";
+import { integrationActivity, integrationProblems } from "./integration-activity.js";
 import { pagedList } from "./paged.js";
+
+/**
+ * Why the README recommends creating the integration enabled, said in the Create dialog and under
+ * the Entra steps: Entra provisions nothing until its status is On, and a disabled integration
+ * fails Test Connection.
+ */
+const ADVICE =
+  "Entra's Test Connection needs it, and nothing is provisioned until Entra's Provisioning Status is On (try Provision on demand for a one-user test first). The Enabled switch pauses provisioning later: while it is off, every request from Entra, Test Connection included, is refused (403).";
 
 /**
  * What the parts of the page share.
@@ -35,7 +43,7 @@ async function showIntegrationSecret(title, { endpoint, secretToken }) {
   });
 }
 
-/** The README's Entra steps, where the values are pasted. */
+/** The README's Entra steps and recommended order, where the values are pasted. */
 function entraPanel() {
   return h(
     "details",
@@ -47,22 +55,32 @@ function entraPanel() {
       h("li", {}, "Entra admin center → Enterprise applications → New application → Create your own application (a non-gallery app)."),
       h("li", {}, "In the app: Provisioning → Provisioning Mode: Automatic."),
       h("li", {}, "Admin Credentials: paste the integration's Tenant URL and Secret Token. Entra needs a public HTTPS URL: your deployed Worker, or PUBLIC_URL behind a tunnel."),
-      h("li", {}, "Click Test Connection (scim-edge answers Entra's probe with an empty list), then Save."),
-      h("li", {}, "Review the user and group Mappings, assign users and groups to the app, and set Provisioning Status to On."),
+      h("li", {}, "Click Test Connection (the integration must be enabled: scim-edge answers Entra's probe with an empty list), then Save."),
+      h("li", {}, "Review the user and group Mappings and assign users and groups to the app."),
+      h("li", {}, "Try Provision on demand with one assigned user: it runs one cycle for that user and shows each step."),
+      h("li", {}, "Set Provisioning Status to On: Entra provisions nothing before."),
     ),
-    h("p", {}, "Tip: create the integration disabled, configure Entra, then switch it on here. While it is off, every SCIM request is refused (403)."),
+    h("p", { class: "tip" }, h("strong", {}, "Recommended: create the integration enabled. "), ADVICE),
   );
 }
 
 /**
- * The integration's Enabled switch, and where a refused change is shown.
+ * The integration's Enabled switch, labelled with the state it is in (its accessible name too,
+ * so the words seen are the words a voice user says), the badge that says what "off" means for
+ * Entra, and where a refused change is shown.
  * @param {Page} page @param {any} integration
  */
 function enabledSwitch({ me, base }, integration) {
   const input = h("input", { type: "checkbox", role: "switch", checked: integration.enabled, disabled: !can(me, "INTEGRATIONS:UPDATE") });
-  const label = h("label", { class: "switch" }, input, h("span", {}, "Enabled"));
+  const state = h("span", {});
+  const off = badge("Disabled: SCIM refused", "bad");
   const problem = h("div", { class: "switch-error" });
-  input.setAttribute("aria-label", `Enabled: ${integration.name}`);
+  const show = () => {
+    state.textContent = integration.enabled ? "Enabled" : "Disabled";
+    input.setAttribute("aria-label", `${state.textContent}: ${integration.name}`);
+    off.hidden = integration.enabled;
+  };
+  show();
   input.addEventListener("change", async () => {
     const wanted = input.checked;
     input.disabled = true;
@@ -75,11 +93,12 @@ function enabledSwitch({ me, base }, integration) {
       input.checked = !wanted;
       problem.replaceChildren(errorBox(err));
     } finally {
+      show();
       input.disabled = false;
       input.focus();
     }
   });
-  return [label, problem];
+  return [off, h("label", { class: "switch" }, input, state), problem];
 }
 
 /**
@@ -160,6 +179,7 @@ function integrationCard(page, integration) {
     "li",
     { class: "card integration", "data-integration": integration.id },
     h("div", { class: "card-head" }, h("h2", {}, integration.name), badge("SCIM 2.0", "neutral"), ...enabledSwitch(page, integration)),
+    integrationProblems(integration),
     integration.description ? h("p", {}, integration.description) : null,
     copyField("Tenant URL", integration.endpoint),
     h("p", { class: "meta" }, `Created ${when(integration.createdAt)} · updated ${when(integration.updatedAt)}`, tokenUse(page, integration)),
@@ -196,7 +216,8 @@ function createForm(page, close, state) {
   const name = h("input", { name: "name", required: true, maxlength: 200, value: "Microsoft Entra ID", autocomplete: "off" });
   const description = h("textarea", { name: "description", maxlength: 2000, rows: 3 });
   const type = select("provisioningType", [["SCIM_2_0", "SCIM 2.0"]], "SCIM_2_0");
-  const enabled = h("input", { type: "checkbox", name: "enabled", checked: true });
+  const enabledHint = h("p", { class: "hint", id: uid("hint") }, `Leave it enabled: ${ADVICE}`);
+  const enabled = h("input", { type: "checkbox", name: "enabled", checked: true, "aria-describedby": enabledHint.id });
   const status = h("div", {});
   const cancel = h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel");
   const save = h("button", { type: "submit" }, "Save");
@@ -206,7 +227,8 @@ function createForm(page, close, state) {
     field("Name", name),
     field("Description (optional)", description),
     field("Provisioning Type", type, "SCIM 2.0 is the only type."),
-    h("label", { class: "check" }, enabled, " Enabled (switch off to configure Entra first and enable later)"),
+    h("label", { class: "check" }, enabled, " Enabled"),
+    enabledHint,
     status,
     h("div", { class: "actions" }, cancel, save),
   );
