@@ -22,8 +22,10 @@ import { h } from "./dom.js";
  * @property {string[]} params the other path parameters
  * @property {URLSearchParams} query
  * @property {HTMLElement} view the element the view fills (already in the page)
- * @property {(path: string, options?: { replace?: boolean }) => void} navigate goes elsewhere (ignored once the view is left)
- * @property {(title: string) => void} title sets the browser tab's title (ignored once the view is left)
+ * @property {(path: string, options?: { replace?: boolean }) => void} navigate goes elsewhere
+ *   (ignored once the view is left)
+ * @property {(title: string) => void} title sets the browser tab's title (ignored once the view is
+ *   left)
  * @property {() => boolean} isCurrent false once the person has moved to another view
  */
 
