@@ -112,6 +112,8 @@ export function stackedTable(caption, headings, rows, cells, rowClass) {
   wrap.classList.add("stacked");
   const roles = /** @type {Record<string, string>} */ ({ TABLE: "table", THEAD: "rowgroup", TBODY: "rowgroup", TR: "row", TH: "columnheader", TD: "cell" });
   for (const el of wrap.querySelectorAll("table, thead, tbody, tr, th, td")) el.setAttribute("role", roles[el.tagName] ?? "");
+  // One box per value, beside its label however many nodes it holds.
+  for (const td of wrap.querySelectorAll("td")) td.append(h("div", { class: "value" }, ...td.childNodes));
   return wrap;
 }
 

@@ -55,6 +55,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/** Takes the "Role bound." toast off before a screenshot (it would cover the table). */
+const clearToasts = () => page.evaluate(() => document.getElementById("toasts")?.replaceChildren());
+
 describe("users", () => {
   it("lists provisioned users with state and groups, searches them, and shows their tenant access", async () => {
     await page.goto(`/ui/t/${tenant}/users`);
@@ -170,6 +173,7 @@ describe("groups and bindings", () => {
     const bindings = page.getByRole("table", { name: "Bindings" });
     await bindings.getByText("FlowEditors").waitFor();
     expect(await bindings.getByText("company.team").isVisible()).toBe(true);
+    await clearToasts();
     await screenshot(page, "group");
 
     const stored = await http("GET", `/api/v1/${tenant}/bindings?subjectType=GROUP&subjectId=${ids.group}`, adminToken);
@@ -194,6 +198,7 @@ describe("groups and bindings", () => {
     await page.getByLabel("Subject type").selectOption("SERVICE_ACCOUNT");
     expect(await find.isVisible()).toBe(false);
     await page.getByLabel("Subject type").selectOption("GROUP");
+    await clearToasts();
     await screenshot(page, "roles-and-bindings");
 
     // Bind the same role to a user from this page, then remove the group's binding.
