@@ -12,7 +12,7 @@ import { renderProvisioning } from "./views/provisioning.js";
 import { renderRoles } from "./views/roles.js";
 import { renderSchemas } from "./views/schemas.js";
 import { renderServiceAccounts } from "./views/service-accounts.js";
-import { renderTenants } from "./views/tenants.js";
+import { noAccessPage, renderTenants } from "./views/tenants.js";
 import { renderUser } from "./views/user.js";
 import { renderUsers } from "./views/users.js";
 
@@ -69,7 +69,7 @@ function home(/** @type {Me} */ who) {
 /** Whether the page was opened behind Cloudflare Access: asked once per page load. */
 let accessChecked = false;
 
-/** Signs a person in through their Cloudflare Access session, if there is one; else the problem to show. */
+/** Signs a person in through their Cloudflare Access session, if any; else the problem to show. */
 async function signInThroughAccess() {
   accessChecked = true;
   try {
@@ -245,10 +245,7 @@ async function render() {
   renderHeader();
   if (path === "/ui/no-access") {
     renderTabs("", "");
-    main.replaceChildren(
-      h("h1", {}, "Nothing to show"),
-      h("p", {}, "This service account's bindings grant no read permission the console uses (INTEGRATIONS, USERS, GROUPS, ROLES, BINDINGS, SERVICE_ACCOUNTS or AUDIT_LOGS with READ). Sign in with the admin token, or bind a role to the account."),
-    );
+    main.replaceChildren(...noAccessPage(who));
     return;
   }
   const match = ROUTES.map(([pattern, view]) => /** @type {const} */ ([path.match(pattern), view])).find(([m]) => m);

@@ -95,10 +95,30 @@ export function table(caption, headings, rows, cells, rowClass) {
       {},
       h("caption", { class: "visually-hidden" }, caption),
       h("thead", {}, h("tr", {}, ...headings.map((text) => h("th", { scope: "col" }, text)))),
-      h("tbody", {}, ...rows.map((row) => h("tr", { class: rowClass?.(row) ?? "" }, ...cells(row).map((cell) => h("td", {}, cell))))),
+      // Each cell names its column (data-label): a stacked table shows it beside the value.
+      h("tbody", {}, ...rows.map((row) => h("tr", { class: rowClass?.(row) ?? "" }, ...cells(row).map((cell, i) => h("td", { "data-label": headings[i] ?? "" }, cell))))),
     ),
   );
 }
+
+/**
+ * `table`, shown on a phone as one block of "heading: value" lines per row, so that no column
+ * (its actions least of all) is hidden off to the side. Explicit ARIA roles keep it a table for
+ * screen readers, some of which drop a table's semantics once CSS displays its cells as blocks.
+ * @type {typeof table}
+ */
+export function stackedTable(caption, headings, rows, cells, rowClass) {
+  const wrap = table(caption, headings, rows, cells, rowClass);
+  wrap.classList.add("stacked");
+  const roles = /** @type {Record<string, string>} */ ({ TABLE: "table", THEAD: "rowgroup", TBODY: "rowgroup", TR: "row", TH: "columnheader", TD: "cell" });
+  for (const el of wrap.querySelectorAll("table, thead, tbody, tr, th, td")) el.setAttribute("role", roles[el.tagName] ?? "");
+  // One box per value, beside its label however many nodes it holds.
+  for (const td of wrap.querySelectorAll("td")) td.append(h("div", { class: "value" }, ...td.childNodes));
+  return wrap;
+}
+
+/** "1 member", "2 members": a count with its noun. */
+export const plural = (/** @type {number} */ n, /** @type {string} */ one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Moves focus to the view (after what had it was removed), so keyboard users stay in place. */
 export function focusView() {
@@ -133,8 +153,10 @@ export function notify(/** @type {string} */ message) {
 /**
  * A modal dialog (native <dialog>: focus is trapped, Escape closes it). Resolves when closed.
  * @param {string} title
- * @param {(close: (value?: string) => void, dialog: HTMLDialogElement) => Node[]} content receives a function that closes it
- * @param {{ holdOpen?: () => boolean }} [options] while `holdOpen()` is true, Escape does not close it
+ * @param {(close: (value?: string) => void, dialog: HTMLDialogElement) => Node[]} content
+ *   receives a function that closes it
+ * @param {{ holdOpen?: () => boolean }} [options] while `holdOpen()` is true, Escape does not
+ *   close it
  * @returns {Promise<string>} the value it was closed with ("" on Escape)
  */
 export function openDialog(title, content, options = {}) {
@@ -159,10 +181,11 @@ export function openDialog(title, content, options = {}) {
  * A dialog with a form that saves through the API: `save` runs on submit; what it throws (a
  * refused request, a local check) is shown in the form, which stays open to be corrected.
  * While it saves, neither Cancel nor Escape closes it: the answer may hold something shown once.
- * @param {{ title: string, fields: Node[], submit: string, save: () => Promise<void> }} options
+ * @param {{ title: string, fields: Node[], submit: string, save: () => Promise<void>,
+ *   className?: string }} options `className` styles the form (a dense editor, say)
  * @returns {Promise<boolean>} whether it was saved
  */
-export async function formDialog({ title, fields, submit, save }) {
+export async function formDialog({ title, fields, submit, save, className }) {
   const status = h("div", {});
   let saved = false;
   let saving = false;
@@ -171,7 +194,7 @@ export async function formDialog({ title, fields, submit, save }) {
     (close) => {
       const cancel = h("button", { type: "button", class: "secondary", onclick: () => close("cancel") }, "Cancel");
       const confirm = h("button", { type: "submit" }, submit);
-      const form = h("form", {}, ...fields, status, h("div", { class: "actions" }, cancel, confirm));
+      const form = h("form", { class: className }, ...fields, status, h("div", { class: "actions" }, cancel, confirm));
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         if (saving) return;

@@ -17,6 +17,7 @@ function render(binding: BindingRow) {
     roleName: binding.roleName,
     subjectType: binding.subjectType,
     subjectId: binding.subjectId,
+    subjectName: binding.subjectName,
     namespace: binding.namespace,
     createdAt: iso(binding.createdAt),
   };

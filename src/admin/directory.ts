@@ -1,11 +1,11 @@
 /** Admin API: provisioned users and groups (read-only here: they are written over SCIM). */
 import { createRoute } from "@hono/zod-openapi";
 import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/group-reads";
-import { getGlobalUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/user-reads";
+import { getGlobalUser, getTenantUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/user-reads";
 import { adminOnly, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
-import { GlobalUser, GroupDetail, GroupSummary, IdParam, page, PageQuery, TenantIdParams, TenantParam, TenantUser, UserQuery } from "./schemas";
+import { GlobalUser, GroupDetail, GroupSummary, IdParam, page, PageQuery, TenantIdParams, TenantParam, TenantUser, TenantUserDetail, UserQuery } from "./schemas";
 import { decodeCursor, pageOf } from "./pages";
 import { iso } from "./times";
 
@@ -20,6 +20,23 @@ function renderTenantUser(user: TenantUserRow) {
     createdAt: iso(user.createdAt),
     updatedAt: iso(user.updatedAt),
   };
+}
+
+/** The string parts of a SCIM name (formatted, givenName…), or null when the tenant sent none. */
+function nameOf(name: unknown): Record<string, string> | null {
+  if (!name || typeof name !== "object") return null;
+  const parts = Object.entries(name).filter((entry): entry is [string, string] => typeof entry[1] === "string");
+  return parts.length ? Object.fromEntries(parts) : null;
+}
+
+/** SCIM emails as sent, keeping value, type and primary (the profile is the tenant's own JSON). */
+function emailsOf(emails: unknown): { value: string; type?: string; primary?: boolean }[] {
+  if (!Array.isArray(emails)) return [];
+  return emails.flatMap((email: Record<string, unknown> | null) =>
+    typeof email?.value === "string"
+      ? [{ value: email.value, ...(typeof email.type === "string" ? { type: email.type } : {}), ...(email.primary === true ? { primary: true } : {}) }]
+      : [],
+  );
 }
 
 function renderGroup(group: GroupRow) {
@@ -90,6 +107,25 @@ export function registerDirectory(app: AdminApp): void {
       const rows = await listTenantUsers(c.var.db, c.var.tenantId, { limit: limit + 1, after: decodeCursor(cursor), search: search || undefined });
       // User ids are random: the list resumes from the last user's time and id.
       return c.json(pageOf(rows, limit, renderTenantUser, userCursor), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/{tenant}/users/{id}",
+      tags: ["Users"],
+      summary: "Read a user as this tenant sees it: its profile, state and groups here",
+      security: bearer,
+      middleware: [tenantAccess("USERS", "READ")] as const,
+      request: { params: TenantIdParams },
+      responses: { 200: json(TenantUserDetail, "The user, as this tenant provisioned it."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const user = await getTenantUser(c.var.db, c.var.tenantId, id, { withGroups: true });
+      if (!user) throw new ProblemError(404, `User '${id}' has no access to tenant '${c.var.tenantId}'.`);
+      return c.json({ ...renderTenantUser(user), name: nameOf(user.profile.name), emails: emailsOf(user.profile.emails) }, 200);
     },
   );
 

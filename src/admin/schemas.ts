@@ -135,6 +135,7 @@ export const Binding = z
     roleName: z.string(),
     subjectType: SubjectType,
     subjectId: z.string(),
+    subjectName: z.string().nullable().openapi({ description: "The user's userName here, the group's displayName or the account's name." }),
     namespace: z.string().nullable(),
     createdAt: time,
   })
@@ -223,6 +224,11 @@ export const TenantUser = z
     updatedAt: time,
   })
   .openapi("TenantUser");
+
+export const TenantUserDetail = TenantUser.extend({
+  name: z.record(z.string(), z.string()).nullable().openapi({ description: "SCIM name as this tenant sent it.", example: { givenName: "Ada", familyName: "Lovelace" } }),
+  emails: z.array(z.object({ value: z.string(), type: z.string().optional(), primary: z.boolean().optional() })).openapi({ description: "SCIM emails as this tenant sent them." }),
+}).openapi("TenantUserDetail");
 
 export const UserQuery = PageQuery.extend({
   search: z

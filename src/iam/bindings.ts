@@ -8,7 +8,11 @@ import { SCIM_PROVISIONER_ROLE } from "./permissions";
 import { auditStatement, auditStatementIf } from "./audit";
 import { commit, type WriteContext } from "./writes";
 
-export type Binding = typeof bindings.$inferSelect & { roleName: string };
+/**
+ * A binding as read: with its role's name and its subject's (the user's userName in this tenant,
+ * the group's displayName or the service account's name; null only if the subject is gone).
+ */
+export type Binding = typeof bindings.$inferSelect & { roleName: string; subjectName: string | null };
 
 const bindingColumns = {
   id: bindings.id,
@@ -19,7 +23,28 @@ const bindingColumns = {
   namespace: bindings.namespace,
   createdAt: bindings.createdAt,
   roleName: roles.name,
+  subjectName: sql<string | null>`coalesce(${tenantUsers.userName}, ${groups.displayName}, ${serviceAccounts.name})`,
 };
+
+/**
+ * Bindings with their role and subject, in one query: each subject table is joined on its key
+ * (at most one of the three matches a binding, by its subject type).
+ */
+function bindingsWithNames(db: Db) {
+  return db
+    .select(bindingColumns)
+    .from(bindings)
+    .innerJoin(roles, eq(roles.id, bindings.roleId))
+    .leftJoin(
+      tenantUsers,
+      and(eq(bindings.subjectType, "USER"), eq(tenantUsers.tenantId, bindings.tenantId), eq(tenantUsers.userId, bindings.subjectId)),
+    )
+    .leftJoin(groups, and(eq(bindings.subjectType, "GROUP"), eq(groups.id, bindings.subjectId), eq(groups.tenantId, bindings.tenantId)))
+    .leftJoin(
+      serviceAccounts,
+      and(eq(bindings.subjectType, "SERVICE_ACCOUNT"), eq(serviceAccounts.id, bindings.subjectId), eq(serviceAccounts.tenantId, bindings.tenantId)),
+    );
+}
 
 export interface BindingFilter {
   roleId?: string;
@@ -29,10 +54,7 @@ export interface BindingFilter {
 
 /** Lists a tenant's bindings, optionally by role or subject, in creation order. */
 export async function listBindings(db: Db, tenantId: string, filter: BindingFilter, page: { limit: number; after?: string }): Promise<Binding[]> {
-  return db
-    .select(bindingColumns)
-    .from(bindings)
-    .innerJoin(roles, eq(roles.id, bindings.roleId))
+  return bindingsWithNames(db)
     .where(
       and(
         eq(bindings.tenantId, tenantId),
@@ -48,10 +70,7 @@ export async function listBindings(db: Db, tenantId: string, filter: BindingFilt
 
 /** Returns one binding of a tenant, or undefined. */
 export async function getBinding(db: Db, tenantId: string, id: string): Promise<Binding | undefined> {
-  return db
-    .select(bindingColumns)
-    .from(bindings)
-    .innerJoin(roles, eq(roles.id, bindings.roleId))
+  return bindingsWithNames(db)
     .where(and(eq(bindings.tenantId, tenantId), eq(bindings.id, id)))
     .get();
 }

@@ -53,3 +53,55 @@ describe("GET /api/v1/{tenant}/users", () => {
     expect(await ids("LAF ÜNAL")).toEqual([]); // documented: the JSON displayName folds ASCII only
   });
 });
+
+describe("GET /api/v1/{tenant}/users/{id}", () => {
+  it("reads the user as this tenant provisioned it: profile, state, groups and dates", async () => {
+    const i = await newIntegration();
+    const ada = (
+      await scim(i, "POST", "/Users", {
+        ...user("ada@example.com", "Ada Lovelace"),
+        externalId: "ext-ada",
+        name: { givenName: "Ada", familyName: "Lovelace", formatted: "Ada Lovelace" },
+        emails: [{ value: "ada@example.com", type: "work", primary: true }, { value: "ada@home.example" }],
+      })
+    ).json;
+    const engineers = (await scim(i, "POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Engineers", members: [{ value: ada.id }] })).json;
+    const res = await admin("GET", `/${i.tenant}/users/${ada.id}`);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      id: ada.id,
+      userName: "ada@example.com",
+      displayName: "Ada Lovelace",
+      externalId: "ext-ada",
+      active: true,
+      name: { givenName: "Ada", familyName: "Lovelace", formatted: "Ada Lovelace" },
+      emails: [{ value: "ada@example.com", type: "work", primary: true }, { value: "ada@home.example" }],
+      groups: [{ id: engineers.id, displayName: "Engineers" }],
+    });
+    expect(Date.parse(res.json.createdAt)).toBeLessThanOrEqual(Date.parse(res.json.updatedAt));
+
+    // Another tenant's view of the same person is not this tenant's to read.
+    const other = await newIntegration();
+    expect((await admin("GET", `/${other.tenant}/users/${ada.id}`)).status).toBe(404);
+    const bare = (await scim(i, "POST", "/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "bare@example.com" })).json;
+    expect((await admin("GET", `/${i.tenant}/users/${bare.id}`)).json).toMatchObject({ name: null, emails: [], groups: [], displayName: null });
+  });
+});
+
+describe("bindings carry their subject's name", () => {
+  it("names the user, group and service account of each binding, read with the list and alone", async () => {
+    const i = await newIntegration();
+    const ada = (await scim(i, "POST", "/Users", user("ada@example.com", "Ada Lovelace"))).json;
+    const group = (await scim(i, "POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Engineers" })).json;
+    const role = (await admin("POST", `/${i.tenant}/roles`, { name: "Readers", permissions: { FLOWS: ["READ"] } })).json;
+    for (const [subjectType, subjectId] of [["USER", ada.id], ["GROUP", group.id]]) {
+      const created = await admin("POST", `/${i.tenant}/bindings`, { roleId: role.id, subjectType, subjectId });
+      expect(created.status).toBe(201);
+    }
+    const listed = (await admin("GET", `/${i.tenant}/bindings`)).json.results;
+    const names = Object.fromEntries(listed.map((b: { subjectType: string; subjectName: string }) => [b.subjectType, b.subjectName]));
+    expect(names).toEqual({ SERVICE_ACCOUNT: "scim-Entra ID", USER: "ada@example.com", GROUP: "Engineers" });
+    const one = listed.find((b: { subjectType: string }) => b.subjectType === "GROUP");
+    expect((await admin("GET", `/${i.tenant}/bindings/${one.id}`)).json).toEqual(one);
+  });
+});

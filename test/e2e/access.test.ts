@@ -56,12 +56,14 @@ describe("a user's effective permissions in the console", () => {
     expect(await flows.locator("tbody tr").count()).toBe(2);
     const update = flows.locator("tbody tr").filter({ hasText: "UPDATE" });
     expect(await update.textContent()).toContain("company.team.*");
-    expect((await update.textContent())?.replace(/\s+/g, " ")).toMatch(/group Data team → binding \w+ → role Flow editor, in namespace company\.team and below/);
+    expect((await update.textContent())?.replace(/\s+/g, " ")).toMatch(/group Data team → role Flow editor, in namespace company\.team and below/);
     expect(await page.getByRole("table", { name: "USERS permissions of ada@access.example" }).textContent()).toContain("everywhere (tenant-wide)");
 
     expect(await checkAccess(page, "FLOWS", "UPDATE", "company.team.data")).toMatch(/^Allowed FLOWS:UPDATE in company\.team\.data, through:.*role Flow editor/);
     expect(await checkAccess(page, "FLOWS", "UPDATE", "company.teamwork")).toBe("Denied FLOWS:UPDATE in company.teamwork: no binding grants it.");
     expect(await checkAccess(page, "FLOWS", "DELETE")).toBe("Denied FLOWS:DELETE tenant-wide: no binding grants it.");
+    // The profile as this tenant sees it sits above the permissions.
+    expect(await page.locator("dl.profile").textContent()).toContain("Data team");
     await screenshot(page, "user-permissions");
     expect(errors).toEqual([]);
     await context.close();
@@ -120,6 +122,51 @@ describe("sign-in through Cloudflare Access", () => {
     await page.getByText("Signed in as stranger@access.example").waitFor();
     await page.getByRole("heading", { name: "Your tenants" }).waitFor();
     await page.getByText("No tenant has provisioned you as an active user.").waitFor();
+    await context.close();
+  });
+});
+
+describe("a sign-in that holds nothing", () => {
+  it("tells a provisioned person without bindings what to ask for, and whom, in each tenant", async () => {
+    await http("POST", `${scim.scim}/Users`, scim.token, { schemas: [USER_SCHEMA], userName: "bob@access.example", displayName: "Bob" });
+    const context = await accessContext(browser, "bob@access.example");
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto("/ui/");
+    await page.getByRole("heading", { name: "Nothing to show yet" }).waitFor();
+    const text = (await page.locator("main").textContent())?.replace(/\s+/g, " ") ?? "";
+    expect(text).toContain(`Tenant ${tenant} has provisioned you, but no role is bound to you or to your groups there`);
+    expect(text).toContain(`What to ask for: a role binding in tenant ${tenant}`);
+    expect(text).toContain("to your user bob@access.example or to one of your groups.");
+    expect(text).toContain(`Whom to ask: an administrator of tenant ${tenant}: anyone who may create bindings there (BINDINGS:CREATE`);
+    expect(text).not.toContain("service account");
+
+    // Provisioned by a second tenant too: the tenant list says the same for each.
+    const other = await createTenant("access-other");
+    const otherScim = await createIntegration(other);
+    await http("POST", `${otherScim.scim}/Users`, otherScim.token, { schemas: [USER_SCHEMA], userName: "bob@access.example" });
+    await page.goto("/ui/");
+    await page.getByRole("heading", { name: "Your tenants" }).waitFor();
+    for (const t of [tenant, other]) {
+      const section = page.locator("section.card").filter({ has: page.getByRole("heading", { name: `Nothing yet in ${t}` }) });
+      expect(await section.textContent()).toContain(`a role binding in tenant ${t}`);
+    }
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("tells a service account without bindings the same, naming the account", async () => {
+    const account = await http("POST", `/api/v1/${tenant}/service-accounts`, adminToken, { name: "idle-bot" });
+    const token = await http("POST", `/api/v1/${tenant}/service-accounts/${account.json.id}/tokens`, adminToken, {});
+    const context = await browser.newContext({ baseURL: (await import("./browser")).baseUrl });
+    const page = await context.newPage();
+    await signIn(page, token.json.secretToken);
+    await page.getByRole("heading", { name: "Nothing to show yet" }).waitFor();
+    const text = (await page.locator("main").textContent())?.replace(/\s+/g, " ") ?? "";
+    expect(text).toContain(`This service account belongs to tenant ${tenant}, but no role is bound to it there`);
+    expect(text).toContain(`What to ask for: a role binding in tenant ${tenant}`);
+    expect(text).toContain(`to this service account (${account.json.id}).`);
+    expect(text).toContain("Or sign out and sign in with the admin token.");
     await context.close();
   });
 });

@@ -22,7 +22,16 @@ beforeAll(async () => {
     ["ada", "ada@contoso.example", "Ada Lovelace"],
     ["alan", "alan@contoso.example", "Alan Turing"],
   ] as const) {
-    const res = await scim("POST", "/Users", { schemas: [USER_SCHEMA], userName, displayName, externalId: `ext-${key}`, active: true });
+    const [givenName, familyName] = displayName.split(" ");
+    const res = await scim("POST", "/Users", {
+      schemas: [USER_SCHEMA],
+      userName,
+      displayName,
+      name: { givenName, familyName },
+      emails: [{ value: userName, type: "work", primary: true }],
+      externalId: `ext-${key}`,
+      active: true,
+    });
     expect(res.status).toBe(201);
     ids[key] = res.json.id;
   }
@@ -46,6 +55,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/** Takes the "Role bound." toast off before a screenshot (it would cover the table). */
+const clearToasts = () => page.evaluate(() => document.getElementById("toasts")?.replaceChildren());
+
 describe("users", () => {
   it("lists provisioned users with state and groups, searches them, and shows their tenant access", async () => {
     await page.goto(`/ui/t/${tenant}/users`);
@@ -57,6 +69,12 @@ describe("users", () => {
     const alan = table.getByRole("row").filter({ hasText: "alan@contoso.example" });
     expect(await alan.getByText("Inactive").isVisible()).toBe(true);
     await screenshot(page, "users");
+    // The Search button sits on its input's line (a hint goes under both).
+    const input = (await page.getByLabel("Search users").boundingBox())!;
+    const button = (await page.getByRole("button", { name: "Search" }).boundingBox())!;
+    expect(Math.abs(button.y - input.y)).toBeLessThanOrEqual(1);
+    expect(Math.abs(button.y + button.height - (input.y + input.height))).toBeLessThanOrEqual(1);
+    expect(button.x).toBeGreaterThan(input.x + input.width);
 
     await page.getByLabel("Search users").fill("turing");
     await page.getByLabel("Search users").press("Enter");
@@ -70,6 +88,29 @@ describe("users", () => {
     await page.getByLabel("Search users").fill("nobody-here");
     await page.getByLabel("Search users").press("Enter");
     await page.getByText("No user's userName or display name contains “nobody-here”.").waitFor();
+  });
+});
+
+describe("a user's page", () => {
+  it("shows the profile as this tenant sees it, with linked groups and a link to its history", async () => {
+    await page.goto(`/ui/t/${tenant}/users`);
+    await page.getByRole("link", { name: "ada@contoso.example" }).click();
+    await page.getByRole("heading", { name: "Profile in this tenant" }).waitFor();
+    const terms = await page.locator("dl.profile dt").allTextContents();
+    expect(terms).toEqual(["userName", "Name", "Display name", "Emails", "externalId", "State", "Groups", "Provisioned here", "Last changed"]);
+    const value = (term: string) => page.locator("dl.profile dt", { hasText: new RegExp(`^${term}$`) }).locator("xpath=following-sibling::dd[1]");
+    expect(await value("userName").textContent()).toBe("ada@contoso.example");
+    expect(await value("Name").textContent()).toBe("Ada Lovelace");
+    expect(await value("Display name").textContent()).toBe("Ada Lovelace");
+    expect(await value("Emails").textContent()).toBe("ada@contoso.example (work) · primary");
+    expect(await value("externalId").textContent()).toBe("ext-ada");
+    expect(await value("State").textContent()).toBe("Active");
+    expect(await value("Groups").getByRole("link", { name: "Engineering" }).getAttribute("href")).toBe(`/ui/t/${tenant}/groups/${ids.group}`);
+    expect(await value("Provisioned here").textContent()).toMatch(/\d/);
+    const history = page.getByRole("link", { name: "History in the audit log" });
+    expect(await history.getAttribute("href")).toBe(`/ui/t/${tenant}/audit?resourceName=${encodeURIComponent("ada@contoso.example")}`);
+    await history.click();
+    await page.waitForURL((url) => url.pathname === `/ui/t/${tenant}/audit` && url.searchParams.get("resourceName") === "ada@contoso.example");
   });
 });
 
@@ -109,13 +150,30 @@ describe("groups and bindings", () => {
     await page.getByRole("heading", { name: "Engineering", level: 1 }).waitFor();
     await page.getByRole("table", { name: "Members" }).getByText("ada@contoso.example").waitFor();
     await page.getByText("No bindings.").waitFor();
+    expect(await page.getByText(/member ·/).textContent()).toContain(" · 1 member · ");
 
-    await page.getByLabel("Role", { exact: true }).selectOption({ label: "FlowEditors" });
+    // No role is preselected: Bind role refuses until one is chosen, and binds nothing.
+    const role = page.getByLabel("Role", { exact: true });
+    expect(await role.inputValue()).toBe("");
+    expect(await role.locator("option:checked").textContent()).toBe("Choose a role");
+    await page.getByRole("button", { name: "Bind role" }).click();
+    expect(await page.getByRole("alert").textContent()).toBe("Choose a role to bind: none is picked yet.");
+    expect(await role.getAttribute("aria-invalid")).toBe("true");
+    expect((await http("GET", `/api/v1/${tenant}/bindings?subjectType=GROUP&subjectId=${ids.group}`, adminToken)).json.results).toEqual([]);
+    // The integrations' role says whom it is for, and warns when picked for a group.
+    const note = page.getByRole("note").filter({ hasText: "SCIMProvisioner is the role of provisioning integrations" });
+    expect(await note.isVisible()).toBe(false);
+    await role.selectOption({ label: "SCIMProvisioner (provisioning integrations)" });
+    expect(await note.isVisible()).toBe(true);
+
+    await role.selectOption({ label: "FlowEditors" });
+    expect(await note.isVisible()).toBe(false);
     await page.getByLabel("Namespace (optional)").fill("company.team");
     await page.getByRole("button", { name: "Bind role" }).click();
     const bindings = page.getByRole("table", { name: "Bindings" });
     await bindings.getByText("FlowEditors").waitFor();
     expect(await bindings.getByText("company.team").isVisible()).toBe(true);
+    await clearToasts();
     await screenshot(page, "group");
 
     const stored = await http("GET", `/api/v1/${tenant}/bindings?subjectType=GROUP&subjectId=${ids.group}`, adminToken);
@@ -125,14 +183,32 @@ describe("groups and bindings", () => {
     const all = page.getByRole("table", { name: "Bindings" });
     await all.getByText("Group: Engineering").waitFor();
     expect(await page.getByRole("table", { name: "Roles" }).getByText("FlowEditors").isVisible()).toBe(true);
+    // Bindings by name: the role, and the subject linked to its page; no id prefixes.
+    expect(await all.getByRole("link", { name: "Engineering" }).getAttribute("href")).toBe(`/ui/t/${tenant}/groups/${ids.group}`);
+    await all.getByText("Service account: scim-Entra ID").waitFor();
+    expect(await all.textContent()).not.toMatch(/[0-9a-f]{8}-?/);
+    // The machine role is marked as such in the roles list.
+    const provisioner = page.getByRole("table", { name: "Roles" }).getByRole("row").filter({ hasText: "SCIMProvisioner" });
+    expect(await provisioner.getByText("machine role").isVisible()).toBe(true);
+    expect(await provisioner.textContent()).toContain("Not for people.");
+    // "Find a user" is for user subjects only.
+    const find = page.getByLabel("Find a user");
+    expect(await page.getByLabel("Subject type").inputValue()).toBe("GROUP");
+    expect(await find.isVisible()).toBe(false);
+    await page.getByLabel("Subject type").selectOption("SERVICE_ACCOUNT");
+    expect(await find.isVisible()).toBe(false);
+    await page.getByLabel("Subject type").selectOption("GROUP");
+    await clearToasts();
     await screenshot(page, "roles-and-bindings");
 
     // Bind the same role to a user from this page, then remove the group's binding.
     await page.getByLabel("Subject type").selectOption("USER");
+    expect(await find.isVisible()).toBe(true);
     await page.getByLabel("Subject", { exact: true }).selectOption({ label: "ada@contoso.example (Ada Lovelace)" });
     await page.getByLabel("Role", { exact: true }).selectOption({ label: "FlowEditors" });
     await page.getByRole("button", { name: "Bind role" }).click();
     await all.getByText("User: ada@contoso.example").waitFor();
+    expect(await all.getByRole("link", { name: "ada@contoso.example" }).getAttribute("href")).toBe(`/ui/t/${tenant}/users/${ids.ada}`);
 
     await page.getByRole("button", { name: "Remove binding of FlowEditors to Engineering" }).click();
     await page.getByRole("dialog", { name: "Remove this binding?" }).getByRole("button", { name: "Remove binding" }).click();
@@ -157,6 +233,12 @@ describe("roles", () => {
     await page.goto(`/ui/t/${tenant}/roles`);
     await page.getByRole("button", { name: "Create role" }).click();
     const dialog = page.getByRole("dialog", { name: "Create a role" });
+    // The whole grid and its buttons fit 1280×800 without scrolling the dialog.
+    for (const name of ["Save role", "Cancel"]) {
+      const box = (await dialog.getByRole("button", { name }).boundingBox())!;
+      expect(box.y + box.height, name).toBeLessThanOrEqual(800);
+    }
+    expect(await dialog.evaluate((el) => el.scrollHeight - el.clientHeight)).toBeLessThanOrEqual(0);
     await dialog.getByLabel("Name", { exact: true }).fill("Auditors");
     await dialog.getByRole("checkbox", { name: "AUDIT_LOGS READ" }).check();
     await dialog.getByRole("checkbox", { name: "USERS READ" }).check();

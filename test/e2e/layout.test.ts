@@ -13,6 +13,9 @@ beforeAll(async () => {
   const user = await http("POST", `${scim}/Users`, token, { schemas: [USER_SCHEMA], userName: "a.very.long.user.name.for.narrow.screens@contoso.example", displayName: "Narrow Screen" });
   const group = await http("POST", `${scim}/Groups`, token, { schemas: [GROUP_SCHEMA], displayName: "Phone Readers", members: [{ value: user.json.id }] });
   groupId = group.json.id;
+  // A binding on the group, so that its page has a table with an action in it.
+  const role = await http("POST", `/api/v1/${tenant}/roles`, adminToken, { name: "Readers of a rather long role name", permissions: { FLOWS: ["READ"] } });
+  await http("POST", `/api/v1/${tenant}/bindings`, adminToken, { roleId: role.json.id, subjectType: "GROUP", subjectId: groupId, namespace: "company.team.data" });
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -66,8 +69,43 @@ describe("every page", () => {
       await page.locator(".loading").first().waitFor({ state: "detached" });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${path} overflows by ${overflow}px`).toBeLessThanOrEqual(0);
-      if (name === "provisioning" || name === "audit") await screenshot(page, `phone-${name}`);
+      if (name === "provisioning" || name === "audit" || name === "users" || name === "roles") await screenshot(page, `phone-${name}`);
     }
+    await context.close();
+  });
+
+  it("keeps every table's actions and links within a phone's width: no column is hidden to the side", async () => {
+    const context = await newContext(browser, { width: 390, height: 844 });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: "Tenants" }).waitFor();
+    for (const [name, path, heading] of pages()) {
+      if (name === "provisioning" || name === "audit") continue; // their tables are other pages' work
+      await page.goto(path);
+      await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+      await page.locator(".loading").first().waitFor({ state: "detached" });
+      const controls = page.locator(".table-wrap").locator("button, a");
+      const count = await controls.count();
+      expect(count, `${path} has a table with a button or a link`).toBeGreaterThan(0);
+      for (let i = 0; i < count; i++) {
+        const box = (await controls.nth(i).boundingBox())!;
+        const what = `${path}: ${await controls.nth(i).textContent()}`;
+        expect(box.x, what).toBeGreaterThanOrEqual(0);
+        expect(box.x + box.width, what).toBeLessThanOrEqual(390);
+      }
+      // Nor do the tables scroll inside their own box: what they hold is in view.
+      const hidden = await page.evaluate(() => [...document.querySelectorAll(".table-wrap")].filter((el) => el.scrollWidth > el.clientWidth).length);
+      expect(hidden, path).toBe(0);
+    }
+    // The role editor's grid shows every action's column.
+    await page.goto(`/ui/t/${tenant}/roles`);
+    await page.getByRole("button", { name: "Create role" }).click();
+    const dialog = page.getByRole("dialog", { name: "Create a role" });
+    for (const action of ["CREATE", "READ", "UPDATE", "DELETE"]) {
+      const box = (await dialog.getByRole("checkbox", { name: `SERVICE_ACCOUNTS ${action}` }).boundingBox())!;
+      expect(box.x + box.width, action).toBeLessThanOrEqual(390);
+    }
+    expect(await dialog.locator(".table-wrap").evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
     await context.close();
   });
 });

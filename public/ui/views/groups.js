@@ -2,7 +2,7 @@
 /** Groups of the tenant, and one group with its members and role bindings. */
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { errorBox, h, loading, table, when } from "../dom.js";
+import { errorBox, h, loading, plural, stackedTable, when } from "../dom.js";
 import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
 import { pagedList } from "./paged.js";
 
@@ -17,7 +17,7 @@ export async function renderGroups(ctx) {
     what: "groups",
     emptyText: "No groups yet. They appear here once Entra ID provisions the groups assigned to the app.",
     render: (rows) =>
-      table("Groups", ["Group", "externalId", "Members", "Updated"], rows, (g) => [
+      stackedTable("Groups", ["Group", "externalId", "Members", "Updated"], rows, (g) => [
         link(`${tenantPath(tenant, "groups")}/${encodeURIComponent(g.id)}`, g.displayName),
         h("span", { class: "mono" }, g.externalId ?? ""),
         String(g.memberCount),
@@ -43,7 +43,7 @@ export async function renderGroup(ctx) {
     bindings.replaceChildren(loading("bindings"));
     try {
       const page = await api("GET", `${base}/bindings?subjectType=GROUP&subjectId=${encodeURIComponent(id)}&limit=200`);
-      bindings.replaceChildren(bindingsTable(ctx, page.results, () => group.displayName, () => void showBindings()));
+      bindings.replaceChildren(bindingsTable(ctx, page.results, () => void showBindings()));
     } catch (err) {
       bindings.replaceChildren(errorBox(err));
     }
@@ -52,7 +52,7 @@ export async function renderGroup(ctx) {
   ctx.view.replaceChildren(
     h("p", { class: "crumb" }, link(tenantPath(tenant, "groups"), "Groups"), " / ", group.displayName),
     h("h1", {}, group.displayName),
-    h("p", { class: "meta" }, `externalId ${group.externalId ?? "none"} · ${group.memberCount} members · updated ${when(group.updatedAt)}`),
+    h("p", { class: "meta" }, `externalId ${group.externalId ?? "none"} · ${plural(group.memberCount, "member")} · updated ${when(group.updatedAt)}`),
     h("h2", {}, "Role bindings"),
     bindings,
     bindArea,
@@ -71,7 +71,11 @@ export async function renderGroup(ctx) {
       what: "members",
       emptyText: "No members.",
       rowsOf: (page) => page.members,
-      render: (rows) => table("Members", ["userName", "Display name"], rows, (m) => [h("span", { class: "mono" }, m.userName), m.displayName ?? ""]),
+      render: (rows) =>
+        stackedTable("Members", ["userName", "Display name"], rows, (m) => [
+          link(`${tenantPath(tenant, "users")}/${encodeURIComponent(m.id)}`, m.userName, { class: "mono" }),
+          m.displayName ?? "",
+        ]),
     }).catch((err) => members.replaceChildren(errorBox(err))),
   ]);
 }

@@ -1,11 +1,20 @@
 // @ts-check
-/** Roles of the tenant with their permissions, every binding, and binding a role to a group or user. */
+/**
+ * Roles of the tenant with their permissions, every binding, and binding a role to a group or
+ * user.
+ */
 import { confirmThenAct } from "../actions.js";
 import { api, listAll, query } from "../api.js";
 import { can } from "../context.js";
-import { empty, errorBox, field, formDialog, h, loading, table } from "../dom.js";
+import { badge, empty, errorBox, field, formDialog, h, loading, stackedTable } from "../dom.js";
 import { permissionCatalogue } from "../permissions.js";
-import { bindForm, bindingsTable, rolesOf } from "./bindings.js";
+import { bindForm, bindingsTable, MACHINE_ROLE, rolesOf } from "./bindings.js";
+
+/** A resource name that may wrap after its underscores (SERVICE_ACCOUNTS on a phone). */
+function breakable(/** @type {string} */ name) {
+  const parts = name.split("_");
+  return parts.flatMap((part, i) => (i < parts.length - 1 ? [`${part}_`, h("wbr")] : [part]));
+}
 
 /** "GROUPS: READ, UPDATE" lines of a role's permissions. */
 function permissionList(/** @type {Record<string, string[]>} */ permissions) {
@@ -23,7 +32,7 @@ function permissionList(/** @type {Record<string, string[]>} */ permissions) {
 async function editRole(ctx, role) {
   const { resources, actions } = await permissionCatalogue();
   const name = h("input", { name: "name", required: true, maxlength: 200, value: role?.name ?? "", autocomplete: "off" });
-  const description = h("textarea", { name: "description", maxlength: 2000, rows: 2 });
+  const description = h("textarea", { name: "description", maxlength: 2000, rows: 1 });
   description.value = role?.description ?? "";
   /** @type {Map<string, HTMLInputElement>} */
   const boxes = new Map();
@@ -42,7 +51,7 @@ async function editRole(ctx, role) {
           h(
             "tr",
             {},
-            h("th", { scope: "row" }, resource),
+            h("th", { scope: "row" }, breakable(resource)),
             ...actions.map((action) => {
               const box = h("input", { type: "checkbox", "aria-label": `${resource} ${action}`, checked: (role?.permissions?.[resource] ?? []).includes(action) });
               boxes.set(`${resource}:${action}`, box);
@@ -55,8 +64,13 @@ async function editRole(ctx, role) {
   );
   return formDialog({
     title: role ? `Edit role ${role.name}` : "Create a role",
-    fields: [field("Name", name), field("Description (optional)", description), h("fieldset", {}, h("legend", {}, "Permissions"), grid)],
+    fields: [
+      h("div", { class: "row" }, field("Name", name), field("Description (optional)", description)),
+      h("fieldset", {}, h("legend", {}, "Permissions"), grid),
+    ],
     submit: "Save role",
+    // Dense, so that the whole grid and its buttons fit a laptop's screen.
+    className: "role-form",
     save: async () => {
       /** @type {Record<string, string[]>} */
       const permissions = {};
@@ -71,6 +85,23 @@ async function editRole(ctx, role) {
       else await api("POST", base, body);
     },
   });
+}
+
+/**
+ * A role's name; the provisioning integrations' role is marked as a machine's, so that nobody
+ * takes it for a role to give people.
+ * @param {any} role
+ */
+function roleName(role) {
+  if (role.name !== MACHINE_ROLE) return h("strong", {}, role.name);
+  return h(
+    "div",
+    {},
+    h("strong", {}, role.name),
+    " ",
+    badge("machine role", "neutral"),
+    h("p", { class: "machine-note" }, "For provisioning integrations' service accounts: it writes users, groups and bindings. Not for people."),
+  );
 }
 
 /** @param {import("../context.js").ViewContext} ctx */
@@ -124,8 +155,8 @@ export async function renderRoles(ctx) {
     const del = can(ctx.me, "ROLES:DELETE");
     rolesArea.replaceChildren(
       roles.length
-        ? table("Roles", ["Role", "Description", "Permissions", ""], roles, (r) => [
-            h("strong", {}, r.name),
+        ? stackedTable("Roles", ["Role", "Description", "Permissions", ""], roles, (r) => [
+            roleName(r),
             r.description ?? "",
             permissionList(r.permissions),
             h(
@@ -146,25 +177,17 @@ export async function renderRoles(ctx) {
     rolesArea.replaceChildren(empty("This token may not read roles (ROLES:READ)."));
   }
 
-  // Names for the subjects of bindings, and the choices of the bind form. Users are read for
-  // their names up to listAll's cap (1,000); a binding to a user beyond it shows the user's id.
-  // The bind form finds users by search instead, so every user can be picked.
-  const [groups, users, accounts] = await Promise.all([
+  // The bind form's choices. Users are found by search (a tenant can hold many); bindings carry
+  // their subjects' names.
+  const [groups, accounts] = await Promise.all([
     can(ctx.me, "GROUPS:READ") ? listAll(`${base}/groups`).catch(() => []) : [],
-    can(ctx.me, "USERS:READ") ? listAll(`${base}/users`).catch(() => []) : [],
     can(ctx.me, "SERVICE_ACCOUNTS:READ") ? listAll(`${base}/service-accounts`).catch(() => []) : [],
-  ]);
-  /** @type {Map<string, string>} */
-  const names = new Map([
-    ...groups.map((g) => /** @type {[string, string]} */ ([g.id, g.displayName])),
-    ...users.map((u) => /** @type {[string, string]} */ ([u.id, u.userName])),
-    ...accounts.map((a) => /** @type {[string, string]} */ ([a.id, a.name])),
   ]);
 
   async function showBindings() {
     try {
       const all = await listAll(`${base}/bindings`);
-      bindingsArea.replaceChildren(bindingsTable(ctx, all, (b) => names.get(b.subjectId) ?? b.subjectId, () => void showBindings()));
+      bindingsArea.replaceChildren(bindingsTable(ctx, all, () => void showBindings()));
     } catch (err) {
       bindingsArea.replaceChildren(errorBox(err));
     }

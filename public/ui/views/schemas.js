@@ -3,7 +3,7 @@
 import { confirmThenAct } from "../actions.js";
 import { api } from "../api.js";
 import { can } from "../context.js";
-import { empty, errorBox, field, formDialog, h, loading, notify, table } from "../dom.js";
+import { empty, errorBox, field, formDialog, h, loading, notify, stackedTable } from "../dom.js";
 
 const EXAMPLE_URN = "urn:ietf:params:scim:schemas:extension:Contoso:2.0:User";
 const EXAMPLE_ATTRIBUTES = [
@@ -26,7 +26,8 @@ function attributeList(/** @type {any[]} */ attributes) {
 /**
  * Opens the declaration editor (a new one, or `schema` to replace). The attributes are RFC 7643
  * §7 definitions as JSON; the API validates them and its answer is shown as it is.
- * @param {import("../context.js").ViewContext} ctx @param {any} schema @returns {Promise<boolean>} whether it was saved
+ * @param {import("../context.js").ViewContext} ctx @param {any} schema
+ * @returns {Promise<boolean>} whether it was saved
  */
 async function editSchema(ctx, schema) {
   const urn = h("input", { name: "urn", required: true, maxlength: 300, value: schema?.id ?? EXAMPLE_URN, autocomplete: "off", class: "mono", readonly: Boolean(schema) });
@@ -104,7 +105,7 @@ export async function renderSchemas(ctx) {
     );
   area.replaceChildren(
     page.results.length
-      ? table("Schema extensions", ["URN", "Name", "Attributes", ""], page.results, (s) => [
+      ? stackedTable("Schema extensions", ["URN", "Name", "Attributes", ""], page.results, (s) => [
           h("span", { class: "mono" }, s.id),
           s.name,
           attributeList(s.attributes),

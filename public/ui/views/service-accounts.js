@@ -7,7 +7,7 @@
 import { confirmThenAct } from "../actions.js";
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { badge, copyField, errorBox, field, formDialog, h, notify, showSecretOnce, table, when } from "../dom.js";
+import { badge, copyField, errorBox, field, formDialog, h, notify, showSecretOnce, stackedTable, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
 /** How far ahead a token may expire, as the API allows (730 days). */
@@ -20,7 +20,10 @@ function localDate(/** @type {number} */ days) {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
-/** When a token stops working: never, a date, or expired. @param {{ expiresAt: string | null }} token */
+/**
+ * When a token stops working: never, a date, or expired.
+ * @param {{ expiresAt: string | null }} token
+ */
 function expiry(token) {
   if (!token.expiresAt) return h("span", { class: "muted" }, "never");
   if (Date.parse(token.expiresAt) <= Date.now()) return h("span", {}, badge("Expired", "bad"), ` ${when(token.expiresAt)}`);
@@ -36,7 +39,11 @@ export async function renderServiceAccounts(ctx) {
   const reload = () => void show().catch((err) => list.replaceChildren(errorBox(err)));
   /** A refused revocation or deletion, shown above the list. @param {unknown} err */
   const failed = (err) => list.prepend(errorBox(err));
-  /** An account is changed here unless its integration manages it, or it is the signed-in token's own. @param {any} account */
+  /**
+   * An account is changed here unless its integration manages it, or it is the signed-in token's
+   * own.
+   * @param {any} account
+   */
   const ownedHere = (account) => account.integrationId === null && !(me.kind === "service-account" && me.serviceAccountId === account.id);
 
   /**
@@ -129,7 +136,7 @@ export async function renderServiceAccounts(ctx) {
   function tokens(account) {
     if (account.tokens.length === 0) return h("p", { class: "meta" }, "No token.");
     const mayRevoke = can(me, "SERVICE_ACCOUNTS:DELETE");
-    return table(`Tokens of ${account.name}`, ["Token", "Created", "Last used", "Expires", ""], account.tokens, (/** @type {any} */ t) => [
+    return stackedTable(`Tokens of ${account.name}`, ["Token", "Created", "Last used", "Expires", ""], account.tokens, (/** @type {any} */ t) => [
       h("span", { class: "mono" }, `…${t.lastFour}`),
       when(t.createdAt),
       when(t.lastUsedAt),

@@ -1,24 +1,104 @@
 // @ts-check
-/** Tenants: list and create (admin token); a person signed in through Access sees the tenants that provisioned them. */
+/**
+ * Tenants: list and create (admin token); a person signed in through Access sees the tenants
+ * that provisioned them, and what to ask for where they hold nothing.
+ */
 import { api } from "../api.js";
 import { link, tenantPath } from "../context.js";
-import { errorBox, field, h, notify, table, when } from "../dom.js";
+import { errorBox, field, h, notify, stackedTable, when } from "../dom.js";
 import { pagedList } from "./paged.js";
+
+/**
+ * What a sign-in holding no permission in `tenant` should ask for, and whom: a role binding there,
+ * from someone who may create one (or the operator). Said instead of a bare "ask an admin".
+ * @param {import("../context.js").Me} who
+ * @param {string} tenant
+ * @returns {Node[]}
+ */
+export function noAccessHelp(who, tenant) {
+  const where = h("strong", { class: "mono" }, tenant);
+  const membership = who.kind === "user" ? who.tenants.find((m) => m.tenant === tenant) : undefined;
+  const subject =
+    who.kind === "service-account"
+      ? ["this service account (", h("span", { class: "mono" }, who.serviceAccountId), ")"]
+      : ["your user ", h("span", { class: "mono" }, membership?.userName ?? (who.kind === "user" ? who.email : "")), " or to one of your groups"];
+  return [
+    h(
+      "p",
+      {},
+      who.kind === "service-account" ? "This service account belongs to tenant " : "Tenant ",
+      where,
+      who.kind === "service-account" ? ", but no role is bound to it there, " : " has provisioned you, but no role is bound to you or to your groups there, ",
+      "so there is nothing the console may show yet.",
+    ),
+    h(
+      "p",
+      {},
+      h("strong", {}, "What to ask for: "),
+      "a role binding in tenant ",
+      where.cloneNode(true),
+      ", giving a role with the permissions you need (for example USERS:READ and GROUPS:READ to see the directory) to ",
+      ...subject,
+      ".",
+    ),
+    h(
+      "p",
+      {},
+      h("strong", {}, "Whom to ask: "),
+      "an administrator of tenant ",
+      where.cloneNode(true),
+      ": anyone who may create bindings there (BINDINGS:CREATE, on its Roles and bindings page), or the operator of this scim-edge instance, who holds the admin token.",
+    ),
+  ];
+}
+
+/**
+ * The page a sign-in lands on when its bindings open no section: what to ask for, and whom, in
+ * the one tenant it belongs to (a person in several tenants lands on the tenant list instead).
+ * @param {import("../context.js").Me} who
+ * @returns {Node[]}
+ */
+export function noAccessPage(who) {
+  const tenant = who.kind === "service-account" ? who.tenant : who.kind === "user" ? (who.tenants[0]?.tenant ?? "") : "";
+  return [
+    h("h1", {}, "Nothing to show yet"),
+    ...(tenant ? noAccessHelp(who, tenant) : []),
+    h(
+      "p",
+      { class: "meta" },
+      "The console needs one of INTEGRATIONS, USERS, GROUPS, ROLES, BINDINGS, SERVICE_ACCOUNTS or AUDIT_LOGS with READ.",
+      who.kind === "service-account" ? " Or sign out and sign in with the admin token." : "",
+    ),
+  ];
+}
 
 /** @param {import("../context.js").ViewContext} ctx */
 export async function renderTenants(ctx) {
   ctx.title("Tenants");
   const who = ctx.me;
   if (who.kind === "user") {
+    const none = who.tenants.filter((m) => m.permissions.length === 0);
     ctx.view.append(
       h("h1", {}, "Your tenants"),
       who.tenants.length === 0
-        ? h("p", { class: "empty" }, "No tenant has provisioned you as an active user. Ask an administrator.")
-        : table("Your tenants", ["Tenant", "You are", "Your permissions"], who.tenants, (m) => [
-            link(tenantPath(m.tenant, m.permissions.includes("INTEGRATIONS:READ") ? "provisioning" : m.permissions.includes("USERS:READ") ? "users" : "audit"), m.tenant),
+        ? h(
+            "div",
+            { class: "empty" },
+            h("p", {}, "No tenant has provisioned you as an active user."),
+            h(
+              "p",
+              {},
+              "Ask the administrator of your identity provider (Entra ID, for example) to assign you to the scim-edge application of your organisation, so that it provisions you; then ask that tenant's administrator for a role binding.",
+            ),
+          )
+        : stackedTable("Your tenants", ["Tenant", "You are", "Your permissions"], who.tenants, (m) => [
+            m.permissions.length
+              ? link(tenantPath(m.tenant, m.permissions.includes("INTEGRATIONS:READ") ? "provisioning" : m.permissions.includes("USERS:READ") ? "users" : "audit"), m.tenant)
+              : h("span", { class: "mono" }, m.tenant),
             h("span", { class: "mono" }, m.userName),
-            m.permissions.length ? m.permissions.join(", ") : h("span", { class: "muted" }, "none"),
+            m.permissions.length ? m.permissions.join(", ") : h("span", { class: "muted" }, "none: see below"),
           ]),
+      ...none.map((m) => h("section", { class: "card" }, h("h2", {}, `Nothing yet in ${m.tenant}`), ...noAccessHelp(who, m.tenant))),
     );
     return;
   }
@@ -51,6 +131,6 @@ export async function renderTenants(ctx) {
     what: "tenants",
     emptyText: "No tenants yet. Create the first one below; then add a provisioning integration to it.",
     render: (rows) =>
-      table("Tenants", ["Tenant", "Name", "Created"], rows, (t) => [link(tenantPath(t.id, "provisioning"), t.id), t.name, when(t.createdAt)]),
+      stackedTable("Tenants", ["Tenant", "Name", "Created"], rows, (t) => [link(tenantPath(t.id, "provisioning"), t.id), t.name, when(t.createdAt)]),
   });
 }

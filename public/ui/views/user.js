@@ -1,13 +1,56 @@
 // @ts-check
 /**
- * One user of the tenant: their effective permissions, grouped by resource, each with the path
- * that grants it (group → binding → role, namespace), and a "Check access" form asking the
- * decision API exactly what an application would ask.
+ * One user of the tenant: their profile as this tenant provisioned it (with a link to its history
+ * in the audit log), their effective permissions, grouped by resource, each with the path that
+ * grants it (group → role, namespace), and a "Check access" form asking the decision API exactly
+ * what an application would ask.
  */
 import { api } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
-import { badge, errorBox, field, h, loading, select, table } from "../dom.js";
+import { badge, errorBox, field, h, loading, select, stackedTable, when } from "../dom.js";
 import { permissionCatalogue } from "../permissions.js";
+
+/** A SCIM name as one line: `formatted` if sent, else its parts in the usual order. */
+function fullName(/** @type {Record<string, string> | null} */ name) {
+  if (!name) return "";
+  if (name.formatted) return name.formatted;
+  return [name.honorificPrefix, name.givenName, name.middleName, name.familyName, name.honorificSuffix].filter(Boolean).join(" ");
+}
+
+/**
+ * The user's profile as this tenant sees it, as term / value pairs; each empty value says so.
+ * @param {import("../context.js").ViewContext} ctx @param {any} user from GET /{tenant}/users/{id}
+ */
+function profile(ctx, user) {
+  const none = (/** @type {string} */ text) => h("span", { class: "muted" }, text);
+  /** @type {[string, import("../dom.js").Child][]} */
+  const rows = [
+    ["userName", h("span", { class: "mono" }, user.userName)],
+    ["Name", fullName(user.name) || none("not sent")],
+    ["Display name", user.displayName ?? none("not sent")],
+    [
+      "Emails",
+      user.emails.length
+        ? h(
+            "ul",
+            { class: "plain" },
+            ...user.emails.map((/** @type {any} */ e) => h("li", {}, h("span", { class: "mono" }, e.value), e.type ? ` (${e.type})` : "", e.primary ? " · primary" : "")),
+          )
+        : none("none"),
+    ],
+    ["externalId", user.externalId ? h("span", { class: "mono" }, user.externalId) : none("none")],
+    ["State", user.active ? badge("Active", "ok") : badge("Inactive", "muted")],
+    [
+      "Groups",
+      user.groups.length
+        ? h("ul", { class: "plain" }, ...user.groups.map((/** @type {any} */ g) => h("li", {}, link(`${tenantPath(ctx.tenant, "groups")}/${encodeURIComponent(g.id)}`, g.displayName))))
+        : none("none"),
+    ],
+    ["Provisioned here", when(user.createdAt)],
+    ["Last changed", when(user.updatedAt)],
+  ];
+  return h("dl", { class: "profile" }, ...rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
 
 
 /**
@@ -25,8 +68,6 @@ function grantPath(tenant, grant) {
     "li",
     {},
     via,
-    " → binding ",
-    h("span", { class: "mono small" }, grant.bindingId.slice(0, 8)),
     " → role ",
     h("strong", {}, grant.roleName),
     grant.namespace ? h("span", {}, ", in namespace ", h("span", { class: "mono" }, grant.namespace), " and below") : ", tenant-wide",
@@ -39,26 +80,48 @@ export async function renderUser(ctx) {
   const id = ctx.params[0] ?? "";
   ctx.title("User");
   const head = h("div", {}, loading("the user"));
+  const about = h("section", { "aria-labelledby": "profile-heading" });
   const permissions = h("section", { "aria-labelledby": "permissions-heading" });
-  ctx.view.append(h("p", {}, link(tenantPath(tenant, "users"), "← Users")), head, permissions);
+  ctx.view.append(h("p", {}, link(tenantPath(tenant, "users"), "← Users")), head, about, permissions);
 
-  if (!can(me, "BINDINGS:READ")) {
-    head.replaceChildren(h("h1", {}, "User"), h("p", {}, "Reading a user's permissions needs BINDINGS:READ."));
+  // The profile needs USERS:READ, the permissions BINDINGS:READ: each is shown if it may be read.
+  const path = `/${encodeURIComponent(tenant)}/users/${encodeURIComponent(id)}`;
+  const [user, effective] = await Promise.all([
+    can(me, "USERS:READ") ? api("GET", path).catch((/** @type {unknown} */ err) => err) : null,
+    can(me, "BINDINGS:READ") ? api("GET", `${path}/permissions`).catch((/** @type {unknown} */ err) => err) : null,
+  ]);
+  if (!ctx.isCurrent()) return;
+  const found = [user, effective].find((answer) => answer && !(answer instanceof Error));
+  if (!found) {
+    const failure = [user, effective].find((answer) => answer instanceof Error);
+    head.replaceChildren(h("h1", {}, "User"), failure ? errorBox(failure) : h("p", {}, "Reading a user needs USERS:READ or BINDINGS:READ."));
     return;
   }
-  /** @type {any} */
-  let effective;
-  try {
-    effective = await api("GET", `/${encodeURIComponent(tenant)}/users/${encodeURIComponent(id)}/permissions`);
-  } catch (err) {
-    head.replaceChildren(h("h1", {}, "User"), errorBox(err));
-    return;
-  }
-  ctx.title(effective.user.userName);
+  const userName = found.userName ?? found.user.userName;
+  const active = found.active ?? found.user.active;
+  ctx.title(userName);
   head.replaceChildren(
-    h("h1", {}, effective.user.userName, " ", effective.user.active ? badge("Active", "ok") : badge("Inactive", "muted")),
-    h("p", { class: "meta mono" }, effective.user.id),
+    h("h1", {}, userName, " ", active ? badge("Active", "ok") : badge("Inactive", "muted")),
+    h("p", { class: "meta mono" }, id),
   );
+  about.append(
+    h("h2", { id: "profile-heading" }, "Profile in this tenant"),
+    user instanceof Error
+      ? errorBox(user)
+      : user
+        ? h("div", { class: "card" }, profile(ctx, user))
+        : h("p", { class: "empty" }, "Reading the profile needs USERS:READ."),
+    can(me, "AUDIT_LOGS:READ")
+      ? h("p", {}, link(`${tenantPath(tenant, "audit")}?resourceName=${encodeURIComponent(userName)}`, "History in the audit log"))
+      : "",
+  );
+  if (!effective || effective instanceof Error) {
+    permissions.append(
+      h("h2", { id: "permissions-heading" }, "Effective permissions"),
+      effective ? errorBox(effective) : h("p", { class: "empty" }, "Reading a user's permissions needs BINDINGS:READ."),
+    );
+    return;
+  }
 
   /** @type {Map<string, any[]>} */
   const byResource = new Map();
@@ -78,7 +141,7 @@ export async function renderUser(ctx) {
                 "div",
                 { class: "card" },
                 h("h3", {}, resource),
-                table(`${resource} permissions of ${effective.user.userName}`, ["Action", "Where", "Granted by"], entries, (p) => [
+                stackedTable(`${resource} permissions of ${effective.user.userName}`, ["Action", "Where", "Granted by"], entries, (p) => [
                   h("strong", {}, p.action),
                   p.namespace ? h("span", { class: "mono" }, `${p.namespace}.*`) : "everywhere (tenant-wide)",
                   h("ul", { class: "plain grants" }, ...p.grants.map((/** @type {any} */ g) => grantPath(tenant, g))),

@@ -1,20 +1,32 @@
 // @ts-check
-/** Users with access to the tenant: search, active state, groups, and (admin) every tenant a user reaches. */
+/**
+ * Users with access to the tenant: search, active state, groups, and (admin) every tenant a user
+ * reaches.
+ */
 import { api } from "../api.js";
 import { link, tenantPath } from "../context.js";
-import { badge, errorBox, field, h, loading, table, when } from "../dom.js";
+import { badge, errorBox, h, loading, stackedTable, uid, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
 /** @param {import("../context.js").ViewContext} ctx */
 export async function renderUsers(ctx) {
   const { tenant, me } = ctx;
   ctx.title("Users");
-  const search = h("input", { type: "search", name: "search", value: ctx.query.get("search") ?? "", maxlength: 200, autocomplete: "off" });
+  const search = h("input", { type: "search", name: "search", id: uid("search"), value: ctx.query.get("search") ?? "", maxlength: 200, autocomplete: "off" });
+  const hint = h("small", { class: "hint", id: uid("hint") }, "Part of a userName or display name.");
+  search.setAttribute("aria-describedby", hint.id);
+  // The button shares the input's line and the hint goes under both: beside a field with a hint,
+  // the button would line up with the hint instead.
   const form = h(
     "form",
-    { class: "toolbar", role: "search" },
-    field("Search users", search, "Part of a userName or display name."),
-    h("button", { type: "submit" }, "Search"),
+    { role: "search" },
+    h(
+      "div",
+      { class: "field search-field" },
+      h("label", { for: search.id }, "Search users"),
+      h("div", { class: "search-row" }, search, h("button", { type: "submit" }, "Search")),
+      hint,
+    ),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -68,7 +80,7 @@ export async function renderUsers(ctx) {
       ? `No user's userName or display name contains “${text}”.`
       : "No users yet. They appear here once Entra ID (or another identity provider) provisions them over SCIM.",
     render: (rows) =>
-      table(
+      stackedTable(
         "Users",
         ["userName", "Display name", "externalId", "State", "Groups", "Tenant access"],
         rows,
