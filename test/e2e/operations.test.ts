@@ -88,7 +88,7 @@ describe("audit download", () => {
     await form.getByLabel("Format").selectOption("csv");
     const [csv] = await Promise.all([page.waitForEvent("download"), form.getByRole("button", { name: "Download" }).click()]);
     const text = await readFile((await csv.path())!, "utf8");
-    expect(text.split("\r\n")[0]).toBe("id,createdAt,tenant,integrationId,actorType,actorId,action,resourceType,resourceId,outcome,status,detail,diff,requestId");
+    expect(text.split("\r\n")[0]).toBe("id,createdAt,tenant,integrationId,actorType,actorId,action,resourceType,resourceId,resourceName,outcome,status,detail,diff,requestId");
     expect(text.trimEnd().split("\r\n")).toHaveLength(lines.length + 1);
     await page.getByRole("status").filter({ hasText: "Downloaded" }).waitFor();
     expect(errors).toEqual([]);
