@@ -229,4 +229,20 @@ describe("the export", () => {
     expect(rows[2]).toContain(",Ada@Example.com,");
   });
 
+  it("is named by its range, or until the day it ends when no start was given", async () => {
+    const tenant = await newTenant("file");
+    const name = async (query: string) => {
+      const res = await call("GET", `/api/v1/${tenant}/audit-logs/export${query}`, { token: env.ADMIN_TOKEN });
+      expect(res.status).toBe(200);
+      return /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1];
+    };
+    // Named by today: the day before the call or the one after it, should it straddle midnight.
+    const day = () => new Date().toISOString().slice(0, 10);
+    const [before, got, after] = [day(), await name(""), day()];
+    expect([`audit-${tenant}-until-${before}.ndjson`, `audit-${tenant}-until-${after}.ndjson`]).toContain(got);
+    expect(await name("?format=csv&to=2026-03-01T00:00:00Z")).toBe(`audit-${tenant}-until-2026-02-28.csv`);
+    expect(await name("?from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z")).toBe(`audit-${tenant}-2026-02-01-2026-02-28.ndjson`);
+    expect(await name("?from=2026-02-01T00:00:00Z&to=2026-02-02T00:00:00Z")).toBe(`audit-${tenant}-2026-02-01.ndjson`);
+    expect(await name("?from=2026-02-01T10:00:00Z&to=2026-02-01T11:00:00Z")).toBe(`audit-${tenant}-2026-02-01.ndjson`);
+  });
 });
