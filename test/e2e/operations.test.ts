@@ -55,7 +55,7 @@ describe("provisioning health", () => {
     const rows = page.getByRole("table", { name: "Audit events" }).locator("tbody tr");
     await rows.first().waitFor();
     expect(await rows.count()).toBe(3);
-    for (const text of await rows.allTextContents()) expect(text).toMatch(/Failed (409|404)/);
+    for (const text of await rows.allTextContents()) expect(text).toMatch(/Refused (409|404)/);
   });
 
   it("shows a quiet integration without a warning", async () => {
