@@ -14,6 +14,20 @@ const tags = ["Audit log"];
 
 const CONTENT_TYPES = { ndjson: "application/x-ndjson; charset=utf-8", csv: "text/csv; charset=utf-8" } as const;
 
+const day = (at: number) => new Date(at).toISOString().slice(0, 10);
+
+/**
+ * The days an export's file is named by: its first and last (UTC) day, one day when they are
+ * the same, or `until-` its last day when no start was given (everything until today is not
+ * "from 1970-01-01"). `to` is exclusive: an export to midnight ends the day before.
+ */
+export function exportDays(from: number | undefined, to: number): string {
+  const last = day(Math.max(to - 1, from ?? 0));
+  if (from === undefined) return `until-${last}`;
+  const first = day(from);
+  return first === last ? first : `${first}-${last}`;
+}
+
 /** Registers the audit log routes. */
 export function registerAudit(app: AdminApp): void {
   app.openapi(
@@ -49,7 +63,8 @@ export function registerAudit(app: AdminApp): void {
       description:
         "Streams every event of the range that matches the filters, from D1 and from the R2 archive alike, in id (time) order, each once. " +
         "NDJSON lines are the list's events; CSV has one header row and the same fields (`diff` as JSON; text starting with = + - @ is prefixed with ' so spreadsheets do not run it). " +
-        "A failure after the first byte cuts the transfer rather than ending it early as if complete.",
+        "A failure after the first byte cuts the transfer rather than ending it early as if complete. " +
+        "The file is named `audit-{tenant}-{first day}-{last day}` (UTC), `audit-{tenant}-{day}` for one day, or `audit-{tenant}-until-{last day}` without `from`.",
       security: bearer,
       middleware: [tenantAccess("AUDIT_LOGS", "READ")] as const,
       request: { params: TenantParam, query: AuditExportQuery },
@@ -69,7 +84,7 @@ export function registerAudit(app: AdminApp): void {
       const stream = exportStream(events, format, (err) =>
         console.error(JSON.stringify({ level: "error", requestId, message: "audit export cut short", error: describeError(err) })),
       );
-      const name = `audit-${c.var.tenantId}-${new Date(range.from).toISOString().slice(0, 10)}-${new Date(range.to).toISOString().slice(0, 10)}.${format}`;
+      const name = `audit-${c.var.tenantId}-${exportDays(from === undefined ? undefined : range.from, range.to)}.${format}`;
       return c.body(stream, 200, {
         "Content-Type": CONTENT_TYPES[format],
         "Content-Disposition": `attachment; filename="${name}"`,

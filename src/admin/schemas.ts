@@ -293,6 +293,12 @@ export const AuditEvent = z
     action: z.string().openapi({ example: "UPDATE" }),
     resourceType: z.string().openapi({ example: "GROUP" }),
     resourceId: z.string().nullable(),
+    resourceName: z.string().nullable().openapi({
+      example: "ada@contoso.example",
+      description:
+        "The resource's name when the event was recorded: a user's userName in this tenant, a group's displayName, the name of a role, service account, integration, tenant or SCIM schema. " +
+        "Null for bindings and tokens, for refused writes whose body named none, and for events recorded before names were (a user's or group's event from then has its name as of the upgrade).",
+    }),
     outcome: z.enum(["SUCCESS", "FAILURE"]),
     status: z.number().int().nullable(),
     detail: z.string().nullable(),
@@ -308,6 +314,11 @@ const isoTime = () => z.iso.datetime({ offset: true, message: "an ISO 8601 time,
 const AuditFilters = z.object({
   integrationId: z.string().max(200).optional().openapi({ param: { name: "integrationId", in: "query" } }),
   resourceType: z.string().max(100).optional().openapi({ param: { name: "resourceType", in: "query" }, example: "USER" }),
+  resourceName: z.string().min(1).max(600).optional().openapi({
+    param: { name: "resourceName", in: "query" },
+    example: "ada@contoso.example",
+    description: "Only events of the resource of this name when they were recorded: the whole name, in any case. Across renames, follow the resource by `resourceId` instead.",
+  }),
   action: z.string().max(100).optional().openapi({ param: { name: "action", in: "query" }, example: "DELETE" }),
   outcome: z
     .enum(["SUCCESS", "FAILURE"])

@@ -80,13 +80,25 @@ async function gzip(text: string): Promise<ArrayBuffer> {
   return new Response(stream).arrayBuffer();
 }
 
+/**
+ * An archived line as a record: lines archived before events had a `resourceName` get it as
+ * null, in its place after `resourceId`, so an export's old and new lines have the same shape.
+ */
+export function archivedRecord(line: string): AuditRecord {
+  const parsed = JSON.parse(line) as Omit<AuditRecord, "resourceName"> & { resourceName?: string | null };
+  if (parsed.resourceName !== undefined) return parsed as AuditRecord;
+  return Object.fromEntries(
+    Object.entries(parsed).flatMap(([key, value]) => (key === "resourceId" ? [[key, value], ["resourceName", null]] : [[key, value]])),
+  ) as unknown as AuditRecord;
+}
+
 /** The events of an archive object, in the order they were written. */
 export async function readArchiveObject(body: ReadableStream): Promise<AuditRecord[]> {
   const text = await new Response(body.pipeThrough(new DecompressionStream("gzip"))).text();
   return text
     .split("\n")
     .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as AuditRecord);
+    .map(archivedRecord);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { and, asc, eq, gt, gte, lt, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { auditEvents } from "../db/schema";
-import { auditRecord, type AuditRecord } from "./audit";
+import { auditRecord, resourceNameKey, type AuditRecord } from "./audit";
 import { dayPrefix, idRangeOfKey, readArchiveObject } from "./audit-archive";
 
 export interface ExportQuery {
@@ -17,6 +17,8 @@ export interface ExportQuery {
   to: number;
   integrationId?: string;
   resourceType?: string;
+  /** Only events of resources of this name, in any case. */
+  resourceName?: string;
   action?: string;
   outcome?: "SUCCESS" | "FAILURE";
 }
@@ -26,11 +28,14 @@ const DAY_MS = 86_400_000;
 
 function matches(event: AuditRecord, query: ExportQuery): boolean {
   const at = Date.parse(event.createdAt);
+  // The key of the name as D1 stored it: the same case-insensitive match as the index's.
+  const nameKey = event.resourceName == null ? null : resourceNameKey(event.resourceName);
   return (
     at >= query.from &&
     at < query.to &&
     (!query.integrationId || event.integrationId === query.integrationId) &&
     (!query.resourceType || event.resourceType === query.resourceType) &&
+    (!query.resourceName || nameKey === resourceNameKey(query.resourceName)) &&
     (!query.action || event.action === query.action) &&
     (!query.outcome || event.outcome === query.outcome)
   );
@@ -62,21 +67,27 @@ async function* fromArchive(bucket: R2Bucket, tenantId: string, query: ExportQue
 async function* fromD1(db: Db, tenantId: string, query: ExportQuery): AsyncGenerator<AuditRecord> {
   let after: string | undefined;
   for (;;) {
-    const conditions: (SQL | undefined)[] = [
-      eq(auditEvents.tenantId, tenantId),
-      after ? gt(auditEvents.id, after) : undefined,
-      gte(auditEvents.createdAt, query.from),
-      lt(auditEvents.createdAt, query.to),
-      query.integrationId ? eq(auditEvents.integrationId, query.integrationId) : undefined,
-      query.resourceType ? eq(auditEvents.resourceType, query.resourceType) : undefined,
-      query.action ? eq(auditEvents.action, query.action) : undefined,
-      query.outcome ? eq(auditEvents.outcome, query.outcome) : undefined,
-    ];
-    const rows = await db.select().from(auditEvents).where(and(...conditions)).orderBy(asc(auditEvents.id)).limit(D1_PAGE);
+    const rows = await exportPageQuery(db, tenantId, query, after);
     for (const row of rows) yield auditRecord(row);
     if (rows.length < D1_PAGE) return;
     after = rows[rows.length - 1]!.id;
   }
+}
+
+/** The query of one page of the export's D1 events, after the id `after` (tests read its plan). */
+export function exportPageQuery(db: Db, tenantId: string, query: ExportQuery, after: string | undefined) {
+  const conditions: (SQL | undefined)[] = [
+    eq(auditEvents.tenantId, tenantId),
+    after ? gt(auditEvents.id, after) : undefined,
+    gte(auditEvents.createdAt, query.from),
+    lt(auditEvents.createdAt, query.to),
+    query.integrationId ? eq(auditEvents.integrationId, query.integrationId) : undefined,
+    query.resourceType ? eq(auditEvents.resourceType, query.resourceType) : undefined,
+    query.resourceName ? eq(auditEvents.resourceNameKey, resourceNameKey(query.resourceName)) : undefined,
+    query.action ? eq(auditEvents.action, query.action) : undefined,
+    query.outcome ? eq(auditEvents.outcome, query.outcome) : undefined,
+  ];
+  return db.select().from(auditEvents).where(and(...conditions)).orderBy(asc(auditEvents.id)).limit(D1_PAGE);
 }
 
 /** Merges two id-ordered streams into one, dropping an id the other stream already gave. */
@@ -113,6 +124,7 @@ export const CSV_COLUMNS = [
   "action",
   "resourceType",
   "resourceId",
+  "resourceName",
   "outcome",
   "status",
   "detail",

@@ -192,6 +192,7 @@ export async function createGroup(
           action: "CREATE",
           resourceType: "GROUP",
           resourceId: id,
+          resourceName: input.displayName,
           diff: { ...diffOf({}, { displayName: input.displayName, externalId: input.externalId }), ...memberAudit([change]) },
         },
         now,
@@ -333,7 +334,14 @@ export async function updateGroup(
       ...input.members.flatMap((change) => memberStatements(db, ctx.tenantId, current.id, change, now)),
       auditStatement(
         db,
-        { ...ctx, action: "UPDATE", resourceType: "GROUP", resourceId: current.id, diff: { ...attributeDiff, ...memberAudit(input.members) } },
+        {
+          ...ctx,
+          action: "UPDATE",
+          resourceType: "GROUP",
+          resourceId: current.id,
+          resourceName: next.displayName,
+          diff: { ...attributeDiff, ...memberAudit(input.members) },
+        },
         now,
       ),
     ])) as [Group[], ...unknown[]];
@@ -371,6 +379,7 @@ export async function deleteGroup(
           action: "DELETE",
           resourceType: "GROUP",
           resourceId: current.id,
+          resourceName: current.displayName,
           diff: diffOf({ displayName: current.displayName, externalId: current.externalId }, {}),
         },
         now,

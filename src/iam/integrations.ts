@@ -124,6 +124,7 @@ export async function createIntegration(
   const serviceAccountId = newId(now);
   const candidateRoleId = newId(now);
   const bindingId = newId(now);
+  const accountName = `scim-${input.name}`.slice(0, 200);
   const token = await mintTokenFor(db, { tenantId: input.tenantId, serviceAccountId }, now);
   // The role may be created by a concurrent first integration of the tenant: insert it only if
   // absent, give it permissions only if this batch's row won, and bind by name, not by id.
@@ -156,7 +157,7 @@ export async function createIntegration(
       {
         id: serviceAccountId,
         tenantId: input.tenantId,
-        name: `scim-${input.name}`.slice(0, 200),
+        name: accountName,
         description: `Service account of the provisioning integration ${id}.`,
       },
       now,
@@ -183,8 +184,13 @@ export async function createIntegration(
       updatedAt: now,
     }),
     ...[
-      { resourceType: "INTEGRATION", resourceId: id, diff: diffOf({}, { name: input.name, description: input.description ?? null, enabled: input.enabled }) },
-      { resourceType: "SERVICE_ACCOUNT", resourceId: serviceAccountId, diff: diffOf({}, { integrationId: id }) },
+      {
+        resourceType: "INTEGRATION",
+        resourceId: id,
+        resourceName: input.name,
+        diff: diffOf({}, { name: input.name, description: input.description ?? null, enabled: input.enabled }),
+      },
+      { resourceType: "SERVICE_ACCOUNT", resourceId: serviceAccountId, resourceName: accountName, diff: diffOf({}, { integrationId: id }) },
       { resourceType: "BINDING", resourceId: bindingId, diff: { binding: { after: { role: SCIM_PROVISIONER_ROLE, subjectType: "SERVICE_ACCOUNT", subjectId: serviceAccountId } } } },
       { resourceType: "API_TOKEN", resourceId: token.id, diff: diffOf({}, { serviceAccountId }) },
     ].map((event) =>
@@ -254,6 +260,7 @@ export async function updateIntegration(
           action: "UPDATE",
           resourceType: "INTEGRATION",
           resourceId: input.id,
+          resourceName: after.name,
           diff,
           requestId: input.requestId,
         },
@@ -290,6 +297,7 @@ export async function rotateIntegrationToken(
         action: "ROTATE_TOKEN",
         resourceType: "INTEGRATION",
         resourceId: input.id,
+        resourceName: current.name,
         requestId: input.requestId,
       },
       now,
@@ -318,12 +326,14 @@ export async function deleteIntegration(
   const current = await getIntegration(db, input.tenantId, input.id);
   if (!current) return { kind: "not_found" };
   const sa = current.serviceAccountId;
-  const [boundIds, tokenIds] = await Promise.all([
+  // One round trip: what goes with the integration, and its account's name for the audit log.
+  const [boundIds, tokenIds, [account]] = await db.batch([
     db.select({ id: bindings.id }).from(bindings).where(and(eq(bindings.subjectType, "SERVICE_ACCOUNT"), eq(bindings.subjectId, sa))),
     db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.serviceAccountId, sa)),
+    db.select({ name: serviceAccounts.name }).from(serviceAccounts).where(eq(serviceAccounts.id, sa)),
   ]);
   const cascade = [
-    { resourceType: "SERVICE_ACCOUNT", resourceId: sa },
+    { resourceType: "SERVICE_ACCOUNT", resourceId: sa, resourceName: account?.name ?? null },
     ...boundIds.map((b) => ({ resourceType: "BINDING", resourceId: b.id })),
     ...tokenIds.map((t) => ({ resourceType: "API_TOKEN", resourceId: t.id })),
   ].map((event) => auditStatement(db, { tenantId: input.tenantId, integrationId: input.id, actor: input.actor, action: "DELETE", requestId: input.requestId, ...event }, now));
@@ -342,6 +352,7 @@ export async function deleteIntegration(
         action: "DELETE",
         resourceType: "INTEGRATION",
         resourceId: input.id,
+        resourceName: current.name,
         diff: diffOf({ name: current.name, enabled: current.enabled }, {}),
         requestId: input.requestId,
       },

@@ -92,7 +92,11 @@ export async function createRole(
     await commit(db, [
       db.insert(roles).values({ id, tenantId: ctx.tenantId, name: input.name, description: input.description ?? null, createdAt: now, updatedAt: now }),
       ...permissionInserts(db, id, input.permissions),
-      auditStatement(db, { ...ctx, action: "CREATE", resourceType: "ROLE", resourceId: id, diff: diffOf({}, { name: input.name, permissions: input.permissions }) }, now),
+      auditStatement(
+        db,
+        { ...ctx, action: "CREATE", resourceType: "ROLE", resourceId: id, resourceName: input.name, diff: diffOf({}, { name: input.name, permissions: input.permissions }) },
+        now,
+      ),
     ]);
   } catch (error) {
     if (violates(error, "UNIQUE")) return { kind: "exists" };
@@ -126,7 +130,7 @@ export async function updateRole(
       ...(input.permissions
         ? [db.delete(rolePermissions).where(eq(rolePermissions.roleId, current.id)), ...permissionInserts(db, current.id, input.permissions)]
         : []),
-      auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "ROLE", resourceId: current.id, diff }, now),
+      auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "ROLE", resourceId: current.id, resourceName: after.name, diff }, now),
     ]);
   } catch (error) {
     if (violates(error, "UNIQUE")) return { kind: "exists" };
@@ -152,7 +156,11 @@ export async function deleteRole(db: Db, ctx: WriteContext, id: string, now = Da
     await commit(db, [
       db.delete(rolePermissions).where(eq(rolePermissions.roleId, id)),
       db.delete(roles).where(eq(roles.id, id)),
-      auditStatement(db, { ...ctx, action: "DELETE", resourceType: "ROLE", resourceId: id, diff: diffOf({ name: current.name, permissions: current.permissions }, {}) }, now),
+      auditStatement(
+        db,
+        { ...ctx, action: "DELETE", resourceType: "ROLE", resourceId: id, resourceName: current.name, diff: diffOf({ name: current.name, permissions: current.permissions }, {}) },
+        now,
+      ),
     ]);
   } catch (error) {
     // A binding created since the check: bindings.role_id has no cascade, so the delete fails.

@@ -181,6 +181,7 @@ export async function putDeclaredSchema(
         action: current ? "UPDATE" : "CREATE",
         resourceType: "SCIM_SCHEMA",
         resourceId: input.urn,
+        resourceName: input.name,
         diff: {
           name: { before: current?.name, after: input.name },
           attributes: { before: current ? current.attributes.length : undefined, after: input.attributes.length },
@@ -305,7 +306,7 @@ export async function deleteDeclaredSchema(
   await commit(db, [
     db.delete(scimSchemas).where(and(eq(scimSchemas.tenantId, ctx.tenantId), eq(scimSchemas.urnKey, key))),
     ...dropIndexStatements(db, ctx.tenantId, uniqueOf(current).map((u) => u.attribute)),
-    auditStatement(db, { ...ctx, action: "DELETE", resourceType: "SCIM_SCHEMA", resourceId: current.urn }, now),
+    auditStatement(db, { ...ctx, action: "DELETE", resourceType: "SCIM_SCHEMA", resourceId: current.urn, resourceName: current.name }, now),
   ]);
   return { kind: "deleted" };
 }

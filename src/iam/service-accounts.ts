@@ -194,7 +194,11 @@ export async function createServiceAccount(
   const description = input.description ?? null;
   await commit(db, [
     serviceAccountStatement(db, { id, tenantId: ctx.tenantId, name: input.name, description }, now),
-    auditStatement(db, { ...ctx, action: "CREATE", resourceType: "SERVICE_ACCOUNT", resourceId: id, diff: diffOf({}, { name: input.name, description }) }, now),
+    auditStatement(
+      db,
+      { ...ctx, action: "CREATE", resourceType: "SERVICE_ACCOUNT", resourceId: id, resourceName: input.name, diff: diffOf({}, { name: input.name, description }) },
+      now,
+    ),
   ]);
   // Everything about the new account is known: no read back.
   return { kind: "created", account: { id, tenantId: ctx.tenantId, name: input.name, description, integrationId: null, createdAt: now, tokens: [] } };
@@ -233,7 +237,7 @@ export async function updateServiceAccount(
     // Audited only if the account is still there: one deleted meanwhile was not changed.
     auditStatementIf(
       db,
-      { ...ctx, action: "UPDATE", resourceType: "SERVICE_ACCOUNT", resourceId: input.id, diff },
+      { ...ctx, action: "UPDATE", resourceType: "SERVICE_ACCOUNT", resourceId: input.id, resourceName: after.name, diff },
       { table: serviceAccounts, where: accountRow(ctx.tenantId, input.id) },
       now,
     ),
@@ -259,7 +263,14 @@ export async function deleteServiceAccount(db: Db, ctx: WriteContext, id: string
   const events = [
     auditStatementIf(
       db,
-      { ...ctx, action: "DELETE", resourceType: "SERVICE_ACCOUNT", resourceId: id, diff: diffOf({ name: found.account.name, description: found.account.description }, {}) },
+      {
+        ...ctx,
+        action: "DELETE",
+        resourceType: "SERVICE_ACCOUNT",
+        resourceId: id,
+        resourceName: found.account.name,
+        diff: diffOf({ name: found.account.name, description: found.account.description }, {}),
+      },
       { table: serviceAccounts, where: accountRow(ctx.tenantId, id) },
       now,
     ),

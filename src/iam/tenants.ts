@@ -30,6 +30,7 @@ export async function createTenant(
           action: "CREATE",
           resourceType: "TENANT",
           resourceId: input.id,
+          resourceName: name,
           diff: diffOf({}, { name }),
           requestId: input.requestId,
         },

@@ -172,7 +172,11 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       ...(fields.uniqueValues?.length ? uniqueValueStatements(db, ctx.tenantId, id, fields.uniqueValues).slice(1) : []),
       // Reports that named this user as their manager now show its $ref: their version moves.
       touchViews(db, ctx.tenantId, reportsOf(id), now),
-      auditStatement(db, { ...ctx, action: "CREATE", resourceType: "USER", resourceId: id, diff: diffOf({}, userAuditFields(fields)) }, now),
+      auditStatement(
+        db,
+        { ...ctx, action: "CREATE", resourceType: "USER", resourceId: id, resourceName: fields.userName, diff: diffOf({}, userAuditFields(fields)) },
+        now,
+      ),
     );
     await commit(db, statements);
     const user: TenantUser = {
@@ -278,7 +282,8 @@ export async function updateUser(
           .where(inArray(groups.id, db.select({ id: groupMembers.groupId }).from(groupMembers).where(and(eq(groupMembers.tenantId, ctx.tenantId), eq(groupMembers.userId, current.id))))),
       );
     }
-    statements.push(auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "USER", resourceId: current.id, diff }, now));
+    // Named as the write leaves it: a rename's event carries the new name (the diff, the old).
+    statements.push(auditStatement(db, { ...ctx, action: "UPDATE", resourceType: "USER", resourceId: current.id, resourceName: next.userName, diff }, now));
     // A new manager's $ref shows only while it resolves: asked at the end of the commit batch.
     const asksManager = next.managerId !== current.managerId && next.managerId !== null;
     if (asksManager) statements.push(managerQuery(db, ctx.tenantId, next.managerId!));
@@ -331,7 +336,7 @@ export async function revokeUserAccess(
       db.delete(tenantUsers).where(and(eq(tenantUsers.tenantId, ctx.tenantId), eq(tenantUsers.userId, current.id))),
       auditStatement(
         db,
-        { ...ctx, action: "DELETE", resourceType: "USER", resourceId: current.id, diff: diffOf(userAuditFields(current), {}) },
+        { ...ctx, action: "DELETE", resourceType: "USER", resourceId: current.id, resourceName: current.userName, diff: diffOf(userAuditFields(current), {}) },
         now,
       ),
     ]);

@@ -278,11 +278,16 @@ describe("audit log", () => {
     await page.getByRole("heading", { name: "Audit log" }).waitFor();
     expect(await page.getByLabel("Integration").inputValue()).toBe(integration.id);
     const events = page.getByRole("table", { name: "Audit events" });
-    const failed = events.locator("tr.failed");
-    await failed.first().waitFor();
-    expect(await failed.count()).toBe(1);
-    expect(await failed.getByText("Failed 409").isVisible()).toBe(true);
-    expect(await failed.textContent()).toContain("ada@contoso.example");
+    const refused = events.locator("tr.refused");
+    await refused.first().waitFor();
+    expect(await refused.count()).toBe(1);
+    expect(await events.locator("tr.failed").count()).toBe(0);
+    expect(await refused.getByText("Refused 409").isVisible()).toBe(true);
+    expect(await refused.textContent()).toContain("ada@contoso.example");
+    // Each event names its resource as it was then, linked to the user's or group's page.
+    const group = events.getByRole("link", { name: "Engineering" });
+    expect(await group.getAttribute("href")).toBe(`/ui/t/${tenant}/groups/${ids.group}`);
+    expect(await events.getByRole("link", { name: "alan@contoso.example" }).first().getAttribute("href")).toBe(`/ui/t/${tenant}/users/${ids.alan}`);
     await screenshot(page, "audit-log");
 
     await page.getByLabel("Resource").selectOption("USER");

@@ -72,7 +72,7 @@ describe("provisioning health", () => {
     const rows = page.getByRole("table", { name: "Audit events" }).locator("tbody tr");
     await rows.first().waitFor();
     expect(await rows.count()).toBe(3);
-    for (const text of await rows.allTextContents()) expect(text).toMatch(/Failed (409|404)/);
+    for (const text of await rows.allTextContents()) expect(text).toMatch(/Refused (409|404)/);
   });
 
   it("shows a quiet integration without a warning, its chart an explicit empty state", async () => {
@@ -99,7 +99,7 @@ describe("audit download", () => {
     const form = page.getByRole("form", { name: "Download the audit log" });
     await form.getByLabel("Format").selectOption("ndjson");
     const [file] = await Promise.all([page.waitForEvent("download"), form.getByRole("button", { name: "Download" }).click()]);
-    expect(file.suggestedFilename()).toMatch(new RegExp(`^audit-${tenant}-\\d{4}-\\d{2}-\\d{2}-\\d{4}-\\d{2}-\\d{2}\\.ndjson$`));
+    expect(file.suggestedFilename()).toMatch(new RegExp(`^audit-${tenant}-until-\\d{4}-\\d{2}-\\d{2}\\.ndjson$`));
     const lines = (await readFile((await file.path())!, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
     const expected = await fetch(`${baseUrl}/api/v1/${tenant}/audit-logs/export?integrationId=${integration.id}`, { headers: { Authorization: `Bearer ${adminToken}` } });
     const expectedIds = (await expected.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l).id);
@@ -110,7 +110,7 @@ describe("audit download", () => {
     await form.getByLabel("Format").selectOption("csv");
     const [csv] = await Promise.all([page.waitForEvent("download"), form.getByRole("button", { name: "Download" }).click()]);
     const text = await readFile((await csv.path())!, "utf8");
-    expect(text.split("\r\n")[0]).toBe("id,createdAt,tenant,integrationId,actorType,actorId,action,resourceType,resourceId,outcome,status,detail,diff,requestId");
+    expect(text.split("\r\n")[0]).toBe("id,createdAt,tenant,integrationId,actorType,actorId,action,resourceType,resourceId,resourceName,outcome,status,detail,diff,requestId");
     expect(text.trimEnd().split("\r\n")).toHaveLength(lines.length + 1);
     await page.getByRole("status").filter({ hasText: "Downloaded" }).waitFor();
     expect(errors).toEqual([]);

@@ -207,7 +207,7 @@ describe("the export", () => {
     const csv = await call("GET", `/api/v1/${tenant}/audit-logs/export?format=csv`, { token: env.ADMIN_TOKEN });
     expect(csv.headers.get("content-type")).toContain("text/csv");
     const rows = csv.text.trimEnd().split("\r\n");
-    expect(rows[0]).toBe("id,createdAt,tenant,integrationId,actorType,actorId,action,resourceType,resourceId,outcome,status,detail,diff,requestId");
+    expect(rows[0]).toBe("id,createdAt,tenant,integrationId,actorType,actorId,action,resourceType,resourceId,resourceName,outcome,status,detail,diff,requestId");
     expect(rows).toHaveLength(16); // header, 14 seeded events, the tenant's creation
     expect(rows[1]).toContain(`"'=HYPERLINK(""http://evil.example"")"`);
     expect(rows[1]).toContain(`"{""n"":{""before"":0,""after"":1}}"`);

@@ -1,14 +1,56 @@
 // @ts-check
-/** The audit log: filters in the URL (so a filtered view can be linked), each change's diff, failures marked. */
+/**
+ * The audit log: filters in the URL (so a filtered view, a user's history say, can be linked),
+ * each event's resource by the name it had then, each change's diff, refusals and failures marked.
+ */
 import { download, listAll, query as queryString } from "../api.js";
 import { can, link, tenantPath } from "../context.js";
 import { badge, errorBox, field, h, notify, select, table, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
-const RESOURCES = ["USER", "GROUP", "INTEGRATION", "ROLE", "BINDING", "SERVICE_ACCOUNT", "API_TOKEN", "TENANT"];
+const RESOURCES = ["USER", "GROUP", "INTEGRATION", "ROLE", "BINDING", "SERVICE_ACCOUNT", "API_TOKEN", "SCIM_SCHEMA", "TENANT"];
 const ACTIONS = ["CREATE", "UPDATE", "DELETE", "ROTATE_TOKEN"];
 
 const show = (/** @type {unknown} */ value) => (value === undefined ? "—" : typeof value === "string" ? value : JSON.stringify(value));
+
+/**
+ * How an event ended: OK, refused (4xx: the request was turned down, as the Provisioning page
+ * counts it) or failed (5xx, or no status: our side failed), with the reason given.
+ * @param {{ outcome: string, status: number | null, detail: string | null }} e
+ */
+function outcomeView(e) {
+  if (e.outcome !== "FAILURE") return badge("OK", "ok");
+  const refused = e.status !== null && e.status >= 400 && e.status < 500;
+  return h(
+    "div",
+    {},
+    badge(`${refused ? "Refused" : "Failed"}${e.status ? ` ${e.status}` : ""}`, refused ? "refused" : "bad"),
+    e.detail ? h("p", { class: "failure-detail" }, e.detail) : null,
+  );
+}
+
+/**
+ * An event's resource: its type, and the name it had when the event was recorded, linked to the
+ * user's or group's page while it may still be there (not for a deletion), with its id beneath.
+ * @param {string} tenant
+ * @param {{ action: string, resourceType: string, resourceId: string | null,
+ *   resourceName: string | null }} e
+ */
+function resourceView(tenant, e) {
+  const section = { USER: "users", GROUP: "groups" }[e.resourceType];
+  const href = section && e.resourceId && e.action !== "DELETE" ? `${tenantPath(tenant, section)}/${encodeURIComponent(e.resourceId)}` : null;
+  // Without a name (a binding, a token, an event from before names), the id stands for it.
+  const label = e.resourceName ?? e.resourceId;
+  const style = e.resourceName ? "name" : "mono small";
+  return h(
+    "span",
+    { class: "touched" },
+    h("span", { class: "type" }, e.resourceType),
+    label ? " " : null,
+    label ? (href ? link(href, label, { class: style }) : h("span", { class: style }, label)) : null,
+    e.resourceName && e.resourceId ? h("span", { class: "resource-id mono small" }, e.resourceId) : null,
+  );
+}
 
 /** The fields an event changed, before and after. */
 function diffView(/** @type {Record<string, { before?: unknown, after?: unknown }> | null} */ diff) {
@@ -34,6 +76,7 @@ export async function renderAudit(ctx) {
   const integrationNames = new Map(integrations.map((i) => [i.id, i.name]));
   const current = {
     integrationId: query.get("integrationId") ?? "",
+    resourceName: query.get("resourceName") ?? "",
     resourceType: query.get("resourceType") ?? "",
     action: query.get("action") ?? "",
     outcome: query.get("outcome") ?? "",
@@ -44,7 +87,8 @@ export async function renderAudit(ctx) {
   /**
    * The choices of a filter, plus the value in the URL when it is not among them (a deleted
    * integration's events, say), so the form always shows the filter actually applied.
-   * @param {[string, string][]} options @param {string} value @param {(value: string) => string} describe
+   * @param {[string, string][]} options @param {string} value
+   * @param {(value: string) => string} describe
    * @returns {[string, string][]}
    */
   const withCurrent = (options, value, describe) => (value && !options.some(([v]) => v === value) ? [...options, [value, describe(value)]] : options);
@@ -56,19 +100,27 @@ export async function renderAudit(ctx) {
   const resource = select("resourceType", withCurrent([["", "All resources"], ...RESOURCES.map((r) => /** @type {[string, string]} */ ([r, r]))], current.resourceType, (r) => r), current.resourceType);
   const action = select("action", withCurrent([["", "All actions"], ...ACTIONS.map((a) => /** @type {[string, string]} */ ([a, a]))], current.action, (a) => a), current.action);
   const outcome = select("outcome", [["", "All outcomes"], ["SUCCESS", "Succeeded"], ["FAILURE", "Refused or failed"]], current.outcome);
+  const name = h("input", { type: "search", name: "resourceName", value: current.resourceName, maxlength: 600, autocomplete: "off", spellcheck: "false" });
+  /** A field of the filters, with the class that places it in their grid. */
+  const placed = (/** @type {HTMLElement} */ el, /** @type {string} */ place) => {
+    el.classList.add(place);
+    return el;
+  };
   const form = h(
     "form",
-    { class: "toolbar" },
-    field("Integration", integration),
-    field("Resource", resource),
-    field("Action", action),
-    field("Outcome", outcome),
+    { class: "audit-filters", role: "search", "aria-label": "Filter the audit log" },
+    placed(field("Integration", integration), "integration"),
+    placed(field("Name", name, "The whole name (a userName, a group's name…), in any case."), "name"),
+    placed(field("Resource", resource), "resource"),
+    placed(field("Action", action), "action"),
+    placed(field("Outcome", outcome), "outcome"),
     h("button", { type: "submit" }, "Filter"),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const params = new URLSearchParams();
     if (integration.value) params.set("integrationId", integration.value);
+    if (name.value.trim()) params.set("resourceName", name.value.trim());
     if (resource.value) params.set("resourceType", resource.value);
     if (action.value) params.set("action", action.value);
     if (outcome.value) params.set("outcome", outcome.value);
@@ -116,7 +168,7 @@ export async function renderAudit(ctx) {
     }
   });
 
-  const list = h("div", {});
+  const list = h("div", { class: "audit-list" });
   ctx.view.append(
     ...[
     h("h1", {}, "Audit log"),
@@ -145,21 +197,9 @@ export async function renderAudit(ctx) {
         rows,
         (e) => [
           when(e.createdAt),
-          e.outcome === "FAILURE"
-            ? h("div", {}, badge(`Failed${e.status ? ` ${e.status}` : ""}`, "bad"), e.detail ? h("p", { class: "failure-detail" }, e.detail) : null)
-            : badge("OK", "ok"),
+          outcomeView(e),
           e.action,
-          h(
-            "span",
-            {},
-            e.resourceType,
-            " ",
-            e.resourceId
-              ? e.resourceType === "GROUP" && e.action !== "DELETE"
-                ? link(`${tenantPath(tenant, "groups")}/${encodeURIComponent(e.resourceId)}`, e.resourceId, { class: "mono small" })
-                : h("span", { class: "mono small" }, e.resourceId)
-              : null,
-          ),
+          resourceView(tenant, e),
           e.actor.type === "ADMIN"
             ? "admin"
             : e.integrationId
@@ -167,7 +207,7 @@ export async function renderAudit(ctx) {
               : `${e.actor.type.toLowerCase().replace("_", " ")}${e.actor.id ? ` ${e.actor.id.slice(0, 8)}` : ""}`,
           diffView(e.diff),
         ],
-        (e) => (e.outcome === "FAILURE" ? "failed" : ""),
+        (e) => (e.outcome !== "FAILURE" ? "" : e.status >= 400 && e.status < 500 ? "refused" : "failed"),
       ),
   });
 }

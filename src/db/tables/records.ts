@@ -1,4 +1,5 @@
 /** Records of what happened: refusals at the SCIM gate, audit events, background jobs' leases. */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { createdAt } from "./columns";
 import { integrations } from "./access";
@@ -45,6 +46,13 @@ export const auditEvents = sqliteTable(
     action: text("action").notNull(),
     resourceType: text("resource_type").notNull(),
     resourceId: text("resource_id"),
+    /**
+     * The resource's name when the event was recorded (a user's userName in the tenant, a group's
+     * displayName, a role's name…), null when it has none or it was not known; `resourceNameKey`
+     * is its lowercase key, what the case-insensitive filter looks up.
+     */
+    resourceName: text("resource_name"),
+    resourceNameKey: text("resource_name_key"),
     outcome: text("outcome", { enum: ["SUCCESS", "FAILURE"] }).notNull(),
     status: integer("status"),
     detail: text("detail"),
@@ -55,6 +63,10 @@ export const auditEvents = sqliteTable(
   (t) => [
     index("audit_events_tenant_idx").on(t.tenantId, t.id),
     index("audit_events_resource_idx").on(t.tenantId, t.resourceType, t.resourceId),
+    // A name's history within a tenant, newest first; events without a name are not indexed.
+    index("audit_events_resource_name_idx")
+      .on(t.tenantId, t.resourceNameKey, t.id)
+      .where(sql`${t.resourceNameKey} is not null`),
     // An integration's activity by hour and outcome, read from the index alone (covering).
     index("audit_events_integration_activity_idx").on(t.integrationId, t.createdAt, t.resourceType, t.outcome, t.status),
   ],
