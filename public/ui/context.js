@@ -11,8 +11,20 @@ import { h } from "./dom.js";
  * Who signed in: the admin token, a service account's token, or a person through Cloudflare
  * Access (`tenant` and `permissions` are set inside one of their tenants).
  * @typedef {{ kind: "admin" }
- *   | { kind: "service-account", tenant: string, serviceAccountId: string, integrationId: string | null, permissions: string[] }
- *   | { kind: "user", email: string, tenants: Membership[], tenant?: string, permissions?: string[] }} Me
+ *   | {
+ *       kind: "service-account",
+ *       tenant: string,
+ *       serviceAccountId: string,
+ *       integrationId: string | null,
+ *       permissions: string[],
+ *     }
+ *   | {
+ *       kind: "user",
+ *       email: string,
+ *       tenants: Membership[],
+ *       tenant?: string,
+ *       permissions?: string[],
+ *     }} Me
  */
 
 /**

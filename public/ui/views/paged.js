@@ -6,8 +6,13 @@ import { empty, errorBox, h, loading, redrawKeepingFocus } from "../dom.js";
 /**
  * Fills `into` with the first page of `path`, rendered by `render`, and offers the next pages.
  * @param {HTMLElement} into
- * @param {{ path: string, what: string, emptyText: string, render: (rows: any[]) => Node, rowsOf?: (page: any) => any[] }} options
- *   `what` is a plural noun; `rowsOf` finds the rows in a page (default: its `results`)
+ * @param {{
+ *   path: string,
+ *   what: string,
+ *   emptyText: string,
+ *   render: (rows: any[]) => Node,
+ *   rowsOf?: (page: any) => any[],
+ * }} options `what` is a plural noun; `rowsOf` finds the rows in a page (default: its `results`)
  */
 export async function pagedList(into, { path, what, emptyText, render, rowsOf = (page) => page.results }) {
   /** @type {any[]} */
