@@ -1,4 +1,5 @@
--- Custom SQL migration file, put your code below! ---- Names for the events recorded before audit_events had them (issue 23, item 4): a user event
+-- Custom SQL migration file, put your code below! --
+-- Names for the events recorded before audit_events had them (issue 23, item 4): a user event
 -- gets the user's userName in the event's tenant, a group event the group's displayName, as the
 -- directory holds them NOW. An older name is therefore the current name: an event from before a
 -- rename shows (and is found by) the name the resource has today, and events of resources since
