@@ -28,6 +28,8 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "worker",
+            // Generous: CI is a noisy 2-core machine, and no test's outcome may hang on its speed.
+            testTimeout: 30_000,
             include: ["test/**/*.test.ts"],
             exclude: ["test/e2e/**"],
             setupFiles: ["./test/support/apply-migrations.ts"],
