@@ -18,6 +18,7 @@ function render(binding: BindingRow) {
     subjectType: binding.subjectType,
     subjectId: binding.subjectId,
     subjectName: binding.subjectName,
+    integrationId: binding.integrationId,
     namespace: binding.namespace,
     createdAt: iso(binding.createdAt),
   };

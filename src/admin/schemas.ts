@@ -136,6 +136,7 @@ export const Binding = z
     subjectType: SubjectType,
     subjectId: z.string(),
     subjectName: z.string().nullable().openapi({ description: "The user's userName here, the group's displayName or the account's name." }),
+    integrationId: z.string().nullable().openapi({ description: "The provisioning integration this binding belongs to (its own SCIMProvisioner binding: removed with the integration), or null." }),
     namespace: z.string().nullable(),
     createdAt: time,
   })

@@ -1,5 +1,5 @@
 /** Bindings: a role granted to a user, a group or a service account, optionally in a namespace. */
-import { and, eq, gt, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { violates } from "../db/constraints";
 import { newId } from "../db/ids";
@@ -12,7 +12,12 @@ import { commit, type WriteContext } from "./writes";
  * A binding as read: with its role's name and its subject's (the user's userName in this tenant,
  * the group's displayName or the service account's name; null only if the subject is gone).
  */
-export type Binding = typeof bindings.$inferSelect & { roleName: string; subjectName: string | null };
+export type Binding = typeof bindings.$inferSelect & {
+  roleName: string;
+  subjectName: string | null;
+  /** The integration whose own SCIMProvisioner binding this is (it owns it), or null. */
+  integrationId: string | null;
+};
 
 const bindingColumns = {
   id: bindings.id,
@@ -24,6 +29,7 @@ const bindingColumns = {
   createdAt: bindings.createdAt,
   roleName: roles.name,
   subjectName: sql<string | null>`coalesce(${tenantUsers.userName}, ${groups.displayName}, ${serviceAccounts.name})`,
+  integrationId: integrations.id,
 };
 
 /**
@@ -43,6 +49,17 @@ function bindingsWithNames(db: Db) {
     .leftJoin(
       serviceAccounts,
       and(eq(bindings.subjectType, "SERVICE_ACCOUNT"), eq(serviceAccounts.id, bindings.subjectId), eq(serviceAccounts.tenantId, bindings.tenantId)),
+    )
+    // What makes an integration work: its account's tenant-wide SCIMProvisioner binding.
+    .leftJoin(
+      integrations,
+      and(
+        eq(bindings.subjectType, "SERVICE_ACCOUNT"),
+        isNull(bindings.namespace),
+        eq(roles.name, SCIM_PROVISIONER_ROLE),
+        eq(integrations.serviceAccountId, bindings.subjectId),
+        eq(integrations.tenantId, bindings.tenantId),
+      ),
     );
 }
 
@@ -184,13 +201,9 @@ export type DeleteBindingResult =
 export async function deleteBinding(db: Db, ctx: WriteContext, id: string, now = Date.now()): Promise<DeleteBindingResult> {
   const current = await getBinding(db, ctx.tenantId, id);
   if (!current) return { kind: "not_found" };
-  if (current.subjectType === "SERVICE_ACCOUNT" && current.namespace === null && current.roleName === SCIM_PROVISIONER_ROLE) {
-    const owner = await db
-      .select({ id: integrations.id, name: integrations.name })
-      .from(integrations)
-      .where(and(eq(integrations.tenantId, ctx.tenantId), eq(integrations.serviceAccountId, current.subjectId)))
-      .get();
-    if (owner) return { kind: "integration_managed", integrationId: owner.id, integrationName: owner.name };
+  if (current.integrationId !== null) {
+    const owner = await db.select({ name: integrations.name }).from(integrations).where(eq(integrations.id, current.integrationId)).get();
+    return { kind: "integration_managed", integrationId: current.integrationId, integrationName: owner?.name ?? current.integrationId };
   }
   await commit(db, [
     db.delete(bindings).where(eq(bindings.id, id)),

@@ -187,6 +187,11 @@ describe("groups and bindings", () => {
     expect(await all.getByRole("link", { name: "Engineering" }).getAttribute("href")).toBe(`/ui/t/${tenant}/groups/${ids.group}`);
     await all.getByText("Service account: scim-Entra ID").waitFor();
     expect(await all.textContent()).not.toMatch(/[0-9a-f]{8}-?/);
+    // The integration's own binding goes with the integration: a link there, no Remove button.
+    expect(await all.getByRole("button", { name: /^Remove binding of SCIMProvisioner/ }).count()).toBe(0);
+    const its = all.getByRole("link", { name: "The binding of scim-Entra ID belongs to its integration, on Provisioning" });
+    expect(await its.getAttribute("href")).toBe(`/ui/t/${tenant}/provisioning`);
+    expect(await all.getByRole("button", { name: "Remove binding of FlowEditors to Engineering" }).count()).toBe(1);
     // The machine role is marked as such in the roles list.
     const provisioner = page.getByRole("table", { name: "Roles" }).getByRole("row").filter({ hasText: "SCIMProvisioner" });
     expect(await provisioner.getByText("machine role").isVisible()).toBe(true);

@@ -25,7 +25,7 @@ afterAll(async () => {
 const card = (name: string) => page.getByRole("listitem").filter({ has: page.getByRole("heading", { name, exact: true }) });
 
 describe("service accounts page", () => {
-  it("lists the integration's account as managed by it, without edit, delete or new-token buttons", async () => {
+  it("lists the integration's account as managed by it, without edit, delete, new-token or revoke buttons", async () => {
     await page.goto(`/ui/t/${tenant}/provisioning`);
     await page.getByRole("link", { name: "Service accounts" }).click();
     await page.getByRole("heading", { name: "Service accounts", level: 1 }).waitFor();
@@ -36,6 +36,10 @@ describe("service accounts page", () => {
     expect(await badge.getAttribute("href")).toBe(`/ui/t/${tenant}/provisioning`);
     expect(await managed.getByRole("button", { name: /^(Edit|Delete|New token)/ }).count()).toBe(0);
     expect(await managed.getByRole("table", { name: "Tokens of scim-Entra ID" }).getByRole("row").count()).toBe(2);
+    // Its token is rotated on its card: revoking it here would break provisioning (the API: 409).
+    expect(await managed.getByRole("button", { name: /^Revoke/ }).count()).toBe(0);
+    const rotate = managed.getByRole("link", { name: "Rotate the token of scim-Entra ID on Provisioning" });
+    expect(await rotate.getAttribute("href")).toBe(`/ui/t/${tenant}/provisioning`);
   });
 
   it("creates an account from a form", async () => {

@@ -132,6 +132,8 @@ describe("service accounts", () => {
     expectProblem(revoke, 409, /provisioning integration 'Entra ID'.*rotates its token/);
     expect(revoke.json.integrationId).toBe(i.id);
     const binding = (await admin("GET", `/${i.tenant}/bindings?subjectId=${i.serviceAccountId}`)).json.results[0];
+    // It says whose it is, so the console offers no Remove for it.
+    expect(binding.integrationId).toBe(i.id);
     const unbind = await admin("DELETE", `/${i.tenant}/bindings/${binding.id}`);
     expectProblem(unbind, 409, /provisioning integration 'Entra ID'/);
     expect((await admin("GET", `/${i.tenant}/bindings/${binding.id}`)).status).toBe(200);

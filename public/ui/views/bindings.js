@@ -39,38 +39,46 @@ function subjectOf(ctx, binding) {
 export function bindingsTable(ctx, bindings, changed) {
   if (bindings.length === 0) return empty("No bindings.");
   const base = `/${encodeURIComponent(ctx.tenant)}/bindings`;
+  /**
+   * What a row offers: an integration's own binding goes with the integration (the API answers
+   * 409 here), so it links there; any other is removed after a confirmation.
+   * @param {any} b
+   */
+  const actionOf = (b) => {
+    if (b.integrationId) {
+      const whose = `The binding of ${b.subjectName ?? b.subjectId} belongs to its integration, on Provisioning`;
+      return link(tenantPath(ctx.tenant, "provisioning"), "Its integration's", { "aria-label": whose });
+    }
+    if (!can(ctx.me, "BINDINGS:DELETE")) return "";
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "danger small",
+        "aria-label": `Remove binding of ${b.roleName} to ${b.subjectName ?? b.subjectId}`,
+        onclick: async (/** @type {Event} */ event) => {
+          const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+          const body = [`${b.subjectName ?? b.subjectId} loses the role ${b.roleName}${b.namespace ? ` in ${b.namespace}` : ""}.`];
+          await confirmThenAct(
+            { title: "Remove this binding?", body, confirm: "Remove binding" },
+            {
+              act: () => api("DELETE", `${base}/${encodeURIComponent(b.id)}`),
+              done: `Binding of ${b.roleName} removed.`,
+              reload: changed,
+              failed: (err) => button.replaceWith(errorBox(err)),
+            },
+          );
+        },
+      },
+      "Remove",
+    );
+  };
   return stackedTable("Bindings", ["Role", "Subject", "Namespace", "Created", ""], bindings, (b) => [
     b.roleName,
     subjectOf(ctx, b),
     b.namespace ?? "whole tenant",
     when(b.createdAt),
-    can(ctx.me, "BINDINGS:DELETE")
-      ? h(
-          "button",
-          {
-            type: "button",
-            class: "danger small",
-            "aria-label": `Remove binding of ${b.roleName} to ${b.subjectName ?? b.subjectId}`,
-            onclick: async (/** @type {Event} */ event) => {
-              const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
-              const body = [`${b.subjectName ?? b.subjectId} loses the role ${b.roleName}${b.namespace ? ` in ${b.namespace}` : ""}.`];
-              if (b.subjectType === "SERVICE_ACCOUNT") {
-                body.push("If this account is a provisioning integration's, its SCIM requests that need this role will be refused (403) until it is bound again.");
-              }
-              await confirmThenAct(
-                { title: "Remove this binding?", body, confirm: "Remove binding" },
-                {
-                  act: () => api("DELETE", `${base}/${encodeURIComponent(b.id)}`),
-                  done: `Binding of ${b.roleName} removed.`,
-                  reload: changed,
-                  failed: (err) => button.replaceWith(errorBox(err)),
-                },
-              );
-            },
-          },
-          "Remove",
-        )
-      : "",
+    actionOf(b),
   ]);
 }
 

@@ -104,11 +104,7 @@ export async function renderServiceAccounts(ctx) {
     return confirmThenAct(
       {
         title: `Revoke token …${token.lastFour} of ${account.name}?`,
-        body: [
-          account.integrationId
-            ? "Provisioning through its integration fails until the integration's token is rotated on the Provisioning page."
-            : "Whatever uses this token is refused from its next request.",
-        ],
+        body: ["Whatever uses this token is refused from its next request."],
         confirm: "Revoke token",
       },
       {
@@ -141,9 +137,12 @@ export async function renderServiceAccounts(ctx) {
       when(t.createdAt),
       when(t.lastUsedAt),
       expiry(t),
-      mayRevoke
-        ? h("div", { class: "row-actions" }, h("button", { type: "button", class: "danger small", "aria-label": `Revoke token …${t.lastFour} of ${account.name}`, onclick: () => revoke(account, t) }, "Revoke"))
-        : "",
+      // An integration's token is rotated on its card, never revoked here (the API answers 409).
+      account.integrationId
+        ? link(tenantPath(tenant, "provisioning"), "Rotate on Provisioning", { "aria-label": `Rotate the token of ${account.name} on Provisioning` })
+        : mayRevoke
+          ? h("div", { class: "row-actions" }, h("button", { type: "button", class: "danger small", "aria-label": `Revoke token …${t.lastFour} of ${account.name}`, onclick: () => revoke(account, t) }, "Revoke"))
+          : "",
     ]);
   }
 
