@@ -3,7 +3,8 @@
  * describe every request and response in /api/v1/openapi.json, so the two cannot drift.
  */
 import { z } from "@hono/zod-openapi";
-import { ACTOR_TYPES, SUBJECT_TYPES } from "../db/schema";
+import { ACTOR_TYPES, REFUSAL_CAUSES, SUBJECT_TYPES } from "../db/schema";
+import { MAX_ACTIVITY_DAYS } from "../iam/integration-activity";
 import { ACTIONS, RESOURCES } from "../iam/permissions";
 import { DECLARATION_LIMITS } from "../iam/scim-schemas";
 import { RESERVED_TENANT_IDS } from "../iam/tenants";
@@ -347,7 +348,7 @@ export const AuditExportQuery = AuditFilters.extend({
 // ---- provisioning health ------------------------------------------------------------------------
 
 export const ActivityQuery = z.object({
-  days: z.coerce.number().int().min(1).max(31).default(7).openapi({ param: { name: "days", in: "query" }, description: "How many days back, 1 to 31." }),
+  days: z.coerce.number().int().min(1).max(MAX_ACTIVITY_DAYS).default(7).openapi({ param: { name: "days", in: "query" }, description: `How many days back, 1 to ${MAX_ACTIVITY_DAYS}.` }),
 });
 
 const Outcomes = { succeeded: z.number().int(), refused: z.number().int().openapi({ description: "Refused with a 4xx." }), failed: z.number().int().openapi({ description: "Failed with a 5xx." }) };
@@ -369,7 +370,7 @@ export const IntegrationActivity = z
     lastWriteAt: time.nullable(),
     thisHour: z.object({ start: time, ...GateRefusals }).openapi({ description: "The gate's refusals in the current clock hour." }),
     lastRefusal: z
-      .object({ at: time, cause: z.enum(["unauthorized", "disabled"]), detail: z.string() })
+      .object({ at: time, cause: z.enum(REFUSAL_CAUSES), detail: z.string() })
       .nullable()
       .openapi({ description: "The latest request the gate refused and why." }),
   })

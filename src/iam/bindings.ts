@@ -17,6 +17,8 @@ export type Binding = typeof bindings.$inferSelect & {
   subjectName: string | null;
   /** The integration whose own SCIMProvisioner binding this is (it owns it), or null. */
   integrationId: string | null;
+  /** That integration's name, for a refusal that names it. */
+  integrationName: string | null;
 };
 
 const bindingColumns = {
@@ -30,6 +32,7 @@ const bindingColumns = {
   roleName: roles.name,
   subjectName: sql<string | null>`coalesce(${tenantUsers.userName}, ${groups.displayName}, ${serviceAccounts.name})`,
   integrationId: integrations.id,
+  integrationName: integrations.name,
 };
 
 /**
@@ -202,8 +205,7 @@ export async function deleteBinding(db: Db, ctx: WriteContext, id: string, now =
   const current = await getBinding(db, ctx.tenantId, id);
   if (!current) return { kind: "not_found" };
   if (current.integrationId !== null) {
-    const owner = await db.select({ name: integrations.name }).from(integrations).where(eq(integrations.id, current.integrationId)).get();
-    return { kind: "integration_managed", integrationId: current.integrationId, integrationName: owner?.name ?? current.integrationId };
+    return { kind: "integration_managed", integrationId: current.integrationId, integrationName: current.integrationName ?? current.integrationId };
   }
   await commit(db, [
     db.delete(bindings).where(eq(bindings.id, id)),
