@@ -31,7 +31,30 @@ export default defineConfig(async () => {
             // Generous: CI is a noisy 2-core machine, and no test's outcome may hang on its speed.
             testTimeout: 30_000,
             include: ["test/**/*.test.ts"],
-            exclude: ["test/e2e/**"],
+            exclude: ["test/e2e/**", "test/**/*.sharded.test.ts"],
+            setupFiles: ["./test/support/apply-migrations.ts"],
+          },
+        },
+        {
+          // The same Worker with three shards beside the directory (what [env.sharded] declares).
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+                  // A moved tenant's old shard is emptied at once (src/admin/tenant-mover.ts).
+                  TENANT_MOVE_GRACE_SECONDS: "0",
+                },
+                d1Databases: ["SHARD_1", "SHARD_2", "SHARD_3"],
+              },
+            }),
+          ],
+          test: {
+            name: "sharded",
+            testTimeout: 30_000,
+            include: ["test/**/*.sharded.test.ts"],
             setupFiles: ["./test/support/apply-migrations.ts"],
           },
         },

@@ -6,8 +6,10 @@ import type { Context } from "hono";
 import { DrizzleQueryError } from "drizzle-orm";
 import { HTTPException } from "hono/http-exception";
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from "./admin/problem";
+import { isTenantMoving, MOVING_DETAIL, MOVING_RETRY_AFTER_SECONDS } from "./db/moving";
+import { forgetPlacement } from "./db/shards";
 import { isTransientStoreError, RETRY_AFTER_SECONDS } from "./db/transient";
-import { describeError } from "./observability";
+import { describeError, tenantOfPath } from "./observability";
 import { SCIM_CONTENT_TYPE, ScimError, scimErrorBody, type ScimType } from "./scim/model/errors";
 import { isScimPath } from "./scim/http/paths";
 
@@ -39,6 +41,9 @@ function classify(err: unknown, requestId: string | undefined): Rendered {
     const detail = err.message || (err.status === 413 ? "The request body is too large." : "Request failed.");
     return { status: err.status, detail, headers, extra: {} };
   }
+  if (isTenantMoving(err)) {
+    return { status: 503, detail: MOVING_DETAIL, headers: { "Retry-After": String(MOVING_RETRY_AFTER_SECONDS) }, extra: {} };
+  }
   if (isTransientStoreError(err)) {
     console.error(JSON.stringify({ level: "warn", requestId, message: "transient failure", error: describeError(err) }));
     return {
@@ -61,6 +66,11 @@ function classify(err: unknown, requestId: string | undefined): Rendered {
 export function renderError(err: unknown, c: Context): Response {
   const requestId = c.get("requestId") as string | undefined;
   const r = classify(err, requestId);
+  // Refused by a move: the retry reads the tenant's placement again.
+  if (r.status === 503 && isTenantMoving(err)) {
+    const tenant = tenantOfPath(c.req.path);
+    if (tenant) forgetPlacement(tenant);
+  }
   if (isScimPath(c.req.path)) {
     return c.body(JSON.stringify(scimErrorBody(r.status, r.detail, r.scimType)), r.status as 400, {
       ...r.headers,

@@ -16,6 +16,7 @@ import { scheduled } from "./scheduled";
 import { canonicalPath, SCIM_MOUNT } from "./scim/http/paths";
 import { scimRoutes } from "./scim/http/routes";
 
+export { TenantMover } from "./admin/tenant-mover";
 export { IntegrationWriter } from "./scim/writer/integration-writer";
 
 const app = new Hono<AppEnv>({ getPath: canonicalPath });

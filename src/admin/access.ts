@@ -51,7 +51,7 @@ export function tenantAccess(resource: Resource, action: Action, options: Tenant
     }
     if (principal.kind === "user") {
       // The same answer for a tenant that does not exist and one that does not know the person.
-      const found = await memberByEmail(c.var.db, tenantId, principal.email);
+      const found = await memberByEmail(c.var.db, c.var.shard, tenantId, principal.email);
       if (found.kind === "unknown") throw new ProblemError(403, `You (${principal.email}) are not a user of tenant '${tenantId}': its identity provider has not provisioned you.`);
       if (found.kind === "ambiguous") {
         throw new ProblemError(403, `Two users of tenant '${tenantId}' match ${principal.email} (one's userName, another's work email); ask an administrator to fix the directory.`);

@@ -1,13 +1,15 @@
 /** Admin API: provisioned users and groups (read-only here: they are written over SCIM). */
 import { createRoute } from "@hono/zod-openapi";
 import { countMembers, getGroup, listGroups, listMembers, type GroupSummary as GroupRow } from "../iam/group-reads";
-import { getGlobalUser, getTenantUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/user-reads";
+import { getGlobalUser, getGlobalUserAcrossShards, getTenantUser, listTenantUsers, userCursor, type TenantUser as TenantUserRow } from "../iam/user-reads";
 import { adminOnly, tenantAccess } from "./access";
 import { bearer, json, problems, type AdminApp } from "./app";
 import { ProblemError } from "./problem";
 import { GlobalUser, GroupDetail, GroupSummary, IdParam, page, PageQuery, TenantIdParams, TenantParam, TenantUser, TenantUserDetail, UserQuery } from "./schemas";
 import { decodeCursor, pageOf } from "./pages";
+import { shardDb } from "./stores";
 import { iso } from "./times";
+import { isSharded } from "../db/shards";
 
 function renderTenantUser(user: TenantUserRow) {
   return {
@@ -65,7 +67,7 @@ export function registerDirectory(app: AdminApp): void {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const user = await getGlobalUser(c.var.db, id);
+      const user = isSharded(c.env) ? await getGlobalUserAcrossShards(c.var.directory, shardDb(c), id) : await getGlobalUser(c.var.db, id);
       if (!user) throw new ProblemError(404, `User '${id}' does not exist.`);
       return c.json(
         {

@@ -5,12 +5,15 @@
  * signed in through Cloudflare Access (their verified email, resolved per tenant by
  * `tenantAccess` to the user that tenant provisioned). A bearer token, when sent, wins.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ProblemError } from "./problem";
 import type { BaseVariables } from "../app-env";
 import type { Actor } from "../iam/audit";
 import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/credentials";
 import type { TenantMember } from "../iam/sign-in";
+import { createDb, type Db } from "../db/client";
+import { metered } from "../db/metered";
+import { DIRECTORY, isSharded, shardBinding, shardNames } from "../db/shards";
 import { accessTokenFrom, verifyAccessJwt } from "../auth/access-jwt";
 import { bearerToken, digestsEqual, secretMatches, sha256Hex } from "../auth/tokens";
 
@@ -53,7 +56,7 @@ export function adminAuth(options: AdminAuthOptions = {}): MiddlewareHandler<{ B
       return next();
     }
     const hash = await sha256Hex(presented);
-    const credential = await findCredential(c.var.db, hash);
+    const { credential, db } = await credentialOf(c, hash);
     if (!credential || !digestsEqual(credential.tokenHash, hash)) throw unauthorized("The bearer token is not valid for the admin API.");
     const now = Date.now();
     // Only the token's holder can present it, so saying it expired tells nobody else anything.
@@ -62,12 +65,26 @@ export function adminAuth(options: AdminAuthOptions = {}): MiddlewareHandler<{ B
       throw new ProblemError(403, "This token's provisioning integration is disabled.");
     }
     if (credential.lastUsedAt === null || credential.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
-      c.executionCtx.waitUntil(touchToken(c.var.db, credential.tokenId, now).catch(() => undefined));
+      c.executionCtx.waitUntil(touchToken(db, credential.tokenId, now).catch(() => undefined));
     }
     c.set("principal", { kind: "service-account", credential });
     c.set("actor", { type: "SERVICE_ACCOUNT", id: credential.serviceAccountId });
     return next();
   };
+}
+
+/**
+ * A service account's token row, and the database it is in: the shard of the path's tenant, or,
+ * on the routes of no tenant in a sharded deployment, whichever database holds it (all asked at
+ * once; a hash names one token).
+ */
+async function credentialOf(c: Context<{ Bindings: Env; Variables: AdminVariables }>, hash: string): Promise<{ credential?: Credential; db: Db }> {
+  if (c.var.placement || !isSharded(c.env)) return { credential: await findCredential(c.var.db, hash), db: c.var.db };
+  const names = [...shardNames(c.env), DIRECTORY];
+  const dbs = names.map((name) => (name === DIRECTORY ? c.var.directory : createDb(metered(shardBinding(c.env, name), c.var.d1Stats))));
+  const found = await Promise.all(dbs.map((db) => findCredential(db, hash)));
+  const at = found.findIndex((credential) => credential !== undefined);
+  return at < 0 ? { db: c.var.db } : { credential: found[at], db: dbs[at]! };
 }
 
 /** The Access assertion of a request, when Access sign-in is configured and one was sent. */

@@ -1,6 +1,7 @@
 /** Admin API: /api/v1/me, who the bearer token is, so a client (the console) can adapt to it. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { tenantsOfEmail } from "../iam/sign-in";
+import { tenantStores } from "./stores";
 import { bearer, json, problems, type AdminApp } from "./app";
 
 export const Me = z
@@ -50,7 +51,7 @@ export function registerMe(app: AdminApp): void {
         }
         case "user": {
           // Read now, not at sign-in: a deactivation or a lost binding shows on the next call.
-          const tenants = (await tenantsOfEmail(c.var.db, principal.email))
+          const tenants = (await tenantsOfEmail(tenantStores(c), principal.email))
             .filter((m) => m.active)
             .map(({ tenantId, userId, userName, permissions }) => ({ tenant: tenantId, userId, userName, permissions }));
           return c.json({ kind: "user" as const, email: principal.email, tenants }, 200);

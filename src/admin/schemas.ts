@@ -10,7 +10,7 @@ import { DECLARATION_LIMITS } from "../iam/scim-schemas";
 import { RESERVED_TENANT_IDS } from "../iam/tenants";
 import { UNIQUE_TYPES } from "../scim/model/extensions";
 
-const time = z.string().openapi({ format: "date-time", example: "2026-11-29T08:00:00.000Z" });
+export const time = z.string().openapi({ format: "date-time", example: "2026-11-29T08:00:00.000Z" });
 const id = (example = "01a225a4-32dd-7c51-8459-6a6169f0ad2b") => z.string().min(1).max(200).openapi({ example });
 
 export const Problem = z
@@ -47,8 +47,6 @@ export const page = <T extends z.ZodType>(item: T, name: string) =>
 
 // ---- tenants ---------------------------------------------------------------------------------
 
-export const Tenant = z.object({ id: z.string(), name: z.string(), createdAt: time }).openapi("Tenant");
-export const CreateTenant = z.strictObject({ id: TenantId, name: z.string().trim().min(1).max(200).optional() }).openapi("CreateTenant");
 
 // ---- integrations ------------------------------------------------------------------------------
 

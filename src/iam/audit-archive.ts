@@ -139,7 +139,13 @@ export async function archiveAuditEvents(db: Db, bucket: R2Bucket, options: Arch
           .set({ expiresAt: Date.now() + leaseMs })
           .where(and(eq(jobLeases.name, LEASE), eq(jobLeases.holder, holder), gt(jobLeases.expiresAt, Date.now())))
           .returning({ holder: jobLeases.holder }),
-        db.select().from(auditEvents).where(lt(auditEvents.createdAt, cutoff)).orderBy(asc(auditEvents.id)).limit(batchSize),
+        // A tenant frozen here (moving) takes no delete: its events are archived where it lands.
+        db
+          .select()
+          .from(auditEvents)
+          .where(and(lt(auditEvents.createdAt, cutoff), sql`${auditEvents.tenantId} not in (select id from tenants where frozen = 1)`))
+          .orderBy(asc(auditEvents.id))
+          .limit(batchSize),
       ]);
       if (renewed.length === 0) return { kind: "lease_lost", ...report };
       if (rows.length === 0) return { kind: "done", ...report };

@@ -42,7 +42,11 @@ interface Row {
   permissions: string | null;
 }
 
-function membersSql(email: string, tenantId?: string) {
+/**
+ * `shard`: the binding of the database read; only tenants at home there count (a moving tenant's
+ * old shard keeps its rows until the move's purge).
+ */
+function membersSql(email: string, shard: string, tenantId?: string) {
   const key = caseKey(email);
   const inTenant = (column: string) => (tenantId === undefined ? sql`` : sql`and ${sql.raw(column)} = ${tenantId}`);
   return sql`with matched(tenant_id, user_id) as (
@@ -59,6 +63,7 @@ function membersSql(email: string, tenantId?: string) {
         or (b.subject_type = 'GROUP' and b.subject_id in (
           select gm.group_id from group_members gm where gm.tenant_id = m.tenant_id and gm.user_id = m.user_id)))) as permissions
   from matched m join tenant_users tu on tu.tenant_id = m.tenant_id and tu.user_id = m.user_id
+    join tenants t on t.id = m.tenant_id and t.shard = ${shard}
   order by m.tenant_id, m.user_id`;
 }
 
@@ -68,8 +73,8 @@ function member(row: Row): TenantMember {
 }
 
 /** Who `email` is in `tenantId`: one member, nobody, or ambiguous. */
-export async function memberByEmail(db: Db, tenantId: string, email: string): Promise<MembershipResult> {
-  const rows = await db.all<Row>(membersSql(email, tenantId));
+export async function memberByEmail(db: Db, shard: string, tenantId: string, email: string): Promise<MembershipResult> {
+  const rows = await db.all<Row>(membersSql(email, shard, tenantId));
   if (rows.length === 0) return { kind: "unknown" };
   if (rows.length > 1) return { kind: "ambiguous" };
   return { kind: "member", member: member(rows[0]!) };
@@ -77,10 +82,11 @@ export async function memberByEmail(db: Db, tenantId: string, email: string): Pr
 
 /**
  * Every tenant that knows `email` unambiguously, with the person's state and permissions there
- * (for the console's tenant list). A tenant where two users match is left out.
+ * (for the console's tenant list), asking every database that holds tenants at once. A tenant
+ * where two users match is left out.
  */
-export async function tenantsOfEmail(db: Db, email: string): Promise<TenantMember[]> {
-  const rows = await db.all<Row>(membersSql(email));
+export async function tenantsOfEmail(stores: { name: string; db: Db }[], email: string): Promise<TenantMember[]> {
+  const rows = (await Promise.all(stores.map((store) => store.db.all<Row>(membersSql(email, store.name))))).flat();
   const byTenant = new Map<string, Row[]>();
   for (const row of rows) byTenant.set(row.tenant_id, [...(byTenant.get(row.tenant_id) ?? []), row]);
   return [...byTenant.values()].filter((matches) => matches.length === 1).map((matches) => member(matches[0]!));

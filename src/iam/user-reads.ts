@@ -3,10 +3,10 @@
  * the order users were provisioned there), the admin API's user list with its cursor, and the
  * operator's global user with every tenant's view. The writes are in ./users.ts.
  */
-import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { pageWithTotal } from "../db/chunk";
-import { tenants, tenantSizes, tenantUsers, users } from "../db/schema";
+import { identityLinks, tenants, tenantSizes, tenantUsers, users } from "../db/schema";
 
 /** One of the tenant's groups a user belongs to. */
 export interface GroupRef {
@@ -230,4 +230,35 @@ export async function getGlobalUser(db: Db, id: string): Promise<GlobalUser | un
   const user = identity[0];
   if (!user) return undefined;
   return { id: user.id, userName: user.userName, createdAt: user.createdAt, updatedAt: user.updatedAt, views };
+}
+
+/**
+ * The same, sharded: the identity and the tenants linked to it from the directory (one round
+ * trip), then each shard holding some of those tenants at home, in parallel.
+ */
+export async function getGlobalUserAcrossShards(directory: Db, shard: (name: string) => Db, id: string): Promise<GlobalUser | undefined> {
+  const [identity, linked] = await directory.batch([
+    directory.select().from(users).where(eq(users.id, id)),
+    directory
+      .select({ tenantId: tenants.id, shard: tenants.shard })
+      .from(identityLinks)
+      .innerJoin(tenants, eq(tenants.id, identityLinks.tenantId))
+      .where(eq(identityLinks.userId, id)),
+  ]);
+  const user = identity[0];
+  if (!user) return undefined;
+  const byShard = new Map<string, string[]>();
+  for (const link of linked) byShard.set(link.shard, [...(byShard.get(link.shard) ?? []), link.tenantId]);
+  const views = await Promise.all(
+    [...byShard].map(([name, tenantIds]) => {
+      const db = shard(name);
+      return db
+        .select({ tenantId: tenantUsers.tenantId, tenantName: tenants.name, ...viewColumns })
+        .from(tenantUsers)
+        .innerJoin(tenants, and(eq(tenants.id, tenantUsers.tenantId), eq(tenants.shard, name)))
+        .where(and(eq(tenantUsers.userId, id), inArray(tenantUsers.tenantId, tenantIds)));
+    }),
+  );
+  const all = views.flat().sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+  return { id: user.id, userName: user.userName, createdAt: user.createdAt, updatedAt: user.updatedAt, views: all };
 }

@@ -8,7 +8,7 @@
 import { and, eq, inArray, ne, sql, type SQL } from "drizzle-orm";
 import type { Db, Statement } from "../db/client";
 import { chunk, MAX_BOUND_PARAMETERS } from "../db/chunk";
-import { bindings, groupMembers, groups, tenantUserEmails, tenantUsers, tenantUserValues, users } from "../db/schema";
+import { bindings, groupMembers, groups, identityLinks, tenantUserEmails, tenantUsers, tenantUserValues, users } from "../db/schema";
 import { auditStatement, diffOf } from "./audit";
 import { declaredSchemasQuery, type DeclaredSchema } from "./scim-schemas";
 import { caseKey, getTenantUser, tenantUserQuery, withParsedGroups, type TenantUser } from "./user-reads";
@@ -131,7 +131,7 @@ const unlinkedKey = (id: string) => `UNLINKED:${id}`;
  * userName whose identity this tenant already holds under another name is a new person too,
  * with an identity no one links to, whether or not other tenants share the first one.
  */
-export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, now = Date.now()): Promise<UserWriteResult> {
+export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, now = Date.now(), directory?: Db): Promise<UserWriteResult> {
   const key = caseKey(fields.userName);
   return withRetry(async () => {
     // One statement: this tenant's own use of the userName, the identity, and whether this
@@ -143,16 +143,29 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
       (select 1 from ${tenantUsers} where ${tenantUsers.tenantId} = ${ctx.tenantId}
          and ${tenantUsers.userId} = (select ${users.id} from ${users} where ${users.userNameKey} = ${key})) as linked`);
     if (found.own !== null) return failure(409, `A user with userName '${fields.userName}' already exists in this tenant.`, "uniqueness");
-    const links = found.identity !== null && found.linked === null;
-    const id = links ? found.identity! : crypto.randomUUID();
-    if (fields.managerId === id) return failure(400, "A user cannot be their own manager.", "invalidValue");
-    const conflict = await uniqueConflict(db, ctx.tenantId, null, fields.uniqueValues);
-    if (conflict) return conflict;
     const statements: Statement[] = [];
-    // Identities never move nor go (renames change views only), so a link needs no guard.
-    if (!links) {
-      const identityKey = found.identity === null ? key : unlinkedKey(id);
-      statements.push(db.insert(users).values({ id, userName: fields.userName, userNameKey: identityKey, createdAt: now, updatedAt: now }));
+    let id: string;
+    if (directory) {
+      // Sharded: the directory's unique key decides who the person is, races included; this shard
+      // keeps a copy of the identity for its views' keys. (This shard's `linked` is exact: a view
+      // of the tenant always has its identity's copy here.)
+      const conflict = await uniqueConflict(db, ctx.tenantId, null, fields.uniqueValues);
+      if (conflict) return conflict;
+      const identity = await linkIdentity(directory, ctx.tenantId, fields.userName, found.linked === null ? key : null, now);
+      id = identity.id;
+      if (fields.managerId === id) return failure(400, "A user cannot be their own manager.", "invalidValue");
+      statements.push(db.insert(users).values(identity).onConflictDoNothing());
+    } else {
+      const links = found.identity !== null && found.linked === null;
+      id = links ? found.identity! : crypto.randomUUID();
+      if (fields.managerId === id) return failure(400, "A user cannot be their own manager.", "invalidValue");
+      const conflict = await uniqueConflict(db, ctx.tenantId, null, fields.uniqueValues);
+      if (conflict) return conflict;
+      // Identities never move nor go (renames change views only), so a link needs no guard.
+      if (!links) {
+        const identityKey = found.identity === null ? key : unlinkedKey(id);
+        statements.push(db.insert(users).values({ id, userName: fields.userName, userNameKey: identityKey, createdAt: now, updatedAt: now }));
+      }
     }
     statements.push(
       db.insert(tenantUsers).values({
@@ -194,6 +207,24 @@ export async function createUser(db: Db, ctx: WriteContext, fields: UserFields, 
     };
     return { kind: "ok", user, created: true } as const;
   }, { idempotent: false });
+}
+
+/**
+ * The global identity `key` names, made if it is new, and recorded as linked to the tenant (the
+ * operator's view of the person fans out from these links): one directory round trip. A null
+ * key makes an identity no one links to (the tenant already holds the person under another name).
+ */
+async function linkIdentity(directory: Db, tenantId: string, userName: string, key: string | null, now: number): Promise<typeof users.$inferSelect> {
+  const fresh = crypto.randomUUID();
+  const identityKey = key ?? unlinkedKey(fresh);
+  const [, , found] = await directory.batch([
+    directory.insert(users).values({ id: fresh, userName, userNameKey: identityKey, createdAt: now, updatedAt: now }).onConflictDoNothing(),
+    directory.insert(identityLinks).select(
+      directory.select({ userId: users.id, tenantId: sql<string>`${tenantId}`.as("tenant_id") }).from(users).where(eq(users.userNameKey, identityKey)),
+    ).onConflictDoNothing(),
+    directory.select().from(users).where(eq(users.userNameKey, identityKey)),
+  ]);
+  return found[0]!;
 }
 
 /** The ETag of a tenant's view of a user (kept here so If-Match is checked inside the queue). */

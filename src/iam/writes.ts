@@ -6,6 +6,7 @@ import { is, sql, type SQL } from "drizzle-orm";
 import { SQLiteSelectBase, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, Statement } from "../db/client";
 import { violates } from "../db/constraints";
+import { MOVING_DETAIL, MOVING_RETRY_AFTER_SECONDS } from "../db/moving";
 import { commitGuards } from "../db/schema";
 import { isTransientStoreError } from "../db/transient";
 import type { Actor } from "./audit";
@@ -30,6 +31,8 @@ export interface WriteContext {
   requestId?: string;
   /** Set for SCIM writes: the write commits only while this still holds. */
   authority?: Authority;
+  /** The binding of the tenant's shard (absent: `DB`, the only database). */
+  shard?: string;
 }
 
 /** A refused write. `scimType` follows RFC 7644 §3.12. Plain data, so it crosses RPC. */
@@ -48,6 +51,9 @@ export const failure = (status: WriteFailure["status"], detail: string, scimType
   detail,
   ...(scimType ? { scimType } : {}),
 });
+
+/** The 503 of a write its tenant's move refused (src/db/moving.ts): retry in a few seconds. */
+export const movingFailure = (): WriteFailure => ({ ...failure(503, MOVING_DETAIL), retryAfter: MOVING_RETRY_AFTER_SECONDS });
 
 /**
  * Thrown when the store failed transiently and the write could not be retried safely (a create:

@@ -24,7 +24,8 @@ describe("admin API: tenants", () => {
   it("creates, reads and lists tenants", async () => {
     const created = await admin("POST", "/tenants", { id: "acme", name: "Acme Corp" });
     expect(created.status).toBe(201);
-    expect(created.json).toEqual({ id: "acme", name: "Acme Corp", createdAt: expect.any(String) });
+    // One database: it is the only shard, and nothing moves.
+    expect(created.json).toEqual({ id: "acme", name: "Acme Corp", createdAt: expect.any(String), shard: "DB", moving: null });
     expect(new Date(created.json.createdAt).toISOString()).toBe(created.json.createdAt);
 
     const read = await admin("GET", "/tenants/acme");
@@ -52,6 +53,22 @@ describe("admin API: tenants", () => {
     expect(seen).toEqual([...seen].sort());
     expect(seen).toEqual(expect.arrayContaining(["page-a", "page-b", "page-c"]));
     expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it("with one database, lists it as the only shard (also the directory) and has nowhere to move a tenant", async () => {
+    await admin("POST", "/tenants", { id: "solo" });
+    const shards = await admin("GET", "/shards");
+    expect(shards.status).toBe(200);
+    expect(shards.json.shards).toEqual([{ name: "DB", directory: true, tenants: expect.any(Number), arriving: 0, sizeBytes: expect.anything() }]);
+    expect(shards.json.shards[0].tenants).toBeGreaterThanOrEqual(1);
+    expect((await admin("POST", "/tenants", { id: "solo-2", shard: "DB" })).json.shard).toBe("DB");
+    expect((await admin("POST", "/tenants", { id: "solo-3", shard: "SHARD_1" })).status).toBe(400);
+    const move = await admin("POST", "/tenants/solo/move", { shard: "DB" });
+    expect(move.status).toBe(409);
+    expect(move.json.detail).toContain("already on DB");
+    expect((await admin("POST", "/tenants/solo/move", { shard: "SHARD_1" })).status).toBe(400);
+    expect((await admin("POST", "/tenants/missing/move", { shard: "DB" })).status).toBe(404);
+    expect((await admin("POST", "/tenants/solo/move", { to: "DB" })).status).toBe(400);
   });
 
   it("answers 409 when the tenant exists", async () => {

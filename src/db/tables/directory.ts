@@ -3,10 +3,55 @@ import { sql } from "drizzle-orm";
 import { foreignKey, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, updatedAt, versionCheck } from "./columns";
 
+/**
+ * Tenants. The directory (`DB`) holds every tenant and says where it lives (`shard`); each shard
+ * holds a row of its own for each tenant whose data it has, the parent of that data's foreign
+ * keys. With one database the two are the same row. See docs/sharding.md.
+ */
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   createdAt: createdAt(),
+  /**
+   * The binding of the shard holding the tenant's data. In a shard's own row: where the tenant
+   * lives, which is this shard only while it is the tenant's home.
+   */
+  shard: text("shard").notNull().default("DB"),
+  /**
+   * In a shard's row: 1 while no write may change the tenant here (a move copies it away, or
+   * into here), enforced by triggers (migration 0021) that only the mover's batches pass.
+   */
+  frozen: integer("frozen").notNull().default(0),
+  /** In the directory's row, while the tenant moves: the shard it moves to. */
+  moveTo: text("move_to"),
+  /** The move's progress (directory): the step it is at, as JSON (src/iam/tenant-moves.ts). */
+  moveState: text("move_state", { mode: "json" }).$type<Record<string, unknown>>(),
+  moveCopied: integer("move_copied"),
+  moveTotal: integer("move_total"),
+  moveStartedAt: integer("move_started_at"),
+});
+
+/**
+ * Which tenants hold a view of a global identity (directory, sharded only): where the operator's
+ * instance-wide view of a person fans out to. Written when a tenant links to the identity; a
+ * pair whose view was deleted since is harmless (the shard then has nothing to show).
+ */
+export const identityLinks = sqliteTable(
+  "identity_links",
+  {
+    userId: text("user_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.tenantId] })],
+);
+
+/**
+ * The mover's pass (shard): a move's batches insert a row first and delete it last, and the
+ * freeze triggers let writes through only while it holds one. Batches run one at a time, so
+ * no other writer ever sees it.
+ */
+export const movePasses = sqliteTable("move_passes", {
+  id: integer("id").primaryKey(),
 });
 
 /**

@@ -6,6 +6,7 @@
 import { passedToken } from "./gate";
 import type { ScimContext } from "./context";
 import { addStats, type D1Stats } from "../../db/metered";
+import { forgetPlacement } from "../../db/shards";
 import { RETRY_AFTER_SECONDS } from "../../db/transient";
 import type { Action, Resource } from "../../iam/permissions";
 import type { WriteFailure } from "../../iam/writes";
@@ -23,7 +24,7 @@ import { integrationWriter, type IntegrationWriter, type WriteRequest } from "..
  */
 export async function writeContext(c: ScimContext, permissions: string[] = c.var.requiredPermissions ?? []): Promise<WriteRequest> {
   const { tenantId, integrationId } = c.var.scope;
-  const request = { tenantId, integrationId, requestId: c.var.requestId, ifMatch: c.req.header("If-Match") };
+  const request = { tenantId, integrationId, requestId: c.var.requestId, ifMatch: c.req.header("If-Match"), shard: c.var.shard };
   const passed = c.var.credential ? undefined : passedToken(tenantId, integrationId, c.var.tokenHash);
   const known = passed ?? (c.var.credential ?? (await c.var.authenticate()));
   return {
@@ -74,6 +75,9 @@ export async function unwrap<R extends { kind: string }>(c: ScimContext, result:
   if (checked.tokenChecked) await c.var.acceptCredential(checked.credentialRow);
   if (result.kind === "error") {
     const f = result as unknown as WriteFailure;
+    // A 503 may be a move under way, or over with this isolate still sending writes to the old
+    // shard: the retry reads the tenant's placement again.
+    if (f.status === 503) forgetPlacement(c.var.scope.tenantId);
     throw new ScimError(f.status, f.detail, f.scimType, f.retryAfter ? { "Retry-After": String(f.retryAfter) } : {});
   }
   return result as Exclude<R, { kind: "error" }>;

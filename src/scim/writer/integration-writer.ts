@@ -11,6 +11,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../../db/client";
 import { emptyStats, metered, type D1Stats } from "../../db/metered";
+import { DIRECTORY, shardBinding } from "../../db/shards";
+import { isTenantMoving } from "../../db/moving";
 import { isTransientStoreError, RETRY_AFTER_SECONDS } from "../../db/transient";
 import { createGroup, deleteGroup, updateGroup, type GroupSize, type GroupWriteResult } from "../../iam/groups";
 import { coalesceMemberChanges, type MemberChange } from "../../iam/member-changes";
@@ -18,7 +20,7 @@ import { ROW_BUDGET } from "../model/cost";
 import { SerialQueue } from "./serial-queue";
 import { createUser, revokeUserAccess, updateUser, type DeleteResult, type UserWriteResult } from "../../iam/users";
 import { authorityHolds, credentialStatement, guardedCredentialStatement, lostAuthority } from "../../iam/credentials";
-import { authorizedAtCommit, failure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../../iam/writes";
+import { authorizedAtCommit, failure, movingFailure, refusedAtCommit, TransientWriteError, type Authority, type WriteContext, type WriteFailure } from "../../iam/writes";
 import { describeError } from "../../observability";
 import { INVALID_TOKEN, judgeCredential } from "../../iam/credentials";
 import { piggyback } from "../../db/piggyback";
@@ -123,15 +125,32 @@ export class IntegrationWriter extends DurableObject<Env> {
   #queue = new SerialQueue();
   // Tasks run one at a time, so one set of counters, reset per task, measures each write.
   #stats: D1Stats = emptyStats();
-  #d1: D1Database = metered(this.env.DB, this.#stats);
-  #db: Db = createDb(this.#d1);
+  // The integration's tenant is on one shard at a time, named by each write (a move changes it).
+  #stores = new Map<string, { d1: D1Database; db: Db }>();
+
+  /** The metered database of shard `name` (the directory is `DB`). */
+  #store(name: string): { d1: D1Database; db: Db } {
+    let store = this.#stores.get(name);
+    if (!store) {
+      const d1 = metered(shardBinding(this.env, name), this.#stats);
+      store = { d1, db: createDb(d1) };
+      this.#stores.set(name, store);
+    }
+    return store;
+  }
+
+  /** The directory, when the tenant's shard is another database (identities are linked there). */
+  #directory(write: ScimWrite): Db | undefined {
+    const shard = write.shard ?? DIRECTORY;
+    return shard === DIRECTORY ? undefined : this.#store(DIRECTORY).db;
+  }
 
   /** Creates a user, or gives an existing global user access to the tenant. */
   async createUser(write: ScimWrite): Promise<Answered<UserWriteResult>> {
     return this.#run(write, async (db, ctx) => {
       const type = await userTypeFor(db, write.tenantId, write.body);
       const { doc, externalId } = validateResource(type, write.body);
-      return createUser(db, ctx, userFields(doc, externalId, type));
+      return createUser(db, ctx, userFields(doc, externalId, type), Date.now(), this.#directory(write));
     });
   }
 
@@ -242,13 +261,14 @@ export class IntegrationWriter extends DurableObject<Env> {
     return this.#queue.run(async () => {
       Object.assign(this.#stats, emptyStats());
       const { presented, id: _id, body: _body, ifMatch: _ifMatch, ...ctx } = write;
-      let base = this.#db;
+      const store = this.#store(write.shard ?? DIRECTORY);
+      let base = store.db;
       let gate: ReturnType<typeof piggyback> | undefined;
       let checked: { row?: Record<string, unknown> } | undefined;
       if (presented) {
         const expected = { tokenHash: presented.tokenHash, tenantId: write.tenantId, integrationId: write.integrationId ?? "", permissions: presented.permissions };
-        gate = piggyback(this.#d1, {
-          statement: credentialStatement(this.#d1, presented.tokenHash, presented.permissions),
+        gate = piggyback(store.d1, {
+          statement: credentialStatement(store.d1, presented.tokenHash, presented.permissions),
           check: (result) => {
             checked = { row: (result.results as Record<string, unknown>[] | undefined)?.[0] };
             const verdict = judgeCredential(checked.row, expected);
@@ -257,7 +277,7 @@ export class IntegrationWriter extends DurableObject<Env> {
             if (verdict.credential.tokenId !== write.authority?.tokenId) throw new ScimError(401, INVALID_TOKEN);
           },
           // The first read's batch goes on to the tenant's rows only while the token holds.
-          guard: () => guardedCredentialStatement(this.#d1, expected),
+          guard: () => guardedCredentialStatement(store.d1, expected),
         });
         base = createDb(gate.binding);
       }
@@ -295,7 +315,8 @@ export class IntegrationWriter extends DurableObject<Env> {
     }
     if (outcome.ok) return outcome.result;
     const { error } = outcome;
-    if (authority && refusedAtCommit(error)) return lostAuthority(this.#db, write.tenantId, authority);
+    if (isTenantMoving(error)) return movingFailure();
+    if (authority && refusedAtCommit(error)) return lostAuthority(this.#store(write.shard ?? DIRECTORY).db, write.tenantId, authority);
     if (error instanceof ScimError && error.status < 500) {
       return failure(error.status as WriteFailure["status"], error.detail, error.scimType as WriteFailure["scimType"]);
     }

@@ -1,0 +1,56 @@
+/**
+ * The Durable Object that moves one tenant (one object per tenant, named by its id): its alarm
+ * runs `advanceMove` a bounded step at a time and sets itself again until the move ends. The
+ * move's progress lives in the directory, so an alarm that dies mid-step (a crash, a redeploy)
+ * is simply run again and resumes there.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { createDb } from "../db/client";
+import { shardBinding } from "../db/shards";
+import { advanceMove } from "../iam/tenant-moves";
+import { describeError } from "../observability";
+
+/** Seconds before an alarm whose step failed runs again. */
+const RETRY_MS = 5_000;
+
+export class TenantMover extends DurableObject<Env> {
+  /** Starts (or wakes) the tenant's move; `startMove` has recorded it in the directory. */
+  async start(tenantId: string): Promise<void> {
+    await this.ctx.storage.put("tenant", tenantId);
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    const tenantId = await this.ctx.storage.get<string>("tenant");
+    if (!tenantId) return;
+    const stores = { directory: createDb(this.env.DB), shard: (name: string) => createDb(shardBinding(this.env, name)) };
+    try {
+      const result = await advanceMove(stores, tenantId, { graceMs: moveGraceMs(this.env) });
+      if (result.step === "done" || result.step === "failed") {
+        console.log(JSON.stringify({ level: "info", component: "tenant-mover", tenant: tenantId, step: result.step }));
+        await this.ctx.storage.deleteAll();
+        return;
+      }
+      await this.ctx.storage.setAlarm(result.waitUntil ?? Date.now());
+    } catch (error) {
+      console.error(JSON.stringify({ level: "warn", component: "tenant-mover", tenant: tenantId, message: "a move step failed; retrying", error: describeError(error) }));
+      await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+    }
+  }
+}
+
+/**
+ * `TENANT_MOVE_GRACE_SECONDS`: how long a moved tenant's old shard stays whole (default: twice
+ * the placement cache's lifetime). Only tests shorten it; shorter than the cache's lifetime, an
+ * isolate could read the emptied old shard.
+ */
+function moveGraceMs(env: Env): number | undefined {
+  const raw = (env as { TENANT_MOVE_GRACE_SECONDS?: string }).TENANT_MOVE_GRACE_SECONDS?.trim();
+  return raw && /^\d{1,5}$/.test(raw) ? Number(raw) * 1000 : undefined;
+}
+
+/** The mover of a tenant. */
+export function tenantMover(env: Env, tenantId: string): DurableObjectStub<TenantMover> {
+  const ns = env.TENANT_MOVER as DurableObjectNamespace<TenantMover>;
+  return ns.get(ns.idFromName(tenantId));
+}

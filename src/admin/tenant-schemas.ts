@@ -1,0 +1,38 @@
+/** The admin API's request and response schemas of tenants and shards. */
+import { z } from "@hono/zod-openapi";
+import { TenantId, time } from "./schemas";
+
+const shardName = z.string().openapi({ example: "SHARD_2", description: "A shard's D1 binding (GET /api/v1/shards)." });
+export const TenantMove = z
+  .object({
+    to: shardName,
+    step: z.string().openapi({ description: "freeze, copy, switch, purge (the old shard is emptied) or done." }),
+    copied: z.number().int().openapi({ description: "Rows copied so far." }),
+    total: z.number().int().nullable().openapi({ description: "Rows to copy (known once the tenant is frozen)." }),
+    startedAt: time,
+  })
+  .openapi("TenantMove");
+export const Tenant = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    createdAt: time,
+    shard: shardName,
+    moving: TenantMove.nullable(),
+    lastMoveFailed: z.string().optional().openapi({ description: "Why the last move failed (the tenant stayed where it was)." }),
+  })
+  .openapi("Tenant");
+export const CreateTenant = z
+  .strictObject({ id: TenantId, name: z.string().trim().min(1).max(200).optional(), shard: shardName.optional() })
+  .openapi("CreateTenant");
+export const MoveTenant = z.strictObject({ shard: shardName }).openapi("MoveTenant");
+export const Shard = z
+  .object({
+    name: shardName,
+    directory: z.boolean().openapi({ description: "Whether this database is also the directory (one-database deployments)." }),
+    tenants: z.number().int(),
+    arriving: z.number().int().openapi({ description: "Tenants moving into this shard." }),
+    sizeBytes: z.number().int().nullable(),
+  })
+  .openapi("Shard");
+export const ShardList = z.object({ shards: z.array(Shard) }).openapi("ShardList");
