@@ -31,7 +31,7 @@ export default defineConfig(async () => {
             // Generous: CI is a noisy 2-core machine, and no test's outcome may hang on its speed.
             testTimeout: 30_000,
             include: ["test/**/*.test.ts"],
-            exclude: ["test/e2e/**", "test/**/*.sharded.test.ts"],
+            exclude: ["test/e2e/**", "test/scripts/**", "test/**/*.sharded.test.ts"],
             setupFiles: ["./test/support/apply-migrations.ts"],
           },
         },
@@ -68,6 +68,16 @@ export default defineConfig(async () => {
             testTimeout: 60_000,
             hookTimeout: 60_000,
             fileParallelism: false,
+          },
+        },
+        {
+          // The project's scripts run as a user runs them (scripts/migrate.mjs on wrangler's local D1).
+          test: {
+            name: "scripts",
+            include: ["test/scripts/*.test.ts"],
+            environment: "node",
+            // Each run starts wrangler once per database: generous, so no outcome hangs on speed.
+            testTimeout: 300_000,
           },
         },
       ],

@@ -1,8 +1,11 @@
 // `npm start`: local development on wrangler's embedded D1.
 // 1. make sure .dev.vars holds an ADMIN_TOKEN (generate a strong one if not),
-// 2. apply the D1 migrations to the local database (their tables shown only when it fails),
+// 2. apply the D1 migrations to every local database of the environment (scripts/migrate.mjs:
+//    one line each, wrangler's tables only when it fails),
 // 3. run `wrangler dev` on $PORT (default 8787), and once it answers, say where the console is
 //    and how to sign in.
+// Extra arguments go to `wrangler dev`; `--env NAME` and `--persist-to DIR` to the migrations too,
+// so `npm start -- --env sharded` migrates and runs the sharded environment.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
@@ -17,24 +20,26 @@ if (!/^\s*ADMIN_TOKEN\s*=\s*\S+/m.test(current)) {
   console.log(`[scim-edge] generated an admin token and wrote it to ${devVars}`);
 }
 
-const env = { ...envWithNode22(), CI: "true" };
-const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: ROOT, env, encoding: "utf8" });
+const args = process.argv.slice(2);
+/** @type {string[]} */
+const scope = []; // --env NAME and --persist-to DIR (or --env=NAME …), for the migrator too
+args.forEach((arg, i) => {
+  if (arg === "--env" || arg === "--persist-to") scope.push(arg, args[i + 1] ?? "");
+  else if (arg.startsWith("--env=") || arg.startsWith("--persist-to=")) scope.push(arg);
+});
+
+const env = envWithNode22();
+// The migrator reads wrangler.toml with wrangler's own reader, so it runs on Node >= 22 too.
+const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : "node";
+const migrate = spawnSync(node, [join(ROOT, "scripts", "migrate.mjs"), "--local", ...scope], { cwd: ROOT, env, stdio: "inherit" });
 if (migrate.status !== 0) {
-  process.stdout.write(migrate.stdout ?? "");
-  process.stderr.write(migrate.stderr ?? "");
   console.error("[scim-edge] applying the local D1 migrations failed; see above.");
   process.exit(migrate.status ?? 1);
 }
-// Wrangler draws a table per migration; one line says the same.
-const applied = new Set(migrate.stdout.match(/\d{4}_[\w-]+\.sql/g) ?? []).size;
-console.log(`[scim-edge] local D1 up to date${applied ? ` (${applied} migration${applied === 1 ? "" : "s"} applied)` : ""}`);
 
 const port = process.env.PORT || "8787";
-/** @type {NodeJS.ProcessEnv} */
-const devEnv = { ...env };
-if (process.env.CI === undefined) delete devEnv.CI; // CI=true only kept wrangler from prompting above
-const dev = spawn(wrangler, ["dev", "--port", port, ...process.argv.slice(2)], { cwd: ROOT, env: devEnv, stdio: "inherit" });
+const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
+const dev = spawn(wrangler, ["dev", "--port", port, ...args], { cwd: ROOT, env, stdio: "inherit" });
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 
