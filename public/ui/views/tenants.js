@@ -131,6 +131,24 @@ export async function renderTenants(ctx) {
     what: "tenants",
     emptyText: "No tenants yet. Create the first one below; then add a provisioning integration to it.",
     render: (rows) =>
-      stackedTable("Tenants", ["Tenant", "Name", "Created"], rows, (t) => [link(tenantPath(t.id, "provisioning"), t.id), t.name, when(t.createdAt)]),
+      stackedTable("Tenants", ["Tenant", "Name", "Database", "Created"], rows, (t) => [
+        link(tenantPath(t.id, "provisioning"), t.id),
+        t.name,
+        placement(t),
+        when(t.createdAt),
+      ]),
   });
+}
+
+/**
+ * Where a tenant's data is: its shard, and while it moves, where to and how far along.
+ * @param {{ shard: string; moving: { to: string; step: string; copied: number; total: number | null } | null; lastMoveFailed?: string }} t
+ */
+function placement(t) {
+  if (t.moving) {
+    const { to, step, copied, total } = t.moving;
+    const rows = total === null ? "counting rows" : `${copied.toLocaleString()} of ${total.toLocaleString()} rows copied`;
+    return `${t.shard} → ${to} (moving: ${step}, ${rows})`;
+  }
+  return t.lastMoveFailed ? `${t.shard} (last move failed: ${t.lastMoveFailed})` : t.shard;
 }
