@@ -142,7 +142,8 @@ export async function renderTenants(ctx) {
 
 /**
  * Where a tenant's data is: its shard, and while it moves, where to and how far along.
- * @param {{ shard: string; moving: { to: string; step: string; copied: number; total: number | null } | null; lastMoveFailed?: string }} t
+ * @typedef {{ to: string; step: string; copied: number; total: number | null }} Move
+ * @param {{ shard: string; moving: Move | null; lastMoveFailed?: string }} t
  */
 function placement(t) {
   if (t.moving) {
