@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig(async () => {
   // The migrations drizzle-kit generated, applied to each test file's isolated D1 by the setup file.
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "drizzle"));
+  const bindings = { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token-0123456789abcdef" };
   return {
     test: {
       reporters: ["default", "./test/support/summary-reporter.ts"],
@@ -17,10 +18,7 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
-                },
+                bindings,
                 // An empty database for migration tests: filled through an older schema, then migrated.
                 d1Databases: ["MIGRATION_DB"],
               },
@@ -41,12 +39,8 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
-                  // A moved tenant's old shard is emptied at once (src/admin/tenant-mover.ts).
-                  TENANT_MOVE_GRACE_SECONDS: "0",
-                },
+                // A moved tenant's old shard is emptied at once (src/admin/tenant-mover.ts).
+                bindings: { ...bindings, TENANT_MOVE_GRACE_SECONDS: "0" },
                 d1Databases: ["SHARD_1", "SHARD_2", "SHARD_3"],
               },
             }),
