@@ -7,13 +7,13 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { ProblemError } from "./problem";
+import { tenantStores } from "./stores";
 import type { BaseVariables } from "../app-env";
 import type { Actor } from "../iam/audit";
 import { findCredential, hasExpired, LAST_USED_RESOLUTION_MS, touchToken, type Credential } from "../iam/credentials";
 import type { TenantMember } from "../iam/sign-in";
-import { createDb, type Db } from "../db/client";
-import { metered } from "../db/metered";
-import { DIRECTORY, isSharded, shardBinding, shardNames } from "../db/shards";
+import type { Db } from "../db/client";
+import { isSharded } from "../db/shards";
 import { accessTokenFrom, verifyAccessJwt } from "../auth/access-jwt";
 import { bearerToken, digestsEqual, secretMatches, sha256Hex } from "../auth/tokens";
 
@@ -80,11 +80,10 @@ export function adminAuth(options: AdminAuthOptions = {}): MiddlewareHandler<{ B
  */
 async function credentialOf(c: Context<{ Bindings: Env; Variables: AdminVariables }>, hash: string): Promise<{ credential?: Credential; db: Db }> {
   if (c.var.placement || !isSharded(c.env)) return { credential: await findCredential(c.var.db, hash), db: c.var.db };
-  const names = [...shardNames(c.env), DIRECTORY];
-  const dbs = names.map((name) => (name === DIRECTORY ? c.var.directory : createDb(metered(shardBinding(c.env, name), c.var.d1Stats))));
-  const found = await Promise.all(dbs.map((db) => findCredential(db, hash)));
+  const stores = tenantStores(c);
+  const found = await Promise.all(stores.map(({ db }) => findCredential(db, hash)));
   const at = found.findIndex((credential) => credential !== undefined);
-  return at < 0 ? { db: c.var.db } : { credential: found[at], db: dbs[at]! };
+  return at < 0 ? { db: c.var.db } : { credential: found[at], db: stores[at]!.db };
 }
 
 /** The Access assertion of a request, when Access sign-in is configured and one was sent. */

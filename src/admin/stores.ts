@@ -1,12 +1,12 @@
 /** The admin API's handles on the shards, metered into the request's D1 counters. */
-import type { Context } from "hono";
-import type { AdminVariables } from "./gate";
+import type { BaseVariables } from "../app-env";
 import { createDb, type Db } from "../db/client";
 import { metered } from "../db/metered";
 import { DIRECTORY, isSharded, shardBinding, shardNames } from "../db/shards";
 import type { ShardStore } from "../iam/tenants";
 
-type AdminContext = Context<{ Bindings: Env; Variables: AdminVariables }>;
+/** What these need of a request's context (any admin or SCIM route's `c` has it). */
+type AdminContext = { env: Env; var: Pick<BaseVariables, "directory" | "d1Stats"> };
 
 /** The database of shard `name` (the directory's own handle for `DB`). */
 export function shardDb(c: AdminContext): (name: string) => Db {

@@ -105,18 +105,22 @@ export async function advanceMove(
   const budget = options.budget ?? 10 * CHUNK_ROWS;
   const now = options.now ?? (() => Date.now());
   let spent = 0;
+  // Read once: only this tenant's mover writes a move's state, so each step carries on from the
+  // state it just saved instead of reading it back.
+  const row = await stores.directory.select().from(tenants).where(eq(tenants.id, tenantId)).get();
+  if (!row?.moveTo || !row.moveState) return { step: "done" };
+  let state = row.moveState as unknown as MoveState;
+  const to = row.moveTo;
+  const from = stores.shard(state.from);
+  const target = stores.shard(to);
+  const save = async (next: MoveState, extra: Partial<typeof tenants.$inferInsert> = {}) => {
+    await stores.directory
+      .update(tenants)
+      .set({ moveState: next as unknown as Record<string, unknown>, ...extra })
+      .where(eq(tenants.id, tenantId));
+    state = next;
+  };
   for (;;) {
-    const row = await stores.directory.select().from(tenants).where(eq(tenants.id, tenantId)).get();
-    if (!row?.moveTo || !row.moveState) return { step: "done" };
-    const state = row.moveState as unknown as MoveState;
-    const to = row.moveTo;
-    const from = stores.shard(state.from);
-    const target = stores.shard(to);
-    const save = (next: MoveState, extra: Partial<typeof tenants.$inferInsert> = {}) =>
-      stores.directory
-        .update(tenants)
-        .set({ moveState: next as unknown as Record<string, unknown>, ...extra })
-        .where(eq(tenants.id, tenantId));
     switch (state.step) {
       case "freeze": {
         await from.run(sql`update tenants set frozen = 1 where id = ${tenantId}`);
@@ -194,18 +198,18 @@ export async function advanceMove(
       case "purge": {
         const left = await purgeChunk(from, tenantId, state);
         spent += left.rows;
-        if (left.next) await save(left.next);
-        else await save({ ...state, step: "done" }, { moveTo: null });
+        if (!left.next) {
+          await save({ ...state, step: "done" }, { moveTo: null });
+          return { step: "done" };
+        }
+        await save(left.next);
         break;
       }
       case "done":
       case "failed":
         return { step: state.step };
     }
-    if (spent >= budget) {
-      const after = await stores.directory.select({ state: tenants.moveState }).from(tenants).where(eq(tenants.id, tenantId)).get();
-      return { step: ((after?.state as unknown as MoveState | null)?.step ?? "done") as MoveStep };
-    }
+    if (spent >= budget) return { step: state.step };
   }
 }
 
