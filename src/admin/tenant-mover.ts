@@ -25,7 +25,8 @@ export class TenantMover extends DurableObject<Env> {
     if (!tenantId) return;
     const stores = { directory: createDb(this.env.DB), shard: (name: string) => createDb(shardBinding(this.env, name)) };
     try {
-      const result = await advanceMove(stores, tenantId, { graceMs: moveGraceMs(this.env) });
+      const wait = moveWaitMs(this.env);
+      const result = await advanceMove(stores, tenantId, { settleMs: wait, graceMs: wait });
       if (result.step === "done" || result.step === "failed") {
         console.log(JSON.stringify({ level: "info", component: "tenant-mover", tenant: tenantId, step: result.step }));
         await this.ctx.storage.deleteAll();
@@ -40,11 +41,12 @@ export class TenantMover extends DurableObject<Env> {
 }
 
 /**
- * `TENANT_MOVE_GRACE_SECONDS`: how long a moved tenant's old shard stays whole (default: twice
- * the placement cache's lifetime). Only tests shorten it; shorter than the cache's lifetime, an
- * isolate could read the emptied old shard.
+ * `TENANT_MOVE_GRACE_SECONDS`: how long a move waits for isolates' cached placements to expire,
+ * before it freezes (default: the cache's lifetime) and before it empties the old shard (default:
+ * twice that). Only tests shorten it; shorter than the cache's lifetime, an isolate could read
+ * the old shard after the switch, or find it emptied.
  */
-function moveGraceMs(env: Env): number | undefined {
+function moveWaitMs(env: Env): number | undefined {
   const raw = (env as { TENANT_MOVE_GRACE_SECONDS?: string }).TENANT_MOVE_GRACE_SECONDS?.trim();
   return raw && /^\d{1,5}$/.test(raw) ? Number(raw) * 1000 : undefined;
 }

@@ -46,9 +46,11 @@ export interface Placement {
 }
 
 /**
- * How long an isolate trusts what it read of a tenant's placement. A move waits longer than this
- * between switching the directory and emptying the old shard (src/iam/tenant-moves.ts), and a
- * write refused there drops the entry at once.
+ * How long an isolate trusts what it read of a tenant's placement (never while the tenant
+ * moves). A move waits this long after it starts before it freezes anything, so no isolate
+ * still holds a placement read before it, and longer than this between switching the directory
+ * and emptying the old shard (src/iam/tenant-moves.ts); a write refused by a move drops the
+ * entry at once.
  */
 export const PLACEMENT_TTL_MS = 15_000;
 
@@ -64,7 +66,10 @@ export async function placementOf(env: Env, directory: Db, tenantId: string, now
   if (cached && cached.until > now) return cached.placement;
   const row = await directory.select({ shard: tenants.shard, moveTo: tenants.moveTo }).from(tenants).where(eq(tenants.id, tenantId)).get();
   if (!row) return undefined;
-  remember(tenantId, row, now);
+  // A moving tenant's placement is read afresh by every request until the move ends: its switch
+  // then reaches every isolate at once (the move waits out entries cached before it started).
+  if (row.moveTo === null) remember(tenantId, row, now);
+  else placements.delete(tenantId);
   return row;
 }
 

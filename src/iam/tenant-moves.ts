@@ -31,7 +31,7 @@ export const CHUNK_ROWS = 400;
 /** How long the old shard stays whole after the switch (isolates' placements expire first). */
 export const MOVE_GRACE_MS = 2 * PLACEMENT_TTL_MS;
 
-export type MoveStep = "freeze" | "prepare" | "copy" | "switch" | "grace" | "purge" | "done" | "failed";
+export type MoveStep = "settle" | "freeze" | "prepare" | "copy" | "switch" | "grace" | "purge" | "done" | "failed";
 
 /** A move's place, stored as JSON in the directory's `tenants.move_state`. */
 export interface MoveState {
@@ -93,14 +93,14 @@ export type AdvanceResult = { step: MoveStep; waitUntil?: number };
 
 /**
  * Runs the tenant's move forward by up to `budget` rows (at least one step) and says where it
- * is: `done` or `failed` end it, `grace` asks to be called again at `waitUntil`, anything else
+ * is: `done` or `failed` end it, `settle` and `grace` ask to be called again at `waitUntil`, anything else
  * to be called again now. Safe to call again at any point: each step commits its progress with
  * its work or is redone whole.
  */
 export async function advanceMove(
   stores: MoveStores,
   tenantId: string,
-  options: { budget?: number; graceMs?: number; now?: () => number } = {},
+  options: { budget?: number; settleMs?: number; graceMs?: number; now?: () => number } = {},
 ): Promise<AdvanceResult> {
   const budget = options.budget ?? 10 * CHUNK_ROWS;
   const now = options.now ?? (() => Date.now());
@@ -122,6 +122,14 @@ export async function advanceMove(
   };
   for (;;) {
     switch (state.step) {
+      case "settle": {
+        // Isolates stop caching the tenant's placement once it moves (src/db/shards.ts); those
+        // that cached it before must have let it expire before the switch can reach them all.
+        const until = (row.moveStartedAt ?? 0) + (options.settleMs ?? PLACEMENT_TTL_MS);
+        if (now() < until) return { step: "settle", waitUntil: until };
+        await save({ ...state, step: "freeze" });
+        break;
+      }
       case "freeze": {
         await from.run(sql`update tenants set frozen = 1 where id = ${tenantId}`);
         const total = (await countRows(from, tenantId)).reduce((a, b) => a + b, 0);
@@ -325,7 +333,7 @@ export async function startMove(
   if (!row) return { status: 404, detail: `Tenant '${input.tenantId}' does not exist.` };
   if (row.moveTo) return { status: 409, detail: `Tenant '${input.tenantId}' is already moving to ${row.moveTo}.` };
   if (row.shard === input.to) return { status: 409, detail: `Tenant '${input.tenantId}' is already on ${input.to}.` };
-  const state: MoveState = { step: "freeze", from: row.shard, actor: input.actor, requestId: input.requestId };
+  const state: MoveState = { step: "settle", from: row.shard, actor: input.actor, requestId: input.requestId };
   const started = await directory
     .update(tenants)
     .set({ moveTo: input.to, moveState: state as unknown as Record<string, unknown>, moveCopied: 0, moveTotal: null, moveStartedAt: now })

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
-import { forgetPlacement } from "../../src/db/shards";
+import { forgetPlacement, placementOf } from "../../src/db/shards";
 import { advanceMove, CHUNK_ROWS, countTenantRows, startMove, type MoveStores } from "../../src/iam/tenant-moves";
 import { admin, newIntegration, scim, type TestIntegration } from "../support/helpers";
 
@@ -55,7 +55,7 @@ async function snapshot(integration: TestIntegration) {
 
 async function runToEnd(tenantId: string, budget?: number): Promise<string> {
   for (let i = 0; i < 500; i++) {
-    const result = await advanceMove(stores, tenantId, { budget, graceMs: 0 });
+    const result = await advanceMove(stores, tenantId, { budget, settleMs: 0, graceMs: 0 });
     if (result.step === "done" || result.step === "failed") return result.step;
   }
   throw new Error("the move did not end");
@@ -101,7 +101,7 @@ describe("moving a tenant", () => {
     const { integration, userIds, groupId } = await populated("SHARD_1");
     expect(await startMove(stores.directory, { tenantId: integration.tenant, to: "SHARD_3", shards: SHARDS })).toBeUndefined();
     // The freeze step only: the tenant is frozen on its old shard, nothing copied yet.
-    await advanceMove(stores, integration.tenant, { budget: 1, graceMs: 0 });
+    await advanceMove(stores, integration.tenant, { budget: 1, settleMs: 0, graceMs: 0 });
     const write = await scim(integration, "POST", "/Users", { schemas: [USER], userName: `${integration.tenant}-during@example.com` });
     expect(write.status).toBe(503);
     expect(write.headers.get("Retry-After")).toBe("5");
@@ -124,6 +124,35 @@ describe("moving a tenant", () => {
     expect(retried.status).toBe(201);
   });
 
+  it("freezes nothing until placements cached before the move have expired, and never caches a moving tenant's", async () => {
+    const { integration } = await populated("SHARD_1", 1);
+    const tenant = integration.tenant;
+    forgetPlacement(tenant);
+    // An isolate reads the placement before the move starts, and keeps it.
+    expect(await placementOf(env, stores.directory, tenant)).toEqual({ shard: "SHARD_1", moveTo: null });
+    const startedAt = Date.now();
+    expect(await startMove(stores.directory, { tenantId: tenant, to: "SHARD_2", shards: SHARDS })).toBeUndefined();
+    expect(await placementOf(env, stores.directory, tenant)).toEqual({ shard: "SHARD_1", moveTo: null });
+    // The move waits that entry out before it freezes: writes go on meanwhile.
+    const waiting = await advanceMove(stores, tenant, { settleMs: 60_000, graceMs: 0 });
+    expect(waiting.step).toBe("settle");
+    expect(waiting.waitUntil).toBeGreaterThanOrEqual(startedAt + 60_000);
+    const during = await scim(integration, "POST", "/Users", { schemas: [USER], userName: `${tenant}-settling@example.com` });
+    expect(during.status, during.text).toBe(201);
+    // Read once the entry expired, a moving tenant's placement is not kept: the switch reaches
+    // this isolate on its very next request, with nothing forgotten by hand.
+    forgetPlacement(tenant);
+    expect(await placementOf(env, stores.directory, tenant)).toEqual({ shard: "SHARD_1", moveTo: "SHARD_2" });
+    const setMoveTo = (to: string) => env.DB.prepare("update tenants set move_to = ? where id = ?").bind(to, tenant).run();
+    await setMoveTo("SHARD_3");
+    expect(await placementOf(env, stores.directory, tenant)).toEqual({ shard: "SHARD_1", moveTo: "SHARD_3" });
+    await setMoveTo("SHARD_2");
+    expect(await runToEnd(tenant)).toBe("done");
+    expect(await placementOf(env, stores.directory, tenant)).toEqual({ shard: "SHARD_2", moveTo: null });
+    const users = await scim(integration, "GET", "/Users?count=10");
+    expect(users.json.totalResults).toBe(2);
+  });
+
   it("resumes a move interrupted anywhere, redoing a chunk whose progress was lost, and copies every row once", async () => {
     const { integration } = await populated("SHARD_2", 12);
     const before = await snapshot(integration);
@@ -133,7 +162,7 @@ describe("moving a tenant", () => {
     let steps = 0;
     let rewound = false;
     for (;;) {
-      const result = await advanceMove(stores, integration.tenant, { budget: 3, graceMs: 0 });
+      const result = await advanceMove(stores, integration.tenant, { budget: 3, settleMs: 0, graceMs: 0 });
       steps++;
       const row = await env.DB.prepare("select move_state from tenants where id = ?").bind(integration.tenant).first<{ move_state: string }>();
       const state = JSON.parse(row!.move_state) as { step: string; table?: number; cursor?: unknown };

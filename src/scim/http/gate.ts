@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from "hono";
 import type { BaseVariables } from "../../app-env";
 import { createDb } from "../../db/client";
 import { piggyback } from "../../db/piggyback";
+import { shardBinding } from "../../db/shards";
 import { countRefusal, type RefusalCause } from "../../iam/integration-activity";
 import {
   credentialStatement,
@@ -139,7 +140,7 @@ export function scimAuth(
     const scope = { tenantId: c.req.param("tenant") ?? "", integrationId: c.req.param("integrationId") ?? "" };
     // Counted off the answer's path, for the integration's activity (never an audit event).
     const count = (cause: RefusalCause, detail: string) =>
-      c.executionCtx.waitUntil(countRefusal(createDb(c.env.DB), { ...scope, cause, detail }).catch(() => undefined));
+      c.executionCtx.waitUntil(countRefusal(createDb(shardBinding(c.env, c.var.shard)), { ...scope, cause, detail }).catch(() => undefined));
     const presented = bearerToken(c.req.header("Authorization"));
     if (!presented) {
       const detail = "Send the integration's secret token as 'Authorization: Bearer <token>'.";
@@ -163,7 +164,7 @@ export function scimAuth(
         const known = verdict.credential;
         if (known) {
           if (known.lastUsedAt === null || known.lastUsedAt < now - LAST_USED_RESOLUTION_MS) {
-            c.executionCtx.waitUntil(touchToken(createDb(c.env.DB), known.tokenId, now).catch(() => undefined));
+            c.executionCtx.waitUntil(touchToken(createDb(shardBinding(c.env, c.var.shard)), known.tokenId, now).catch(() => undefined));
           }
           // Known from here (a write refused for a missing permission is still audited as this
           // integration's).
