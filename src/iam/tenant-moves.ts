@@ -93,9 +93,9 @@ export type AdvanceResult = { step: MoveStep; waitUntil?: number };
 
 /**
  * Runs the tenant's move forward by up to `budget` rows (at least one step) and says where it
- * is: `done` or `failed` end it, `settle` and `grace` ask to be called again at `waitUntil`, anything else
- * to be called again now. Safe to call again at any point: each step commits its progress with
- * its work or is redone whole.
+ * is: `done` or `failed` end it, `settle` and `grace` ask to be called again at `waitUntil`,
+ * anything else to be called again now. Safe to call again at any point: each step commits its
+ * progress with its work or is redone whole.
  */
 export async function advanceMove(
   stores: MoveStores,
