@@ -3,7 +3,7 @@
  * placement, where a tenant's data is stored, and one identity with private views across shards.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
 import { tenantsOfEmail } from "../../src/iam/sign-in";
 import { admin, newIntegration, scim } from "../support/helpers";
@@ -133,5 +133,17 @@ describe("identities across shards", () => {
     const stores = ["SHARD_1", "SHARD_2", "SHARD_3", "DB"].map((name) => ({ name, db: createDb(shardDb(name)) }));
     const found = await tenantsOfEmail(stores, email);
     expect(found.map((m) => m.tenantId).sort()).toEqual(tenants.sort());
+  });
+
+  it("keeps an integration's activity on its tenant's shard: refusals counted and tokens' last use", async () => {
+    const integration = await newIntegration(await tenantOn("SHARD_2"));
+    const refused = await scim({ ...integration, token: "not-the-token" }, "GET", "/Users");
+    expect(refused.status).toBe(401);
+    const refusals = "select count(*) as n from integration_refusals where integration_id = ?";
+    await vi.waitFor(async () => expect(await count(shardDb("SHARD_2"), refusals, integration.id)).toBeGreaterThan(0));
+    expect(await count(env.DB, refusals, integration.id)).toBe(0);
+    expect((await scim(integration, "GET", "/Users")).status).toBe(200);
+    const used = "select count(*) as n from api_tokens where service_account_id = ? and last_used_at is not null";
+    await vi.waitFor(async () => expect(await count(shardDb("SHARD_2"), used, integration.serviceAccountId)).toBe(1));
   });
 });
