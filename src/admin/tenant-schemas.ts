@@ -6,7 +6,11 @@ const shardName = z.string().openapi({ example: "SHARD_2", description: "A shard
 export const TenantMove = z
   .object({
     to: shardName,
-    step: z.string().openapi({ description: "freeze, copy, switch, purge (the old shard is emptied) or done." }),
+    // done and failed clear `moving` in the same write; they are listed for completeness.
+    step: z.enum(["settle", "freeze", "prepare", "copy", "switch", "grace", "purge", "done", "failed"]).openapi({
+      description:
+        "settle (waiting out cached placements; writes go on), freeze, prepare, copy (writes refused with 503 from freeze to switch), switch, grace, purge (the old shard is emptied). docs/sharding.md.",
+    }),
     copied: z.number().int().openapi({ description: "Rows copied so far." }),
     total: z.number().int().nullable().openapi({ description: "Rows to copy (known once the tenant is frozen)." }),
     startedAt: time,

@@ -21,7 +21,7 @@ function render(tenant: TenantRow) {
     createdAt: iso(tenant.createdAt),
     shard: tenant.shard,
     moving: tenant.moveTo
-      ? { to: tenant.moveTo, step: state?.step ?? "freeze", copied: tenant.moveCopied ?? 0, total: tenant.moveTotal, startedAt: iso(tenant.moveStartedAt ?? 0) }
+      ? { to: tenant.moveTo, step: state?.step ?? "settle", copied: tenant.moveCopied ?? 0, total: tenant.moveTotal, startedAt: iso(tenant.moveStartedAt ?? 0) }
       : null,
     ...(state?.step === "failed" ? { lastMoveFailed: state.reason ?? "failed" } : {}),
   };
