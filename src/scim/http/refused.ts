@@ -1,6 +1,7 @@
 /** Refused and failed SCIM writes, in the audit log with their reasons. */
 import type { ScimContext } from "./context";
 import { createDb } from "../../db/client";
+import { MOVING_DETAIL } from "../../db/moving";
 import { recordAudit } from "../../iam/audit";
 import { describeError } from "../../observability";
 
@@ -43,8 +44,9 @@ export async function recordRefusedWrite(
   const action = WRITE_ACTIONS[refused.method.toUpperCase()];
   const endpoint = refused.endpoint.toLowerCase();
   if (!action || (endpoint !== "users" && endpoint !== "groups") || refused.status < 400) return;
-  // A request whose token did not hold is nobody's refused write.
-  if (!c.var.credential) return;
+  // A request whose token did not hold is nobody's refused write. A write paused by a move
+  // cannot be recorded either: the tenant's shard refuses its every write until the switch.
+  if (!c.var.credential || refused.detail === MOVING_DETAIL) return;
   const { tenantId, integrationId, serviceAccountId } = c.var.credential;
   const resourceName = await nameInBody(c, endpoint);
   // Through the ungated binding: a refusal by the gate itself (a missing permission) is recorded
