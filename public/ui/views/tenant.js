@@ -78,8 +78,12 @@ export async function renderTenant(ctx) {
   const stepNews = h("p", { class: "visually-hidden", role: "status" });
   const failure = h("div", {});
   const problem = h("div", {});
+  // A move refused while another runs: kept while that one's progress refreshes.
+  const refusal = h("div", {});
   const form = h("section", { "aria-labelledby": "move-heading" });
-  ctx.view.append(back, head, about, progress, stepNews, failure, problem, form);
+  // Redrawn in place on every refresh (the rest of the card keeps its focus).
+  const database = h("dd", {});
+  ctx.view.append(back, head, about, refusal, progress, stepNews, failure, problem, form);
 
   /** @type {Tenant} */
   let tenant;
@@ -97,6 +101,9 @@ export async function renderTenant(ctx) {
 
   /** The shard a move left, once seen: the API says only where it goes. */
   let from = tenant.moving && !SWITCHED.includes(tenant.moving.step) ? tenant.shard : "";
+  /** Why the last move asked for was refused, shown in the form drawn again. */
+  /** @type {unknown} */
+  let refused = null;
   /** When the move last advanced, and what it was then (to tell a stalled move). */
   let seen = { at: Date.now(), key: "" };
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -117,8 +124,9 @@ export async function renderTenant(ctx) {
             ["Tenant ID", h("span", { class: "mono" }, tenant.id)],
             ["Name", tenant.name],
             ["Created", when(tenant.createdAt)],
-            ["Database", databaseLine()],
           ].flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
+          h("dt", {}, "Database"),
+          database,
         ),
         h(
           "p",
@@ -148,22 +156,29 @@ export async function renderTenant(ctx) {
     drawForm();
   }
 
-  /** The tenant's shard, and what is special about it. */
-  function databaseLine() {
+  /** The tenant's shard, and what is special about it (or where it is moving). */
+  function drawDatabase() {
     const list = shards instanceof Error ? [] : shards;
     const own = list.find((s) => s.name === tenant.shard);
-    const note = own?.directory
-      ? " (the only database: it also holds the directory of tenants)"
-      : !own && list.length > 0
-        ? " (the directory: it was placed there before this deployment had shards)"
-        : "";
-    return h("span", {}, h("strong", { class: "mono" }, tenant.shard), note);
+    const move = tenant.moving;
+    const note = move
+      ? SWITCHED.includes(move.step)
+        ? ` (moved in; ${from || "the old database"} ${move.step === "grace" ? "is emptied shortly" : "is being emptied"})`
+        : ` (moving to ${move.to})`
+      : own?.directory
+        ? " (the only database: it also holds the directory of tenants)"
+        : !own && list.length > 0
+          ? " (the directory: it was placed there before this deployment had shards)"
+          : "";
+    database.replaceChildren(h("strong", { class: "mono" }, tenant.shard), note);
   }
 
   function drawProgress() {
+    drawDatabase();
     const move = tenant.moving;
     if (!move) {
       progress.replaceChildren();
+      stepNews.textContent = "";
       return;
     }
     const switched = SWITCHED.includes(move.step);
@@ -254,7 +269,8 @@ export async function renderTenant(ctx) {
       return;
     }
     const target = select("shard", others.map((s) => /** @type {[string, string]} */ ([s.name, describeShard(s)])));
-    const status = h("div", {});
+    const status = h("div", {}, refused ? errorBox(refused) : "");
+    refused = null;
     const submit = h("button", { type: "submit" }, "Move…");
     const move = h(
       "form",
@@ -272,7 +288,7 @@ export async function renderTenant(ctx) {
       event.preventDefault();
       const to = target.value;
       status.replaceChildren();
-      problem.replaceChildren();
+      refusal.replaceChildren();
       const go = await confirmAction({
         title: `Move ${tenant.id} to ${to}?`,
         body: [
@@ -288,10 +304,10 @@ export async function renderTenant(ctx) {
         from = tenant.shard;
         notify(`Moving ${tenant.id} to ${to}.`);
       } catch (err) {
-        // Someone may have started a move meanwhile: show it, with why this one was refused.
-        problem.replaceChildren(errorBox(err));
-        submit.disabled = false;
+        // Someone may have started a move meanwhile: show it, and why this one was refused.
         tenant = await api("GET", path).catch(() => tenant);
+        if (tenant.moving) refusal.replaceChildren(errorBox(err));
+        else refused = err;
       }
       if (!ctx.isCurrent()) return;
       draw();
@@ -300,7 +316,8 @@ export async function renderTenant(ctx) {
       if (tenant.moving && heading) {
         heading.tabIndex = -1;
         heading.focus();
-      } else focusView();
+      } else if (form.querySelector("select")) form.querySelector("select")?.focus();
+      else focusView();
       if (tenant.moving) poll(POLL_MS);
     });
     form.replaceChildren(heading, move);
@@ -326,6 +343,7 @@ export async function renderTenant(ctx) {
         // The move ended: the shards' counts changed too.
         shards = await api("GET", "/shards").then((answer) => answer.shards, (/** @type {Error} */ err) => err);
         if (ctx.signal.aborted) return;
+        refusal.replaceChildren();
         notify(
           tenant.lastMoveFailed
             ? `The move of ${tenant.id} failed; it stayed on ${tenant.shard}.`

@@ -150,7 +150,7 @@ function placement(t) {
   if (t.moving) {
     const { to, step, copied, total } = t.moving;
     // After the switch the tenant already lives on `to`; the old database is being emptied.
-    if (t.shard === to) return `${to} (moved in; ${step}: the old database is emptied)`;
+    if (t.shard === to) return `${to} (moved in; the old database is ${step === "grace" ? "emptied shortly" : "being emptied"})`;
     const rows = total === null ? "counting rows" : `${copied.toLocaleString()} of ${total.toLocaleString()} rows copied`;
     return `${t.shard} → ${to} (moving: ${step}, ${rows})`;
   }
