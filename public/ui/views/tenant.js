@@ -262,7 +262,9 @@ export async function renderTenant(ctx) {
           h(
             "p",
             {},
-            "To spread tenants over several databases, bind more D1 databases as SHARD_1, SHARD_2, … (README, “Shards”; locally, npm start -- --env sharded). A tenant can then be moved here, live.",
+            "To spread tenants over several databases, bind more D1 databases as SHARD_1, SHARD_2, … (README, “Shards”; locally, ",
+            h("span", { class: "mono" }, "npm start -- --env sharded"),
+            "). A tenant can then be moved here, live.",
           ),
         ),
       );
