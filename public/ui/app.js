@@ -12,6 +12,7 @@ import { renderProvisioning } from "./views/provisioning.js";
 import { renderRoles } from "./views/roles.js";
 import { renderSchemas } from "./views/schemas.js";
 import { renderServiceAccounts } from "./views/service-accounts.js";
+import { renderTenant } from "./views/tenant.js";
 import { noAccessPage, renderTenants } from "./views/tenants.js";
 import { renderUser } from "./views/user.js";
 import { renderUsers } from "./views/users.js";
@@ -43,6 +44,7 @@ const sectionsFor = (/** @type {Me} */ who) => SECTIONS.filter(([, , needs]) => 
 /** @type {[RegExp, (ctx: ViewContext) => Promise<void>][]} */
 const ROUTES = [
   [/^\/ui\/tenants$/, renderTenants],
+  [/^\/ui\/tenants\/([^/]+)$/, renderTenant],
   [/^\/ui\/t\/([^/]+)\/provisioning$/, renderProvisioning],
   [/^\/ui\/t\/([^/]+)\/users$/, renderUsers],
   [/^\/ui\/t\/([^/]+)\/users\/([^/]+)$/, renderUser],
@@ -64,6 +66,16 @@ function home(/** @type {Me} */ who) {
   const scoped = who.kind === "user" ? within(who, who.tenants[0]?.tenant ?? "") : who;
   const first = sectionsFor(scoped)[0];
   return first && scoped.kind !== "admin" && scoped.tenant ? tenantPath(scoped.tenant, first[0]) : "/ui/no-access";
+}
+
+/** Aborted when the view on screen is left (another view drawn, or the sign-in form). */
+let leaving = new AbortController();
+
+/** Ends the current view's timers and gives the next view its own signal. */
+function leaveView() {
+  leaving.abort();
+  leaving = new AbortController();
+  return leaving.signal;
 }
 
 /** Whether the page was opened behind Cloudflare Access: asked once per page load. */
@@ -162,6 +174,7 @@ function renderTabs(tenant, current) {
 }
 
 function renderSignIn(/** @type {string} */ problem = "") {
+  leaveView();
   renderHeader();
   renderTabs("", "");
   document.title = "Sign in · scim-edge";
@@ -208,6 +221,7 @@ let renderCount = 0;
 
 async function render() {
   const run = ++renderCount;
+  const signal = leaveView();
   const path = location.pathname.replace(/\/+$/, "") || "/ui";
   if (!getToken() && !me) {
     if (accessChecked) return renderSignIn();
@@ -279,6 +293,7 @@ async function render() {
     view: section,
     // A view whose request finishes after the person moved on must not pull them back.
     isCurrent: () => run === renderCount,
+    signal,
     navigate: (to, options) => {
       if (run === renderCount) navigate(to, options);
     },

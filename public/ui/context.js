@@ -39,6 +39,8 @@ import { h } from "./dom.js";
  * @property {(title: string) => void} title sets the browser tab's title (ignored once the view is
  *   left)
  * @property {() => boolean} isCurrent false once the person has moved to another view
+ * @property {AbortSignal} signal aborted once the view is left: a view that polls stops its
+ *   timers on it
  */
 
 /**
@@ -52,6 +54,9 @@ export const link = (href, text, attrs = {}) => h("a", { href, "data-nav": true,
 
 /** The path of a tenant's section. */
 export const tenantPath = (/** @type {string} */ tenant, /** @type {string} */ section) => `/ui/t/${encodeURIComponent(tenant)}/${section}`;
+
+/** The page of a tenant itself (the operator's: its database, and moving it to another). */
+export const tenantPagePath = (/** @type {string} */ tenant) => `/ui/tenants/${encodeURIComponent(tenant)}`;
 
 /** True when whoever signed in may do `RESOURCE:ACTION` in the tenant (the admin may do all). */
 export function can(/** @type {Me} */ me, /** @type {string} */ permission) {

@@ -4,7 +4,7 @@
  * that provisioned them, and what to ask for where they hold nothing.
  */
 import { api } from "../api.js";
-import { link, tenantPath } from "../context.js";
+import { link, tenantPagePath, tenantPath } from "../context.js";
 import { errorBox, field, h, notify, stackedTable, when } from "../dom.js";
 import { pagedList } from "./paged.js";
 
@@ -134,7 +134,8 @@ export async function renderTenants(ctx) {
       stackedTable("Tenants", ["Tenant", "Name", "Database", "Created"], rows, (t) => [
         link(tenantPath(t.id, "provisioning"), t.id),
         t.name,
-        placement(t),
+        // The tenant's own page: its database, a move's progress, moving it.
+        link(tenantPagePath(t.id), placement(t)),
         when(t.createdAt),
       ]),
   });
@@ -148,6 +149,8 @@ export async function renderTenants(ctx) {
 function placement(t) {
   if (t.moving) {
     const { to, step, copied, total } = t.moving;
+    // After the switch the tenant already lives on `to`; the old database is being emptied.
+    if (t.shard === to) return `${to} (moved in; the old database is ${step === "grace" ? "emptied shortly" : "being emptied"})`;
     const rows = total === null ? "counting rows" : `${copied.toLocaleString()} of ${total.toLocaleString()} rows copied`;
     return `${t.shard} → ${to} (moving: ${step}, ${rows})`;
   }
