@@ -32,9 +32,7 @@ import {
   TokenParams,
 } from "./schemas";
 import { decodeCursor, pageOf } from "./pages";
-import { iso } from "./times";
-
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+import { iso, isoOrNull } from "./times";
 
 function render(account: AccountRow) {
   return {

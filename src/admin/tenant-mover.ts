@@ -7,7 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
 import { shardBinding } from "../db/shards";
-import { advanceMove } from "../iam/tenant-moves";
+import { advanceMove, recordMoveError } from "../iam/tenant-moves";
 import { describeError } from "../observability";
 
 /** Seconds before an alarm whose step failed runs again. */
@@ -34,7 +34,11 @@ export class TenantMover extends DurableObject<Env> {
       }
       await this.ctx.storage.setAlarm(result.waitUntil ?? Date.now());
     } catch (error) {
-      console.error(JSON.stringify({ level: "warn", component: "tenant-mover", tenant: tenantId, message: "a move step failed; retrying", error: describeError(error) }));
+      const described = describeError(error);
+      console.error(JSON.stringify({ level: "warn", component: "tenant-mover", tenant: tenantId, message: "a move step failed; retrying", error: described }));
+      const cause = described.cause ? (JSON.parse(described.cause) as { message?: string }).message : undefined;
+      const message = `${described.name}: ${described.message}${cause ? ` (${cause})` : ""}`.slice(0, 500);
+      await recordMoveError(stores.directory, tenantId, message).catch(() => undefined);
       await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
     }
   }

@@ -5,6 +5,7 @@ import { TenantId, time } from "./schemas";
 const shardName = z.string().openapi({ example: "SHARD_2", description: "A shard's D1 binding (GET /api/v1/shards)." });
 export const TenantMove = z
   .object({
+    from: shardName.openapi({ description: "Where the tenant was when the move started." }),
     to: shardName,
     // done and failed clear `moving` in the same write; they are listed for completeness.
     step: z.enum(["settle", "freeze", "prepare", "copy", "switch", "grace", "purge", "done", "failed"]).openapi({
@@ -13,7 +14,11 @@ export const TenantMove = z
     }),
     copied: z.number().int().openapi({ description: "Rows copied so far." }),
     total: z.number().int().nullable().openapi({ description: "Rows to copy (known once the tenant is frozen)." }),
-    startedAt: time,
+    startedAt: time.nullable(),
+    lastError: z
+      .object({ at: time, message: z.string() })
+      .nullable()
+      .openapi({ description: "The last error a step met; the mover retries it every 5 s. Cleared once a step succeeds." }),
   })
   .openapi("TenantMove");
 export const Tenant = z
@@ -24,6 +29,8 @@ export const Tenant = z
     shard: shardName,
     moving: TenantMove.nullable(),
     lastMoveFailed: z.string().optional().openapi({ description: "Why the last move failed (the tenant stayed where it was)." }),
+    lastMoveFailedAt: time.nullable().optional(),
+    lastMoveTo: shardName.optional().openapi({ description: "Where the failed move was going." }),
   })
   .openapi("Tenant");
 export const CreateTenant = z

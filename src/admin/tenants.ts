@@ -11,7 +11,7 @@ import { ProblemError } from "./problem";
 import { IdParam, page, PageQuery } from "./schemas";
 import { CreateTenant, MoveTenant, ShardList, Tenant } from "./tenant-schemas";
 import { decodeCursor, pageOf } from "./pages";
-import { iso } from "./times";
+import { iso, isoOrNull } from "./times";
 
 function render(tenant: TenantRow) {
   const state = tenant.moveState as unknown as MoveState | null;
@@ -21,9 +21,19 @@ function render(tenant: TenantRow) {
     createdAt: iso(tenant.createdAt),
     shard: tenant.shard,
     moving: tenant.moveTo
-      ? { to: tenant.moveTo, step: state?.step ?? "settle", copied: tenant.moveCopied ?? 0, total: tenant.moveTotal, startedAt: iso(tenant.moveStartedAt ?? 0) }
+      ? {
+          from: state?.from ?? tenant.shard,
+          to: tenant.moveTo,
+          step: state?.step ?? "settle",
+          copied: tenant.moveCopied ?? 0,
+          total: tenant.moveTotal,
+          startedAt: isoOrNull(tenant.moveStartedAt),
+          lastError: state?.lastError ? { at: iso(state.lastError.at), message: state.lastError.message } : null,
+        }
       : null,
-    ...(state?.step === "failed" ? { lastMoveFailed: state.reason ?? "failed" } : {}),
+    ...(state?.step === "failed"
+      ? { lastMoveFailed: state.reason ?? "failed", lastMoveFailedAt: isoOrNull(state.failedAt), ...(state.to ? { lastMoveTo: state.to } : {}) }
+      : {}),
   };
 }
 

@@ -4,3 +4,8 @@
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** `iso`, or null for a time not known (or not yet). */
+export function isoOrNull(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : iso(ms);
+}

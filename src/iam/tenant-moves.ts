@@ -41,7 +41,12 @@ export interface MoveState {
   table?: number;
   cursor?: unknown[] | null;
   switchedAt?: number;
+  /** failed: why, when, and where the move was going. */
   reason?: string;
+  failedAt?: number;
+  to?: string;
+  /** The last error a step met while the mover retries it (cleared by the next saved step). */
+  lastError?: { at: number; message: string };
   actor?: Actor;
   requestId?: string;
 }
@@ -113,7 +118,7 @@ export async function advanceMove(
   const to = row.moveTo;
   const from = stores.shard(state.from);
   const target = stores.shard(to);
-  const save = async (next: MoveState, extra: Partial<typeof tenants.$inferInsert> = {}) => {
+  const save = async ({ lastError: _, ...next }: MoveState, extra: Partial<typeof tenants.$inferInsert> = {}) => {
     await stores.directory
       .update(tenants)
       .set({ moveState: next as unknown as Record<string, unknown>, ...extra })
@@ -169,7 +174,7 @@ export async function advanceMove(
         const differs = TABLES.map((spec, i) => (before[i] !== after[i] ? `${spec.table} ${after[i]} of ${before[i]}` : null)).filter(Boolean);
         if (differs.length > 0) {
           await from.run(sql`update tenants set frozen = 0 where id = ${tenantId}`);
-          await save({ ...state, step: "failed", reason: `copied rows differ: ${differs.join(", ")}` }, { moveTo: null });
+          await save({ ...state, step: "failed", reason: `copied rows differ: ${differs.join(", ")}`, failedAt: now(), to }, { moveTo: null });
           return { step: "failed" };
         }
         const at = now();
@@ -219,6 +224,15 @@ export async function advanceMove(
     }
     if (spent >= budget) return { step: state.step };
   }
+}
+
+/**
+ * Notes on the running move that a step failed and will be retried, with why (shown by the admin
+ * API until the step succeeds). Best-effort: the directory may be what failed.
+ */
+export async function recordMoveError(directory: Db, tenantId: string, message: string, at = Date.now()): Promise<void> {
+  await directory.run(sql`update tenants set move_state = json_set(move_state, '$.lastError', json_object('at', ${at}, 'message', ${message}))
+    where id = ${tenantId} and move_to is not null and move_state is not null`);
 }
 
 /** The rows of each table the tenant has in `db` (by table name), in one batch. */

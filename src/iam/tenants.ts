@@ -99,7 +99,7 @@ export interface ShardLoad {
 export async function shardLoads(directory: Db, shards: ShardStore[]): Promise<ShardLoad[]> {
   const [counts, sizes] = await Promise.all([
     directory.all<{ shard: string; tenants: number; arriving: number }>(sql`select shard, sum(1) as tenants, 0 as arriving from tenants group by shard
-      union all select move_to, 0, count(*) from tenants where move_to is not null group by move_to`),
+      union all select move_to, 0, count(*) from tenants where move_to is not null and move_to <> shard group by move_to`),
     Promise.all(shards.map(async (shard) => sizeOf(await shard.db.run(sql`select 1`)))),
   ]);
   return shards.map((shard, i) => ({

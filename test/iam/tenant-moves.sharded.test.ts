@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
 import { forgetPlacement, placementOf } from "../../src/db/shards";
-import { advanceMove, CHUNK_ROWS, countTenantRows, startMove, type MoveStores } from "../../src/iam/tenant-moves";
+import { advanceMove, CHUNK_ROWS, countTenantRows, recordMoveError, startMove, type MoveStores } from "../../src/iam/tenant-moves";
 import { admin, newIntegration, scim, type TestIntegration } from "../support/helpers";
 
 const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -211,5 +211,53 @@ describe("moving a tenant", () => {
     // The neighbour's view of the shared person is untouched, its identity copy kept.
     expect((await scim(neighbour, "GET", `/Users/${shared.json.id}`)).status).toBe(200);
     expect(await d1("SHARD_3").prepare("select count(*) as n from users where id = ?").bind(shared.json.id).first()).toEqual({ n: 1 });
+  });
+
+  it("fails a move whose copy does not match: the tenant stays home and writable, and the API says why, when and where", async () => {
+    const { integration, userIds } = await populated("SHARD_2", 2);
+    const tenant = integration.tenant;
+    expect(await startMove(stores.directory, { tenantId: tenant, to: "SHARD_3", shards: SHARDS })).toBeUndefined();
+    const stepOf = async () =>
+      JSON.parse((await env.DB.prepare("select move_state from tenants where id = ?").bind(tenant).first<{ move_state: string }>())!.move_state).step as string;
+    while ((await stepOf()) !== "switch") await advanceMove(stores, tenant, { budget: 1, settleMs: 0, graceMs: 0 });
+    // A row lost on the way (as a copy chunk gone missing would be): the counts differ.
+    await d1("SHARD_3").batch([
+      d1("SHARD_3").prepare("insert into move_passes (id) values (1)"),
+      d1("SHARD_3").prepare("delete from tenant_users where tenant_id = ? and user_id = ?").bind(tenant, userIds[0]),
+      d1("SHARD_3").prepare("delete from move_passes"),
+    ]);
+    const failedAt = Date.now();
+    expect((await advanceMove(stores, tenant, { settleMs: 0, graceMs: 0 })).step).toBe("failed");
+    const shown = await admin("GET", `/tenants/${tenant}`);
+    expect(shown.json).toMatchObject({ shard: "SHARD_2", moving: null, lastMoveTo: "SHARD_3" });
+    expect(shown.json.lastMoveFailed).toContain("tenant_users 1 of 2");
+    expect(Date.parse(shown.json.lastMoveFailedAt)).toBeGreaterThanOrEqual(failedAt - 1000);
+    forgetPlacement(tenant);
+    const after = await scim(integration, "POST", "/Users", { schemas: [USER], userName: `${tenant}-after-failure@example.com` });
+    expect(after.status, after.text).toBe(201);
+    // A later move starts afresh and clears what the failed one left on the target.
+    expect(await startMove(stores.directory, { tenantId: tenant, to: "SHARD_3", shards: SHARDS })).toBeUndefined();
+    expect(await runToEnd(tenant)).toBe("done");
+    expect((await countTenantRows(stores.shard("SHARD_3"), tenant)).tenant_users).toBe(3);
+  });
+
+  it("shows a step's error while the mover retries it, and counts a switched tenant once on its new shard", async () => {
+    const { integration } = await populated("SHARD_1", 1);
+    const tenant = integration.tenant;
+    expect(await startMove(stores.directory, { tenantId: tenant, to: "SHARD_2", shards: SHARDS })).toBeUndefined();
+    const loads = async () => (await admin("GET", "/shards")).json.shards as { name: string; tenants: number; arriving: number }[];
+    const arrivingBefore = (await loads()).find((l) => l.name === "SHARD_2")!.arriving;
+    expect(arrivingBefore).toBeGreaterThanOrEqual(1);
+    await recordMoveError(stores.directory, tenant, "Error: D1 is overloaded");
+    const retrying = await admin("GET", `/tenants/${tenant}`);
+    expect(retrying.json.moving).toMatchObject({ from: "SHARD_1", to: "SHARD_2", step: "settle", lastError: { message: "Error: D1 is overloaded" } });
+    // Up to the grace: switched, the old shard still whole.
+    const result = await advanceMove(stores, tenant, { settleMs: 0, graceMs: 60_000 });
+    expect(result.step).toBe("grace");
+    const switched = await admin("GET", `/tenants/${tenant}`);
+    expect(switched.json).toMatchObject({ shard: "SHARD_2", moving: { from: "SHARD_1", to: "SHARD_2", step: "grace", lastError: null } });
+    // Home on SHARD_2 now, no longer arriving there.
+    expect((await loads()).find((l) => l.name === "SHARD_2")!.arriving).toBe(arrivingBefore - 1);
+    expect(await runToEnd(tenant)).toBe("done");
   });
 });
