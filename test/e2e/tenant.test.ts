@@ -100,7 +100,7 @@ const answer = (shard: string, moving: Record<string, unknown> | null, extra: Re
   name: "page tenant",
   createdAt: "2026-01-02T03:04:05.000Z",
   shard,
-  moving: moving && { to: "SHARD_2", startedAt: "2026-01-02T04:00:00.000Z", ...moving },
+  moving: moving && { from: "SHARD_1", to: "SHARD_2", startedAt: "2026-01-02T04:00:00.000Z", lastError: null, ...moving },
   ...extra,
 });
 
@@ -117,7 +117,7 @@ async function stub(states: unknown[]): Promise<{ reads: () => number; moves: un
   await page.route(`**/api/v1/tenants/${tenant}`, (route) => route.fulfill(json(states[Math.min(reads++, states.length - 1)])));
   await page.route(`**/api/v1/tenants/${tenant}/move`, (route) => {
     moves.push(route.request().postDataJSON());
-    return route.fulfill(json(answer("SHARD_1", { step: "freeze", copied: 0, total: null }), 202));
+    return route.fulfill(json(answer("SHARD_1", { step: "settle", copied: 0, total: null }), 202));
   });
   return { reads: () => reads, moves };
 }
@@ -143,13 +143,14 @@ describe("moving a tenant (several databases, the API's answers stubbed)", () =>
     expect(await dialog.textContent()).toContain("refused with 503 and Retry-After");
     await dialog.getByRole("button", { name: "Move to SHARD_2" }).click();
 
-    // Freezing: the rows are not counted yet, so the bar has no value.
+    // Settling: nothing frozen yet, the rows not counted, so the bar has no value.
     const progress = page.locator(".move-progress");
     await page.getByRole("heading", { name: "Moving to SHARD_2" }).waitFor();
     expect(api.moves).toEqual([{ shard: "SHARD_2" }]);
     expect(await progress.locator("progress").getAttribute("value")).toBeNull();
     expect(await progress.locator(".rows-count").textContent()).toBe("counting the rows to copy…");
-    expect(await progress.locator('[aria-current="step"]').textContent()).toBe("Freeze");
+    expect(await progress.locator('[aria-current="step"]').textContent()).toBe("Settle");
+    expect(await progress.locator("dt:text-is('Writes') + dd").textContent()).toBe("Accepted, on SHARD_1: nothing is frozen yet.");
     expect(await page.getByRole("button", { name: "Move…" }).count()).toBe(0);
 
     // Copying, read again two seconds later.
@@ -190,19 +191,28 @@ describe("moving a tenant (several databases, the API's answers stubbed)", () =>
   });
 
   it("shows why the last move failed, and a refused move in words", async () => {
-    await stub([answer("SHARD_1", null, { lastMoveFailed: "copied rows differ: groups 2 of 3" })]);
+    await stub([answer("SHARD_1", null, { lastMoveFailed: "copied rows differ: groups 2 of 3", lastMoveFailedAt: null, lastMoveTo: "SHARD_2" })]);
     await page.route(`**/api/v1/tenants/${tenant}/move`, (route) =>
       route.fulfill({ status: 409, contentType: "application/problem+json", body: JSON.stringify({ status: 409, detail: `Tenant '${tenant}' is already on SHARD_2.` }) }),
     );
     await page.goto(`/ui/tenants/${tenant}`);
     await page.locator(".move-failed").waitFor();
     expect(await page.locator(".move-failed").textContent()).toBe(
-      "The last move failed: copied rows differ: groups 2 of 3. The tenant stayed on SHARD_1, where it takes writes again; moving it again starts over.",
+      "The last move (to SHARD_2) failed: copied rows differ: groups 2 of 3. The tenant stayed on SHARD_1, where it takes writes again; moving it again starts over.",
     );
     await page.getByRole("button", { name: "Move…" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Move to SHARD_2" }).click();
     const alert = page.locator(".move-form").getByRole("alert");
     await alert.waitFor();
     expect(await alert.textContent()).toBe(`That conflicts with what already exists. Tenant '${tenant}' is already on SHARD_2.`);
+  });
+
+  it("says which step failed and why while the mover retries it", async () => {
+    await stub([answer("SHARD_1", { step: "copy", copied: 400, total: 1000, lastError: { at: "2026-01-02T04:01:00.000Z", message: "Error: D1 is overloaded" } })]);
+    await page.goto(`/ui/tenants/${tenant}`);
+    const shown = page.locator(".move-progress .move-error");
+    await shown.waitFor();
+    expect(await shown.textContent()).toContain(": Error: D1 is overloaded. The mover retries it every 5 seconds");
+    expect(await page.locator(".stalled").count()).toBe(0);
   });
 });

@@ -10,10 +10,10 @@ import { confirmAction, errorBox, field, focusView, h, loading, notify, plural, 
 
 /**
  * A tenant as GET /api/v1/tenants/{id} answers it.
- * @typedef {{ to: string, step: string, copied: number, total: number | null,
- *   startedAt: string }} Move
+ * @typedef {{ from: string, to: string, step: string, copied: number, total: number | null,
+ *   startedAt: string | null, lastError: { at: string, message: string } | null }} Move
  * @typedef {{ id: string, name: string, createdAt: string, shard: string, moving: Move | null,
- *   lastMoveFailed?: string }} Tenant
+ *   lastMoveFailed?: string, lastMoveFailedAt?: string | null, lastMoveTo?: string }} Tenant
  * @typedef {{ name: string, directory?: boolean, tenants: number, arriving: number,
  *   sizeBytes: number | null }} Shard
  */
@@ -26,6 +26,7 @@ const STALLED_MS = 60_000;
 
 /** A move's steps in order (`advanceMove` in src/iam/tenant-moves.ts), each in a few words. */
 const STEPS = /** @type {const} */ ([
+  ["settle", "Settle", "Nothing is frozen yet: the move waits about 15 seconds, until no server still routes the tenant by what it read before the move began."],
   ["freeze", "Freeze", "Writes to the tenant are stopped on the old database, and its rows counted."],
   ["prepare", "Prepare", "What an earlier move left on the new database is cleared."],
   ["copy", "Copy", "Rows are copied to the new database, 400 at a time."],
@@ -99,8 +100,6 @@ export async function renderTenant(ctx) {
   if (!ctx.isCurrent()) return;
   ctx.title(tenant.name || id);
 
-  /** The shard a move left, once seen: the API says only where it goes. */
-  let from = tenant.moving && !SWITCHED.includes(tenant.moving.step) ? tenant.shard : "";
   /** Why the last move asked for was refused, shown in the form drawn again. */
   /** @type {unknown} */
   let refused = null;
@@ -147,7 +146,9 @@ export async function renderTenant(ctx) {
         ? h(
             "div",
             { class: "warning move-failed" },
-            h("strong", {}, "The last move failed: "),
+            h("strong", {}, `The last move${tenant.lastMoveTo ? ` (to ${tenant.lastMoveTo})` : ""} failed`),
+            tenant.lastMoveFailedAt ? [" ", when(tenant.lastMoveFailedAt)] : "",
+            ": ",
             tenant.lastMoveFailed,
             `. The tenant stayed on ${tenant.shard}, where it takes writes again; moving it again starts over.`,
           )
@@ -163,7 +164,7 @@ export async function renderTenant(ctx) {
     const move = tenant.moving;
     const note = move
       ? SWITCHED.includes(move.step)
-        ? ` (moved in; ${from || "the old database"} ${move.step === "grace" ? "is emptied shortly" : "is being emptied"})`
+        ? ` (moved in; ${move.from} ${move.step === "grace" ? "is emptied shortly" : "is being emptied"})`
         : ` (moving to ${move.to})`
       : own?.directory
         ? " (the only database: it also holds the directory of tenants)"
@@ -208,19 +209,30 @@ export async function renderTenant(ctx) {
           "dl",
           { class: "profile" },
           ...[
-            ["From", from ? h("span", { class: "mono" }, from) : h("span", { class: "muted" }, "the old database")],
+            ["From", h("span", { class: "mono" }, move.from)],
             ["To", h("span", { class: "mono" }, move.to)],
             ["Step", h("span", { class: "mono" }, move.step)],
-            ["Started", when(move.startedAt)],
+            ["Started", move.startedAt ? when(move.startedAt) : h("span", { class: "muted" }, "not known")],
             [
               "Writes",
               switched
                 ? `Accepted, on ${move.to}.`
-                : "Refused with 503 and Retry-After until the switch (Entra retries them); reads go on.",
+                : move.step === "settle"
+                  ? `Accepted, on ${move.from}: nothing is frozen yet.`
+                  : "Refused with 503 and Retry-After until the switch (Entra retries them); reads go on.",
             ],
           ].flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
         ),
-        Date.now() - seen.at > STALLED_MS
+        move.lastError
+          ? h(
+              "p",
+              { class: "warning move-error" },
+              h("strong", {}, "A step failed "),
+              when(move.lastError.at),
+              `: ${move.lastError.message}. The mover retries it every 5 seconds; the Worker's logs (component "tenant-mover") have the details.`,
+            )
+          : "",
+        !move.lastError && Date.now() - seen.at > STALLED_MS
           ? h(
               "p",
               { class: "warning stalled" },
@@ -303,7 +315,6 @@ export async function renderTenant(ctx) {
       submit.disabled = true;
       try {
         tenant = await api("POST", `${path}/move`, { shard: to });
-        from = tenant.shard;
         notify(`Moving ${tenant.id} to ${to}.`);
       } catch (err) {
         // Someone may have started a move meanwhile: show it, and why this one was refused.
@@ -337,7 +348,6 @@ export async function renderTenant(ctx) {
         const was = tenant.moving;
         tenant = next;
         if (tenant.moving) {
-          if (!from && !SWITCHED.includes(tenant.moving.step)) from = tenant.shard;
           drawProgress();
           poll(POLL_MS);
           return;
