@@ -29,6 +29,12 @@
 //
 // runs only the side-by-side comparison with two other SCIM servers instead (bench/side-by-side.mjs)
 // and writes it under `sideBySide` in bench/results.json, keeping the scenarios already there.
+//
+//   npm run bench -- --shards N [--tenants-per-shard 4] [--tenant-users 2000] [--samples 300] [--heavy 30]
+//
+// runs only the sharding comparison (bench/shards.mjs): the same tenants on one database and over
+// N shards, per-database sizes, lookup and create latency, the directory's cost per identity and a
+// heavy tenant's blast radius; written under `shards` in bench/results.json.
 // Every run records its command and the commit it measured (`git rev-parse --short HEAD`, and
 // whether the work tree had changes) and prints them. Absolute times drift on a shared machine;
 // the ratios are measured in the same run.
@@ -44,7 +50,10 @@ import { started, stop } from "./processes.mjs";
 
 const ROOT = join(fileURLToPath(import.meta.url), "..", "..");
 const SCENARIOS = ["initialCycle", "flatness", "sustained", "ceiling", "worstFilter", "decisions", "adversarial"];
-const VALUE_FLAGS = new Set(["users", "large", "duration", "port", "attack", "baseline", "rate", "directory", "requests", "concurrency", "spc"]);
+const VALUE_FLAGS = new Set([
+  ...["users", "large", "duration", "port", "attack", "baseline", "rate", "directory", "requests", "concurrency", "spc"],
+  ...["shards", "tenants-per-shard", "tenant-users", "samples", "heavy"],
+]);
 const BOOLEAN_FLAGS = new Set(["peers"]);
 /** @type {Record<string, string>} */
 const args = {};
@@ -74,6 +83,7 @@ const ADMIN_TOKEN = randomBytes(32).toString("base64url");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const PEERS = args.peers === "true";
+const SHARDS = args.shards !== undefined;
 const RESULTS = join(ROOT, "bench", "results.json");
 
 /** The code a run measures: the commit, and whether the work tree differed from it (and where). */
@@ -96,7 +106,7 @@ const RUN = {
   loadAtStart: load(),
 };
 const describeRun = () => `${RUN.command} on commit ${RUN.commit}${RUN.dirty ? ` with uncommitted changes (${RUN.changed.join(", ")})` : " (clean work tree)"}`;
-/** @type {{run: typeof RUN, machine: Record<string, any>, scenarios: Record<string, any>, sideBySide?: Record<string, any>}} */
+/** @type {{run: typeof RUN, machine: Record<string, any>, scenarios: Record<string, any>, sideBySide?: Record<string, any>, shards?: Record<string, any>}} */
 const results = { run: RUN, machine: {}, scenarios: {} };
 
 /**
@@ -115,11 +125,21 @@ function writeResults() {
     writeFileSync(RESULTS, `${JSON.stringify({ ...previous, sideBySide: { run: RUN, machine: results.machine, ...results.sideBySide } }, null, 2)}\n`);
     return;
   }
+  if (SHARDS) {
+    writeFileSync(RESULTS, `${JSON.stringify({ ...previous, shards: { run: RUN, machine: results.machine, ...results.shards } }, null, 2)}\n`);
+    return;
+  }
   /** @type {Record<string, any>} */
   const scenarios = {};
   for (const [name, value] of Object.entries(previous.scenarios ?? {})) if (value?.run && !(name in results.scenarios)) scenarios[name] = value;
   for (const [name, value] of Object.entries(results.scenarios)) scenarios[name] = { ...value, run: RUN, machine: results.machine };
-  const merged = { run: RUN, machine: results.machine, scenarios, ...(previous.sideBySide ? { sideBySide: previous.sideBySide } : {}) };
+  const merged = {
+    run: RUN,
+    machine: results.machine,
+    scenarios,
+    ...(previous.sideBySide ? { sideBySide: previous.sideBySide } : {}),
+    ...(previous.shards ? { shards: previous.shards } : {}),
+  };
   writeFileSync(RESULTS, `${JSON.stringify(merged, null, 2)}\n`);
 }
 
@@ -430,9 +450,10 @@ function logLines(file) {
  * floor passes its own entry module (`script`), port and state directory and gets the same command
  * line otherwise. `log`: a file that receives wrangler dev's stdout at `--log-level log`, which
  * prints the Worker's per-request log lines (at `warn`, the level used otherwise, it does not).
- * @param {{script?: string, port?: number, state?: string, log?: string}} [options]
+ * `config` and `env`: another wrangler config, and an environment of it (the `--shards` run).
+ * @param {{script?: string, port?: number, state?: string, log?: string, config?: string, env?: string}} [options]
  */
-async function startServer({ script, port = PORT, state = STATE, log } = {}) {
+async function startServer({ script, port = PORT, state = STATE, log, config = join(ROOT, "wrangler.toml"), env } = {}) {
   const out = log === undefined ? "ignore" : openSync(log, "w");
   const child = spawn(
     WRANGLER,
@@ -440,7 +461,8 @@ async function startServer({ script, port = PORT, state = STATE, log } = {}) {
       "dev",
       ...(script ? [script] : []),
       "--config",
-      join(ROOT, "wrangler.toml"),
+      config,
+      ...(env ? ["--env", env] : []),
       "--port",
       String(port),
       "--ip",
@@ -987,6 +1009,7 @@ async function main() {
   results.machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform} ${process.arch}` };
   console.log(`scim-edge bench: ${describeRun()}`);
   if (PEERS) return peers();
+  if (SHARDS) return shardsRun();
   console.log(`scenarios: ${[...SELECTED].join(", ")}; ${N_USERS} users, large tenant ${N_LARGE}, sustained ${DURATION_S} s, on ${results.machine.cpus} × ${results.machine.cpu}`);
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(STATE, { recursive: true });
@@ -1050,6 +1073,20 @@ async function peers() {
   console.log(`load average (1/5/15 min) on ${results.machine.cpus} cores: ${RUN.loadAtStart.join(" / ")} at the start, ${RUN.loadAtEnd?.join(" / ")} at the end`);
   console.log(ok ? "targets met" : "TARGETS MISSED: see the table");
   process.exitCode = ok ? 0 : 1;
+}
+
+/** `--shards N`: the same tenants on one database and over N shards (bench/shards.mjs). */
+async function shardsRun() {
+  const { shardsBench, reportShards } = await import("./shards.mjs");
+  try {
+    results.shards = await shardsBench({ ROOT, PORT, ADMIN_TOKEN, args, request, pool, startServer, stop, logLines, percentile, round });
+  } finally {
+    agent.destroy();
+  }
+  writeResults();
+  reportShards(results.shards, printTable);
+  console.log(`\nwritten to bench/results.json (shards): ${describeRun()}`);
+  console.log(`load average (1/5/15 min) on ${results.machine.cpus} cores: ${RUN.loadAtStart.join(" / ")} at the start, ${RUN.loadAtEnd?.join(" / ")} at the end`);
 }
 
 /** Prints the table of what this run measured, and its targets. */

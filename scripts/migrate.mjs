@@ -1,15 +1,15 @@
 // Applies drizzle/ to every D1 database of a wrangler environment: the directory (`DB`) first,
 // then each shard (`SHARD_n`), one `wrangler d1 migrations apply` each.
-//   node scripts/migrate.mjs --local|--remote [--env NAME] [--persist-to DIR]
+//   node scripts/migrate.mjs --local|--remote [--env NAME] [--persist-to DIR] [--config FILE]
 // One line per database; wrangler's own output only when it fails (then the exit code is not 0).
 // The bindings come from wrangler's reader of wrangler.toml, so the environment is resolved the
 // way `wrangler dev` and `wrangler deploy` resolve it.
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { envWithNode22, ROOT } from "./node22.mjs";
 
-const USAGE = "usage: node scripts/migrate.mjs --local|--remote [--env NAME] [--persist-to DIR]";
+const USAGE = "usage: node scripts/migrate.mjs --local|--remote [--env NAME] [--persist-to DIR] [--config FILE]";
 
 // Wrangler's reader needs Node >= 22, like wrangler: on an older one, run again on Node 24.
 if (Number(process.versions.node.split(".")[0]) < 22) {
@@ -23,7 +23,7 @@ function fail(message) {
   process.exit(1);
 }
 
-/** @type {{ local?: boolean; remote?: boolean; env?: string; "persist-to"?: string }} */
+/** @type {{ local?: boolean; remote?: boolean; env?: string; "persist-to"?: string; config?: string }} */
 let options;
 try {
   options = parseArgs({
@@ -32,6 +32,8 @@ try {
       remote: { type: "boolean" },
       env: { type: "string" },
       "persist-to": { type: "string" },
+      // Another wrangler config than the project's (the bench's generated one).
+      config: { type: "string" },
     },
   }).values;
 } catch (error) {
@@ -41,12 +43,13 @@ if (options.local === options.remote) fail(`say where to migrate: --local or --r
 if (options.remote && options["persist-to"]) fail("--persist-to is for --local only");
 const where = options.local ? "--local" : "--remote";
 const envName = options.env || undefined;
+const configFile = options.config ? resolve(options.config) : join(ROOT, "wrangler.toml");
 
 const { unstable_readConfig } = await import("wrangler");
 /** @type {{ binding: string; database_name?: string }[]} */
 let databases;
 try {
-  const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml"), env: envName }, { hideWarnings: true });
+  const config = unstable_readConfig({ config: configFile, env: envName }, { hideWarnings: true });
   // Typed by hand: wrangler's .d.ts takes Config from @cloudflare/workers-utils, which wrangler
   // bundles rather than installs, so it reads as `any` here.
   /** @type {{ binding: string; database_name?: string }[]} */
@@ -62,7 +65,11 @@ databases.sort((a, b) => Number(b.binding === "DB") - Number(a.binding === "DB")
 
 const env = { ...envWithNode22(), CI: "true", NO_COLOR: "1" }; // CI: wrangler never prompts
 const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
-const scope = [...(envName ? ["--env", envName] : []), ...(options["persist-to"] ? ["--persist-to", options["persist-to"]] : [])];
+const scope = [
+  ...(options.config ? ["--config", configFile] : []),
+  ...(envName ? ["--env", envName] : []),
+  ...(options["persist-to"] ? ["--persist-to", options["persist-to"]] : []),
+];
 for (const { binding, database_name } of databases) {
   const args = ["d1", "migrations", "apply", binding, where, ...scope];
   const run = spawnSync(wrangler, args, { cwd: ROOT, env, encoding: "utf8" });

@@ -1,0 +1,400 @@
+// `npm run bench -- --shards N`: the same tenants on one database, then spread over N shards.
+//
+//   npm run bench -- --shards 3 [--tenants-per-shard 4] [--tenant-users 2000] [--samples 300]
+//                    [--heavy 30] [--port 8788]
+//
+// Each layout gets fresh local state and its own wrangler dev: the default configuration (`DB` is
+// directory and only shard) and a copy of `[env.sharded]` with N shard bindings `SHARD_1..N`
+// (written to `.wrangler/bench-shards.toml`, so N may exceed the three the environment declares). Tenants and integrations are made over HTTP, then their users are written
+// straight into the D1 files as the service shapes them (identities and links in the directory,
+// each tenant's views and the identity copies in its shard), and a lookup of a seeded user is
+// checked before anything is timed. Measured in each layout, alternating over the tenants:
+//   - per database: tenants, users, size (D1's page count × page size);
+//   - SCIM lookup (`userName eq`) and create latency, overall and per shard, and the D1 round trips
+//     and rows read of each, from the Worker's log lines;
+//   - the directory's bytes per identity (its growth over the seeding, divided by identities) and
+//     per link;
+//   - sharded only: the blast radius of a heavy tenant (creates and full-page lists at concurrency
+//     8 for --heavy seconds) on bystanders on its own shard and on another.
+// Locally every database is a Durable Object in one workerd process on this machine's cores, so a
+// heavy tenant's CPU slows everyone; the blast-radius figures separate the shared CPU (the other
+// shard's bystander) from the shared database (the same shard's).
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { DatabaseSync } from "node:sqlite";
+
+const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
+
+/**
+ * @typedef {{ status: number, ms: number, json: any, requestId: string | undefined }} Timed
+ * @typedef {{
+ *   ROOT: string, PORT: number, ADMIN_TOKEN: string, args: Record<string, string>,
+ *   request: (method: string, url: string, token: string, body?: unknown) => Promise<Timed>,
+ *   pool: <T>(tasks: (() => Promise<T>)[], concurrency: number) => Promise<T[]>,
+ *   startServer: (options: { config?: string, env?: string, state?: string, log?: string }) => Promise<import("node:child_process").ChildProcess>,
+ *   stop: (child: import("node:child_process").ChildProcess) => Promise<void>,
+ *   logLines: (file: string) => Map<string, any>,
+ *   percentile: (xs: number[], p: number) => number, round: (x: number, d?: number) => number,
+ * }} Kit
+ */
+
+/**
+ * Runs both layouts and returns what they measured.
+ * @param {Kit} kit
+ */
+export async function shardsBench(kit) {
+  const { args, ROOT } = kit;
+  const n = Number(args.shards);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--shards takes a whole number of shards from 1 to 64, not '${args.shards}'`);
+  const perShard = Number(args["tenants-per-shard"] ?? 4);
+  const users = Number(args["tenant-users"] ?? 2000);
+  const samples = Number(args.samples ?? 300);
+  const heavyS = Number(args.heavy ?? 30);
+  const tenants = n * perShard;
+  console.log(`shards: ${tenants} tenants of ${users.toLocaleString("en")} users, on one database and then on ${n} shard${n === 1 ? "" : "s"}; ${samples} samples each`);
+  const single = await layout(kit, { shards: 0, tenants, users, samples, heavyS: 0 });
+  const sharded = await layout(kit, { shards: n, tenants, users, samples, heavyS });
+  rmSync(join(ROOT, ".wrangler", "bench-shards.toml"), { force: true });
+  return { shards: n, tenants, usersPerTenant: users, samples, single, sharded };
+}
+
+/**
+ * One layout: fresh state, tenants placed round-robin (over `shards` shards, or on `DB` with 0),
+ * seeded, then measured.
+ * @param {Kit} kit @param {{ shards: number, tenants: number, users: number, samples: number, heavyS: number }} o
+ */
+async function layout(kit, o) {
+  const { ROOT, PORT, request, pool, startServer, stop, logLines, round } = kit;
+  const name = o.shards ? `${o.shards} shard${o.shards === 1 ? "" : "s"}` : "one database";
+  const state = join(ROOT, ".wrangler", o.shards ? "bench-shards-sharded" : "bench-shards-single");
+  rmSync(state, { recursive: true, force: true });
+  mkdirSync(state, { recursive: true });
+  const config = o.shards ? shardedConfig(ROOT, o.shards) : join(ROOT, "wrangler.toml");
+  const env = o.shards ? "sharded" : undefined;
+  const migrate = spawnSync(process.execPath, [join(ROOT, "scripts", "migrate.mjs"), "--local", "--persist-to", state, "--config", config, ...(env ? ["--env", env] : [])], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const base = `http://127.0.0.1:${PORT}`;
+  const log = join(ROOT, ".wrangler", `bench-shards-${o.shards ? "sharded" : "single"}.log`);
+
+  // Tenants and their integrations over HTTP: placement and credentials as the service makes them.
+  let server = await startServer({ config, env, state, log });
+  /** @type {{ id: string, shard: string, url: string, token: string, userNames: string[] }[]} */
+  const placed = [];
+  try {
+    for (let i = 0; i < o.tenants; i++) {
+      const id = `bench-${String(i).padStart(3, "0")}`;
+      const shard = o.shards ? `SHARD_${(i % o.shards) + 1}` : undefined;
+      const made = await adminCall(kit, "POST", "/tenants", shard ? { id, shard } : { id });
+      const integration = await adminCall(kit, "POST", `/${id}/integrations`, { name: `bench ${id}` });
+      placed.push({ id, shard: made.shard, url: integration.endpoint.replace(/^https?:\/\/[^/]+/, base), token: integration.secretToken, userNames: [] });
+    }
+  } finally {
+    await stop(server);
+  }
+
+  // Users straight into the files (the server is stopped), and the sizes before and after.
+  const files = databaseFiles(state, o.shards);
+  const before = Object.fromEntries(Object.entries(files).map(([binding, file]) => [binding, sizeOf(file)]));
+  let t = performance.now();
+  seed(files, placed, o.users, Boolean(o.shards));
+  const seedS = round((performance.now() - t) / 1000, 1);
+  const after = Object.fromEntries(Object.entries(files).map(([binding, file]) => [binding, sizeOf(file)]));
+  const identities = o.tenants * o.users;
+  const databases = Object.keys(files).sort((a, b) => Number(b === "DB") - Number(a === "DB") || a.localeCompare(b, "en", { numeric: true })).map((binding) => ({
+    binding,
+    role: binding === "DB" ? (o.shards ? "directory" : "directory and only shard") : "shard",
+    tenants: placed.filter((p) => p.shard === binding).length,
+    users: placed.filter((p) => p.shard === binding).length * o.users,
+    bytes: after[binding],
+    bytesPerUser: binding === "DB" && o.shards ? null : round((after[binding] - before[binding]) / Math.max(1, placed.filter((p) => p.shard === binding).length * o.users), 0),
+  }));
+  const directory = o.shards
+    ? { identities, links: identities, grewBytes: after.DB - before.DB, bytesPerIdentityWithOneLink: round((after.DB - before.DB) / identities, 0) }
+    : null;
+  console.log(`  ${name}: seeded ${identities.toLocaleString("en")} users in ${seedS} s`);
+
+  server = await startServer({ config, env, state, log });
+  try {
+    // A seeded user is found over HTTP before anything is timed.
+    for (const p of placed) {
+      const probe = await lookup(request, p, p.userNames[o.users - 1]);
+      if (probe.status !== 200 || probe.json?.totalResults !== 1) throw new Error(`${p.id}: a seeded user was not found (HTTP ${probe.status} ${JSON.stringify(probe.json)})`);
+    }
+    // Warm every tenant's placement and connection, then alternate over the tenants.
+    await pool(placed.map((p) => () => lookup(request, p, p.userNames[0])), 4);
+    /** @type {{ shard: string, res: Timed }[]} */
+    const lookups = [];
+    for (let k = 0; k < o.samples; k++) {
+      const p = placed[k % placed.length];
+      lookups.push({ shard: p.shard, res: await lookup(request, p, p.userNames[(k * 7919) % o.users]) });
+    }
+    /** @type {{ shard: string, res: Timed }[]} */
+    const creates = [];
+    for (let k = 0; k < o.samples; k++) {
+      const p = placed[k % placed.length];
+      const res = await request("POST", `${p.url}/Users`, p.token, { schemas: [USER], userName: `created-${k}-${randomUUID().slice(0, 8)}@contoso.com` });
+      if (res.status !== 201) throw new Error(`${p.id}: a create answered HTTP ${res.status} ${JSON.stringify(res.json)}`);
+      creates.push({ shard: p.shard, res });
+    }
+    const heavy = o.heavyS && o.shards >= 2 ? await blastRadius(kit, placed, o.heavyS) : null;
+    await new Promise((r) => setTimeout(r, 500)); // the last log lines reach the file
+    const lines = logLines(log);
+    return {
+      layout: name,
+      seedSeconds: seedS,
+      databases,
+      directory,
+      lookup: latency(kit, lookups, lines),
+      create: latency(kit, creates, lines),
+      blastRadius: heavy,
+    };
+  } finally {
+    await stop(server);
+  }
+}
+
+/** An admin API call on the bench's server. @param {Kit} kit @param {string} method @param {string} path @param {unknown} [body] */
+async function adminCall(kit, method, path, body) {
+  const res = await kit.request(method, `http://127.0.0.1:${kit.PORT}/api/v1${path}`, kit.ADMIN_TOKEN, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(res.json)}`);
+  return res.json;
+}
+
+/** @param {Kit["request"]} request @param {{ url: string, token: string }} p @param {string} userName */
+function lookup(request, p, userName) {
+  return request("GET", `${p.url}/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`, p.token);
+}
+
+/**
+ * Latency overall and per shard, with the D1 work of the median request from its log line.
+ * @param {Kit} kit @param {{ shard: string, res: Timed }[]} timed @param {Map<string, any>} lines
+ */
+function latency(kit, timed, lines) {
+  const { percentile, round } = kit;
+  const summary = (/** @type {{ res: Timed }[]} */ xs) => {
+    const ms = xs.map((x) => x.res.ms);
+    const d1 = xs.map((x) => lines.get(x.res.requestId ?? "")?.d1).filter(Boolean);
+    return {
+      n: xs.length,
+      p50: round(percentile(ms, 50)),
+      p99: round(percentile(ms, 99)),
+      roundTrips: d1.length ? percentile(d1.map((d) => d.roundTrips ?? 0), 50) : null,
+      rowsRead: d1.length ? percentile(d1.map((d) => d.rowsRead ?? 0), 50) : null,
+    };
+  };
+  const shards = [...new Set(timed.map((x) => x.shard))].sort();
+  return { all: summary(timed), byShard: Object.fromEntries(shards.map((s) => [s, summary(timed.filter((x) => x.shard === s))])) };
+}
+
+/**
+ * A heavy tenant on SHARD_1 (creates and 100-user list pages, 8 at a time) against two bystanders
+ * making lookups one after another: one on SHARD_1, one on SHARD_2. Their latency alone, then
+ * with the heavy tenant.
+ * @param {Kit} kit @param {{ id: string, shard: string, url: string, token: string, userNames: string[] }[]} placed @param {number} seconds
+ */
+async function blastRadius(kit, placed, seconds) {
+  const { request, percentile, round } = kit;
+  const onShard = (/** @type {string} */ s) => placed.filter((p) => p.shard === s);
+  const [heavy, same] = onShard("SHARD_1");
+  const [other] = onShard("SHARD_2");
+  if (!heavy || !same || !other) return null;
+  /** @param {number} ms @param {() => boolean} [until] */
+  const bystand = async (ms, until) => {
+    /** @type {{ same: number[], other: number[] }} */
+    const out = { same: [], other: [] };
+    const end = Date.now() + ms;
+    let k = 0;
+    while (Date.now() < end && !(until?.() ?? false)) {
+      for (const [side, p] of /** @type {const} */ ([["same", same], ["other", other]])) {
+        const res = await lookup(request, p, p.userNames[(k++ * 104729) % p.userNames.length]);
+        if (res.status !== 200) throw new Error(`bystander ${p.id}: HTTP ${res.status}`);
+        out[side].push(res.ms);
+      }
+    }
+    return out;
+  };
+  const baseline = await bystand(Math.max(10, seconds / 2) * 1000);
+  let stopHeavy = false;
+  let heavyRequests = 0;
+  let heavyErrors = 0;
+  const heavyMs = /** @type {number[]} */ ([]);
+  const workers = Array.from({ length: 8 }, async (_, w) => {
+    for (let k = 0; !stopHeavy; k++) {
+      const res =
+        k % 2 === 0
+          ? await request("POST", `${heavy.url}/Users`, heavy.token, { schemas: [USER], userName: `heavy-${w}-${k}-${randomUUID().slice(0, 6)}@contoso.com` })
+          : await request("GET", `${heavy.url}/Users?count=100&startIndex=${1 + ((k * 37) % 1800)}`, heavy.token);
+      heavyRequests++;
+      heavyMs.push(res.ms);
+      if (res.status >= 300) heavyErrors++;
+    }
+  });
+  const during = await bystand(seconds * 1000);
+  stopHeavy = true;
+  await Promise.all(workers);
+  const summary = (/** @type {number[]} */ xs) => ({ n: xs.length, p50: round(percentile(xs, 50)), p99: round(percentile(xs, 99)) });
+  return {
+    heavy: { tenant: heavy.id, shard: "SHARD_1", requests: heavyRequests, errors: heavyErrors, perSecond: round(heavyRequests / seconds, 1), p50: round(percentile(heavyMs, 50)) },
+    sameShard: { tenant: same.id, alone: summary(baseline.same), withHeavy: summary(during.same) },
+    otherShard: { tenant: other.id, shard: "SHARD_2", alone: summary(baseline.other), withHeavy: summary(during.other) },
+  };
+}
+
+/**
+ * `[env.sharded]` with `count` shard bindings instead of its own, the rest of wrangler.toml as it
+ * is, written to `.wrangler/bench-shards.toml` (wrangler resolves the paths in it from there).
+ * @param {string} root @param {number} count
+ */
+function shardedConfig(root, count) {
+  const text = readFileSync(join(root, "wrangler.toml"), "utf8");
+  const blocks = text.split(/(?=^\[\[env\.sharded\.d1_databases\]\])/m);
+  const head = blocks[0];
+  const last = blocks.at(-1) ?? "";
+  // What follows the last d1 block (the Durable Objects, R2) stays.
+  const rest = last.slice(last.search(/^\[(?!\[env\.sharded\.d1_databases\])/m));
+  if (blocks.length < 2 || !rest.startsWith("[")) throw new Error("wrangler.toml: [env.sharded] has no d1_databases to replace");
+  const d1 = (/** @type {string} */ binding, /** @type {string} */ name, /** @type {number} */ k) =>
+    `[[env.sharded.d1_databases]]\nbinding = "${binding}"\ndatabase_name = "${name}"\ndatabase_id = "00000000-0000-0000-0000-${String(10 + k).padStart(12, "0")}"\nmigrations_dir = "drizzle"\n\n`;
+  const databases = [d1("DB", "scim-edge-directory", 0), ...Array.from({ length: count }, (_, i) => d1(`SHARD_${i + 1}`, `scim-edge-shard-${i + 1}`, i + 1))];
+  const file = join(root, ".wrangler", "bench-shards.toml");
+  mkdirSync(join(root, ".wrangler"), { recursive: true });
+  // Paths in the copy are resolved from .wrangler/: point them back at the project.
+  const fixed = `${head}${databases.join("")}${rest}`
+    .replace(/^main = "([^"]+)"/m, 'main = "../$1"')
+    .replace(/^directory = "([^"]+)"/m, 'directory = "../$1"')
+    .replaceAll('migrations_dir = "drizzle"', 'migrations_dir = "../drizzle"');
+  writeFileSync(file, fixed);
+  return file;
+}
+
+/**
+ * The D1 files of a layout by binding. Each database is a file named by a hash of its id, so they
+ * are told apart by what they hold: the directory has tenants and no integrations (with one
+ * database, the one file is both); a shard's tenants rows name it.
+ * @param {string} state @param {number} shards @returns {Record<string, string>}
+ */
+function databaseFiles(state, shards) {
+  const dir = join(state, "v3", "d1", "miniflare-D1DatabaseObject");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite").map((f) => join(dir, f));
+  if (!shards) {
+    if (files.length !== 1) throw new Error(`expected one D1 file in ${dir}, found ${files.length}`);
+    return { DB: files[0] };
+  }
+  /** @type {Record<string, string>} */
+  const byBinding = {};
+  for (const file of files) {
+    const db = new DatabaseSync(file, { readOnly: true });
+    const integrations = Number(db.prepare("select count(*) as n from integrations").get()?.n ?? 0);
+    const homes = /** @type {{ shard: string }[]} */ (db.prepare("select distinct shard from tenants").all());
+    db.close();
+    if (integrations === 0 && homes.length > 0) byBinding.DB = file;
+    else if (homes.length === 1) byBinding[homes[0].shard] = file;
+  }
+  const missing = ["DB", ...Array.from({ length: shards }, (_, i) => `SHARD_${i + 1}`)].filter((b) => !byBinding[b]);
+  if (missing.length) throw new Error(`could not tell which D1 file is ${missing.join(", ")} in ${dir}`);
+  return byBinding;
+}
+
+/** A database file's size as SQLite counts it. @param {string} file */
+function sizeOf(file) {
+  const db = new DatabaseSync(file, { readOnly: true });
+  const pages = Number(db.prepare("pragma page_count").get()?.page_count ?? 0);
+  const size = Number(db.prepare("pragma page_size").get()?.page_size ?? 0);
+  db.close();
+  return pages * size;
+}
+
+/**
+ * `users` users per tenant, as the service writes them: with one database, identity and view in
+ * the one file; sharded, the identity and its link in the directory, and in the tenant's shard the
+ * identity's copy, the view and its email. Records each tenant's userNames.
+ * @param {Record<string, string>} files @param {{ id: string, shard: string, userNames: string[] }[]} placed @param {number} users @param {boolean} sharded
+ */
+function seed(files, placed, users, sharded) {
+  const open = Object.fromEntries(Object.entries(files).map(([binding, file]) => [binding, new DatabaseSync(file)]));
+  for (const db of Object.values(open)) db.exec("BEGIN");
+  const identity = (/** @type {DatabaseSync} */ db) =>
+    db.prepare("INSERT INTO users (id, user_name, user_name_key, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)");
+  const statements = Object.fromEntries(
+    Object.entries(open).map(([binding, db]) => [
+      binding,
+      {
+        identity: identity(db),
+        link: db.prepare("INSERT INTO identity_links (user_id, tenant_id) VALUES (?, ?)"),
+        view: db.prepare(
+          `INSERT INTO tenant_users (tenant_id, user_id, user_name, user_name_key, profile, manager_id, external_id, active, version, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, NULL, ?, 1, 1, ?, ?)`,
+        ),
+        email: db.prepare(
+          "INSERT INTO tenant_user_emails (tenant_id, user_id, position, value, value_key, type, display, is_primary) VALUES (?, ?, 0, ?, ?, 'work', NULL, 1)",
+        ),
+      },
+    ]),
+  );
+  const now = Date.now();
+  for (const p of placed) {
+    const home = statements[p.shard];
+    if (!home) throw new Error(`no D1 file for ${p.shard}`);
+    for (let k = 0; k < users; k++) {
+      const id = randomUUID();
+      const userName = `${p.id}-user${k}@contoso.com`;
+      const key = userName.toLowerCase();
+      const profile = JSON.stringify({ name: { givenName: "User", familyName: `N${k}` }, emails: [{ value: userName, type: "work", primary: true }] });
+      home.identity.run(id, userName, key, now, now);
+      if (sharded) {
+        statements.DB.identity.run(id, userName, key, now, now);
+        statements.DB.link.run(id, p.id);
+      }
+      home.view.run(p.id, id, userName, key, profile, `${p.id}-ext-${k}`, now, now);
+      home.email.run(p.id, id, userName, key);
+      p.userNames.push(userName);
+    }
+  }
+  for (const db of Object.values(open)) {
+    db.exec("COMMIT");
+    db.close();
+  }
+}
+
+/**
+ * The table of a `--shards` run.
+ * @param {any} r @param {(rows: (string | number)[][]) => void} printTable
+ */
+export function reportShards(r, printTable) {
+  const fmt = (/** @type {any} */ s) => (s ? `${s.p50} / ${s.p99} ms (${s.roundTrips ?? "?"} trips, ${s.rowsRead ?? "?"} rows)` : "–");
+  console.log(`\n${r.tenants} tenants × ${r.usersPerTenant.toLocaleString("en")} users: one database, then ${r.shards} shards (p50 / p99, D1 work of the median)`);
+  /** @type {(string | number)[][]} */
+  const rows = [["", "one database", `${r.shards} shards`]];
+  rows.push(["lookup, all", fmt(r.single.lookup.all), fmt(r.sharded.lookup.all)]);
+  rows.push(["create, all", fmt(r.single.create.all), fmt(r.sharded.create.all)]);
+  for (const shard of Object.keys(r.sharded.lookup.byShard)) {
+    rows.push([`lookup, ${shard}`, "", fmt(r.sharded.lookup.byShard[shard])]);
+    rows.push([`create, ${shard}`, "", fmt(r.sharded.create.byShard[shard])]);
+  }
+  printTable(rows);
+  console.log("\ndatabases (after seeding):");
+  printTable([
+    ["layout", "binding", "role", "tenants", "users", "size", "bytes per user"],
+    ...[r.single, r.sharded].flatMap((l) =>
+      l.databases.map((/** @type {any} */ d) => [l.layout, d.binding, d.role, d.tenants, d.users, `${(d.bytes / 1e6).toFixed(1)} MB`, d.bytesPerUser ?? "–"]),
+    ),
+  ]);
+  if (r.sharded.directory) {
+    const d = r.sharded.directory;
+    console.log(`directory: +${(d.grewBytes / 1e6).toFixed(1)} MB for ${d.identities.toLocaleString("en")} identities with one link each: ${d.bytesPerIdentityWithOneLink} bytes per identity`);
+  }
+  const b = r.sharded.blastRadius;
+  if (b) {
+    console.log(`\nblast radius: ${b.heavy.tenant} on ${b.heavy.shard} sends ${b.heavy.perSecond} requests/s (creates and 100-user pages, 8 at a time; ${b.heavy.errors} errors)`);
+    printTable([
+      ["bystander lookups", "alone p50 / p99", "with the heavy tenant p50 / p99"],
+      [`same shard (${b.sameShard.tenant})`, `${b.sameShard.alone.p50} / ${b.sameShard.alone.p99} ms`, `${b.sameShard.withHeavy.p50} / ${b.sameShard.withHeavy.p99} ms`],
+      [`other shard (${b.otherShard.tenant})`, `${b.otherShard.alone.p50} / ${b.otherShard.alone.p99} ms`, `${b.otherShard.withHeavy.p50} / ${b.otherShard.withHeavy.p99} ms`],
+    ]);
+  }
+}
