@@ -34,7 +34,7 @@
 //
 // runs only the sharding comparison (bench/shards.mjs): the same tenants on one database and over
 // N shards, per-database sizes, lookup and create latency, the directory's cost per identity and a
-// heavy tenant's blast radius; written under `shards` in bench/results.json.
+// heavy tenant's blast radius; written under `shards.<N>` in bench/results.json.
 // Every run records its command and the commit it measured (`git rev-parse --short HEAD`, and
 // whether the work tree had changes) and prints them. Absolute times drift on a shared machine;
 // the ratios are measured in the same run.
@@ -126,7 +126,9 @@ function writeResults() {
     return;
   }
   if (SHARDS) {
-    writeFileSync(RESULTS, `${JSON.stringify({ ...previous, shards: { run: RUN, machine: results.machine, ...results.shards } }, null, 2)}\n`);
+    // One entry per shard count: a run with 10 shards keeps the one with 3.
+    const shards = { ...(previous.shards ?? {}), [String(results.shards?.shards)]: { run: RUN, machine: results.machine, ...results.shards } };
+    writeFileSync(RESULTS, `${JSON.stringify({ ...previous, shards }, null, 2)}\n`);
     return;
   }
   /** @type {Record<string, any>} */
@@ -1085,7 +1087,7 @@ async function shardsRun() {
   }
   writeResults();
   reportShards(results.shards, printTable);
-  console.log(`\nwritten to bench/results.json (shards): ${describeRun()}`);
+  console.log(`\nwritten to bench/results.json (shards.${results.shards?.shards}): ${describeRun()}`);
   console.log(`load average (1/5/15 min) on ${results.machine.cpus} cores: ${RUN.loadAtStart.join(" / ")} at the start, ${RUN.loadAtEnd?.join(" / ")} at the end`);
 }
 

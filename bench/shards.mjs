@@ -187,7 +187,7 @@ function latency(kit, timed, lines) {
       rowsRead: d1.length ? percentile(d1.map((d) => d.rowsRead ?? 0), 50) : null,
     };
   };
-  const shards = [...new Set(timed.map((x) => x.shard))].sort();
+  const shards = [...new Set(timed.map((x) => x.shard))].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   return { all: summary(timed), byShard: Object.fromEntries(shards.map((s) => [s, summary(timed.filter((x) => x.shard === s))])) };
 }
 
@@ -379,7 +379,7 @@ export function reportShards(r, printTable) {
   printTable(rows);
   console.log("\ndatabases (after seeding):");
   printTable([
-    ["layout", "binding", "role", "tenants", "users", "size", "bytes per user"],
+    ["layout", "binding", "role", "tenants at home", "users", "size", "bytes per user"],
     ...[r.single, r.sharded].flatMap((l) =>
       l.databases.map((/** @type {any} */ d) => [l.layout, d.binding, d.role, d.tenants, d.users, `${(d.bytes / 1e6).toFixed(1)} MB`, d.bytesPerUser ?? "–"]),
     ),
