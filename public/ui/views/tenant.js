@@ -306,7 +306,7 @@ export async function renderTenant(ctx) {
       const go = await confirmAction({
         title: `Move ${tenant.id} to ${to}?`,
         body: [
-          `Its rows are copied from ${tenant.shard} to ${to}. Until the copy is checked and the tenant switched over, every SCIM and admin write of ${tenant.id} is refused with 503 and Retry-After: Entra retries them, other clients should too. Reads go on.`,
+          `After about 15 seconds (while servers drop what they cached of its placement), its rows are copied from ${tenant.shard} to ${to}. From then until the copy is checked and the tenant switched over, every SCIM and admin write of ${tenant.id} is refused with 503 and Retry-After: Entra retries them, other clients should too. Reads go on.`,
           "A move cannot be stopped once started. If the copy does not match, the tenant stays where it is.",
         ],
         confirm: `Move to ${to}`,
