@@ -1081,7 +1081,7 @@ async function peers() {
 async function shardsRun() {
   const { shardsBench, reportShards } = await import("./shards.mjs");
   try {
-    results.shards = await shardsBench({ ROOT, PORT, ADMIN_TOKEN, args, request, pool, startServer, stop, logLines, percentile, round });
+    results.shards = await shardsBench({ ROOT, PORT, ADMIN_TOKEN, args, request, pool, startServer, stop, logLines, percentile, round, directoryInserts });
   } finally {
     agent.destroy();
   }

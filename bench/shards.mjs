@@ -37,6 +37,7 @@ const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
  *   stop: (child: import("node:child_process").ChildProcess) => Promise<void>,
  *   logLines: (file: string) => Map<string, any>,
  *   percentile: (xs: number[], p: number) => number, round: (x: number, d?: number) => number,
+ *   directoryInserts: (db: DatabaseSync) => Record<"user" | "view" | "email", import("node:sqlite").StatementSync>,
  * }} Kit
  */
 
@@ -101,7 +102,7 @@ async function layout(kit, o) {
   const files = databaseFiles(state, o.shards);
   const before = Object.fromEntries(Object.entries(files).map(([binding, file]) => [binding, sizeOf(file)]));
   let t = performance.now();
-  seed(files, placed, o.users, Boolean(o.shards));
+  seed(files, placed, o.users, Boolean(o.shards), kit.directoryInserts);
   const seedS = round((performance.now() - t) / 1000, 1);
   const after = Object.fromEntries(Object.entries(files).map(([binding, file]) => [binding, sizeOf(file)]));
   const identities = o.tenants * o.users;
@@ -314,27 +315,17 @@ function sizeOf(file) {
  * the one file; sharded, the identity and its link in the directory, and in the tenant's shard the
  * identity's copy, the view and its email. Records each tenant's userNames.
  * @param {Record<string, string>} files @param {{ id: string, shard: string, userNames: string[] }[]} placed @param {number} users @param {boolean} sharded
+ * @param {Kit["directoryInserts"]} directoryInserts
  */
-function seed(files, placed, users, sharded) {
+function seed(files, placed, users, sharded, directoryInserts) {
   const open = Object.fromEntries(Object.entries(files).map(([binding, file]) => [binding, new DatabaseSync(file)]));
   for (const db of Object.values(open)) db.exec("BEGIN");
-  const identity = (/** @type {DatabaseSync} */ db) =>
-    db.prepare("INSERT INTO users (id, user_name, user_name_key, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)");
+  // The main bench's statements (one shape of each row for both), and the directory's link.
   const statements = Object.fromEntries(
-    Object.entries(open).map(([binding, db]) => [
-      binding,
-      {
-        identity: identity(db),
-        link: db.prepare("INSERT INTO identity_links (user_id, tenant_id) VALUES (?, ?)"),
-        view: db.prepare(
-          `INSERT INTO tenant_users (tenant_id, user_id, user_name, user_name_key, profile, manager_id, external_id, active, version, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, NULL, ?, 1, 1, ?, ?)`,
-        ),
-        email: db.prepare(
-          "INSERT INTO tenant_user_emails (tenant_id, user_id, position, value, value_key, type, display, is_primary) VALUES (?, ?, 0, ?, ?, 'work', NULL, 1)",
-        ),
-      },
-    ]),
+    Object.entries(open).map(([binding, db]) => {
+      const { user, view, email } = directoryInserts(db);
+      return [binding, { identity: user, view, email, link: db.prepare("INSERT INTO identity_links (user_id, tenant_id) VALUES (?, ?)") }];
+    }),
   );
   const now = Date.now();
   for (const p of placed) {
@@ -389,6 +380,7 @@ export function reportShards(r, printTable) {
     console.log(`directory: +${(d.grewBytes / 1e6).toFixed(1)} MB for ${d.identities.toLocaleString("en")} identities with one link each: ${d.bytesPerIdentityWithOneLink} bytes per identity`);
   }
   const b = r.sharded.blastRadius;
+  if (!b) console.log("\nblast radius: not measured (it needs --heavy above 0, 2 shards or more and 2 tenants per shard)");
   if (b) {
     console.log(`\nblast radius: ${b.heavy.tenant} on ${b.heavy.shard} sends ${b.heavy.perSecond} requests/s (creates and 100-user pages, 8 at a time; ${b.heavy.errors} errors)`);
     printTable([
