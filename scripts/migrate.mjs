@@ -23,7 +23,9 @@ function fail(message) {
   process.exit(1);
 }
 
-/** @type {{ local?: boolean; remote?: boolean; env?: string; "persist-to"?: string; config?: string }} */
+/**
+ * @type {{ local?: boolean; remote?: boolean; env?: string; "persist-to"?: string; config?: string }}
+ */
 let options;
 try {
   options = parseArgs({
