@@ -24,7 +24,9 @@ function fail(message) {
 }
 
 /**
- * @type {{ local?: boolean; remote?: boolean; env?: string; "persist-to"?: string; config?: string }}
+ * @type {{
+ *   local?: boolean; remote?: boolean; env?: string; "persist-to"?: string; config?: string
+ * }}
  */
 let options;
 try {
