@@ -3,12 +3,14 @@
 //   npm run bench -- --shards 3 [--tenants-per-shard 4] [--tenant-users 2000] [--samples 300]
 //                    [--heavy 30] [--port 8788]
 //
-// Each layout gets fresh local state and its own wrangler dev: the default configuration (`DB` is
-// directory and only shard) and a copy of `[env.sharded]` with N shard bindings `SHARD_1..N`
-// (written to `.wrangler/bench-shards.toml`, so N may exceed the three the environment declares).
-// Tenants and integrations are made over HTTP, then their users are written straight into the D1 files as the service shapes them (identities and links in the directory,
-// each tenant's views and the identity copies in its shard), and a lookup of a seeded user is
-// checked before anything is timed. Measured in each layout, alternating over the tenants:
+// Each layout gets fresh local state and its own wrangler dev (on --port and --port + 1): the
+// default configuration (`DB` is directory and only shard) and a copy of `[env.sharded]` with N
+// shard bindings `SHARD_1..N` (written to `.wrangler/bench-shards.toml`, so N may exceed the three
+// the environment declares). Tenants and integrations are made over HTTP, then their users are
+// written straight into the D1 files as the service shapes them (identities and links in the
+// directory, each tenant's views and the identity copies in its shard), and a lookup of a seeded
+// user of every tenant is checked before anything is timed. Both servers then run at once and are
+// measured side by side, request by request (which goes first alternates), over the tenants:
 //   - per database: tenants, users, size (D1's page count × page size, and what D1 reports in
 //     GET /api/v1/shards), the bytes a seeded user adds, in all and by table (SQLite's dbstat);
 //   - SCIM lookup (`userName eq`) and create latency, overall and per shard, and the D1 round trips
@@ -35,7 +37,7 @@ const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
  *   ROOT: string, PORT: number, ADMIN_TOKEN: string, args: Record<string, string>,
  *   request: (method: string, url: string, token: string, body?: unknown) => Promise<Timed>,
  *   pool: <T>(tasks: (() => Promise<T>)[], concurrency: number) => Promise<T[]>,
- *   startServer: (options: { config?: string, env?: string, state?: string, log?: string }) => Promise<import("node:child_process").ChildProcess>,
+ *   startServer: (options: { config?: string, env?: string, state?: string, log?: string, port?: number }) => Promise<import("node:child_process").ChildProcess>,
  *   stop: (child: import("node:child_process").ChildProcess) => Promise<void>,
  *   logLines: (file: string) => Map<string, any>,
  *   percentile: (xs: number[], p: number) => number, round: (x: number, d?: number) => number,
@@ -60,20 +62,42 @@ export async function shardsBench(kit) {
   if (!(heavyS >= 0)) throw new Error(`--heavy takes seconds (0: no blast radius), not '${args.heavy}'`);
   if (heavyS > 0 && perShard < 2) throw new Error("--tenants-per-shard must be at least 2: the blast radius needs a bystander beside the heavy tenant");
   const tenants = n * perShard;
-  console.log(`shards: ${tenants} tenants of ${users.toLocaleString("en")} users, on one database and then on ${n} shard${n === 1 ? "" : "s"}; ${samples} samples each`);
-  const single = await layout(kit, { shards: 0, tenants, users, samples, heavyS });
-  const sharded = await layout(kit, { shards: n, tenants, users, samples, heavyS });
-  rmSync(join(ROOT, ".wrangler", "bench-shards.toml"), { force: true });
-  return { shards: n, tenants, usersPerTenant: users, samples, single, sharded };
+  console.log(`shards: ${tenants} tenants of ${users.toLocaleString("en")} users, on one database and on ${n} shard${n === 1 ? "" : "s"}; ${samples} samples each, side by side`);
+  // Both layouts are prepared (each its own wrangler dev, state and port), then measured side by
+  // side: request by request, alternating which layout goes first, so that both see the same
+  // machine (its load drifts: it is shared). The blast radius then runs on each in turn.
+  const single = await prepare(kit, { shards: 0, tenants, users, port: kit.PORT });
+  try {
+    const sharded = await prepare(kit, { shards: n, tenants, users, port: kit.PORT + 1 });
+    try {
+      const measured = await measure(kit, [single, sharded], { samples, users, heavyS });
+      return { shards: n, tenants, usersPerTenant: users, samples, interleaved: true, single: measured[0], sharded: measured[1] };
+    } finally {
+      await kit.stop(sharded.server);
+    }
+  } finally {
+    await kit.stop(single.server);
+    rmSync(join(ROOT, ".wrangler", "bench-shards.toml"), { force: true });
+  }
 }
 
 /**
- * One layout: fresh state, tenants placed round-robin (over `shards` shards, or on `DB` with 0),
- * seeded, then measured.
- * @param {Kit} kit @param {{ shards: number, tenants: number, users: number, samples: number, heavyS: number }} o
+ * @typedef {{ id: string, shard: string, url: string, token: string, userNames: string[] }} Placed
+ * @typedef {{
+ *   name: string, port: number, log: string, server: import("node:child_process").ChildProcess,
+ *   placed: Placed[], seedSeconds: number, databases: any[], directory: any,
+ * }} Prepared
  */
-async function layout(kit, o) {
-  const { ROOT, PORT, request, pool, startServer, stop, logLines, round } = kit;
+
+/**
+ * One layout made ready: fresh state, tenants placed round-robin (over `shards` shards, or on `DB`
+ * with 0), users seeded into the files, its server started again on `port` and a seeded user of
+ * every tenant found over HTTP.
+ * @param {Kit} kit @param {{ shards: number, tenants: number, users: number, port: number }} o @returns {Promise<Prepared>}
+ */
+async function prepare(kit, o) {
+  const { ROOT, startServer, stop, round } = kit;
+  const request = kit.request;
   const name = o.shards ? `${o.shards} shard${o.shards === 1 ? "" : "s"}` : "one database";
   const state = join(ROOT, ".wrangler", o.shards ? "bench-shards-sharded" : "bench-shards-single");
   rmSync(state, { recursive: true, force: true });
@@ -85,25 +109,24 @@ async function layout(kit, o) {
     encoding: "utf8",
   });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
-  const base = `http://127.0.0.1:${PORT}`;
+  const base = `http://127.0.0.1:${o.port}`;
   const log = join(ROOT, ".wrangler", `bench-shards-${o.shards ? "sharded" : "single"}.log`);
 
   // Tenants and their integrations over HTTP: placement and credentials as the service makes them.
-  let server = await startServer({ config, env, state, log });
-  /** @type {{ id: string, shard: string, url: string, token: string, userNames: string[] }[]} */
+  let server = await startServer({ config, env, state, log, port: o.port });
+  /** @type {Placed[]} */
   const placed = [];
   try {
     for (let i = 0; i < o.tenants; i++) {
       const id = `bench-${String(i).padStart(3, "0")}`;
       const shard = o.shards ? `SHARD_${(i % o.shards) + 1}` : undefined;
-      const made = await adminCall(kit, "POST", "/tenants", shard ? { id, shard } : { id });
-      const integration = await adminCall(kit, "POST", `/${id}/integrations`, { name: `bench ${id}` });
+      const made = await adminCall(kit, o.port, "POST", "/tenants", shard ? { id, shard } : { id });
+      const integration = await adminCall(kit, o.port, "POST", `/${id}/integrations`, { name: `bench ${id}` });
       placed.push({ id, shard: made.shard, url: integration.endpoint.replace(/^https?:\/\/[^/]+/, base), token: integration.secretToken, userNames: [] });
     }
   } finally {
     await stop(server);
   }
-
   // Users straight into the files (the server is stopped), and the sizes before and after.
   const files = databaseFiles(state, o.shards);
   const before = Object.fromEntries(Object.entries(files).map(([binding, file]) => [binding, sizeOf(file)]));
@@ -124,8 +147,9 @@ async function layout(kit, o) {
   const databases = Object.keys(files).sort((a, b) => Number(b === "DB") - Number(a === "DB") || a.localeCompare(b, "en", { numeric: true })).map((binding) => ({
     binding,
     role: binding === "DB" ? (o.shards ? "directory" : "directory and only shard") : "shard",
-    tenants: placed.filter((p) => p.shard === binding).length,
-    users: placed.filter((p) => p.shard === binding).length * o.users,
+    // The directory holds a row of every tenant and every identity; a shard, its tenants' views.
+    tenants: binding === "DB" && o.shards ? o.tenants : placed.filter((p) => p.shard === binding).length,
+    users: binding === "DB" && o.shards ? identities : placed.filter((p) => p.shard === binding).length * o.users,
     bytes: after[binding],
     bytesPerUser: binding === "DB" && o.shards ? null : round((after[binding] - before[binding]) / Math.max(1, placed.filter((p) => p.shard === binding).length * o.users), 0),
     // By table (SQLite's dbstat, each table with its indexes): where a user's bytes go.
@@ -148,52 +172,77 @@ async function layout(kit, o) {
     : null;
   console.log(`  ${name}: seeded ${identities.toLocaleString("en")} users in ${seedS} s`);
 
-  server = await startServer({ config, env, state, log });
-  try {
-    // A seeded user is found over HTTP before anything is timed.
-    for (const p of placed) {
-      const probe = await lookup(request, p, p.userNames[o.users - 1]);
-      if (probe.status !== 200 || probe.json?.totalResults !== 1) throw new Error(`${p.id}: a seeded user was not found (HTTP ${probe.status} ${JSON.stringify(probe.json)})`);
+  server = await startServer({ config, env, state, log, port: o.port });
+  // A seeded user of every tenant is found over HTTP before anything is timed.
+  for (const p of placed) {
+    const probe = await lookup(request, p, p.userNames[o.users - 1]);
+    if (probe.status !== 200 || probe.json?.totalResults !== 1) {
+      await stop(server);
+      throw new Error(`${p.id}: a seeded user was not found (HTTP ${probe.status} ${JSON.stringify(probe.json)})`);
     }
-    // Warm every tenant's placement and connection, then alternate over the tenants.
-    await pool(placed.map((p) => () => lookup(request, p, p.userNames[0])), 4);
-    /** @type {{ shard: string, res: Timed }[]} */
-    const lookups = [];
-    for (let k = 0; k < o.samples; k++) {
-      const p = placed[k % placed.length];
-      lookups.push({ shard: p.shard, res: await lookup(request, p, p.userNames[(k * 7919) % o.users]) });
-    }
-    /** @type {{ shard: string, res: Timed }[]} */
-    const creates = [];
-    for (let k = 0; k < o.samples; k++) {
-      const p = placed[k % placed.length];
-      const res = await request("POST", `${p.url}/Users`, p.token, { schemas: [USER], userName: `created-${k}-${randomUUID().slice(0, 8)}@contoso.com` });
-      if (res.status !== 201) throw new Error(`${p.id}: a create answered HTTP ${res.status} ${JSON.stringify(res.json)}`);
-      creates.push({ shard: p.shard, res });
-    }
-    const heavy = o.heavyS ? await blastRadius(kit, placed, o.heavyS, o.users) : null;
-    // What each database's D1 reports as its size (GET /api/v1/shards), beside the file's.
-    const listed = await adminCall(kit, "GET", "/shards");
-    for (const d of databases) d.reportedBytes = listed.shards.find((/** @type {any} */ s) => s.name === d.binding)?.sizeBytes ?? null;
-    await new Promise((r) => setTimeout(r, 500)); // the last log lines reach the file
-    const lines = logLines(log);
-    return {
-      layout: name,
-      seedSeconds: seedS,
-      databases,
-      directory,
-      lookup: latency(kit, lookups, lines),
-      create: latency(kit, creates, lines),
-      blastRadius: heavy ? summarizeBlast(kit, heavy, lines) : null,
-    };
-  } finally {
-    await stop(server);
   }
+  return { name, port: o.port, log, server, placed, seedSeconds: seedS, databases, directory };
 }
 
-/** An admin API call on the bench's server. @param {Kit} kit @param {string} method @param {string} path @param {unknown} [body] */
-async function adminCall(kit, method, path, body) {
-  const res = await kit.request(method, `http://127.0.0.1:${kit.PORT}/api/v1${path}`, kit.ADMIN_TOKEN, body);
+/**
+ * Lookups, then creates, alternating over the tenants and between the layouts request by request
+ * (which layout goes first alternates too); then each layout's blast radius, the sizes D1
+ * reports, and the D1 work of every request from the log lines.
+ * @param {Kit} kit @param {Prepared[]} layouts @param {{ samples: number, users: number, heavyS: number }} o
+ */
+async function measure(kit, layouts, o) {
+  const { request, pool, logLines } = kit;
+  for (const l of layouts) await pool(l.placed.map((p) => () => lookup(request, p, p.userNames[0])), 4); // warm
+  /** @type {{ shard: string, res: Timed }[][]} */
+  const lookups = layouts.map(() => []);
+  /** @type {{ shard: string, res: Timed }[][]} */
+  const creates = layouts.map(() => []);
+  const order = (/** @type {number} */ k) => (k % 2 === 0 ? layouts.map((_, i) => i) : layouts.map((_, i) => layouts.length - 1 - i));
+  for (let k = 0; k < o.samples; k++) {
+    for (const i of order(k)) {
+      const p = layouts[i].placed[k % layouts[i].placed.length];
+      lookups[i].push({ shard: p.shard, res: await lookup(request, p, p.userNames[(k * 7919) % o.users]) });
+    }
+  }
+  for (let k = 0; k < o.samples; k++) {
+    for (const i of order(k)) {
+      const p = layouts[i].placed[k % layouts[i].placed.length];
+      const res = await request("POST", `${p.url}/Users`, p.token, { schemas: [USER], userName: `created-${k}-${randomUUID().slice(0, 8)}@contoso.com` });
+      if (res.status !== 201) throw new Error(`${p.id}: a create answered HTTP ${res.status} ${JSON.stringify(res.json)}`);
+      creates[i].push({ shard: p.shard, res });
+    }
+  }
+  const blasts = [];
+  for (const l of layouts) blasts.push(o.heavyS ? await blastRadius(kit, l.placed, o.heavyS, o.users) : null);
+  const out = [];
+  for (const [i, l] of layouts.entries()) {
+    // What each database's D1 reports as its size (GET /api/v1/shards), beside the file's.
+    const listed = await adminCall(kit, l.port, "GET", "/shards");
+    for (const d of l.databases) d.reportedBytes = listed.shards.find((/** @type {any} */ s) => s.name === d.binding)?.sizeBytes ?? null;
+  }
+  await new Promise((r) => setTimeout(r, 500)); // the last log lines reach the files
+  for (const [i, l] of layouts.entries()) {
+    const lines = logLines(l.log);
+    const blast = blasts[i];
+    out.push({
+      layout: l.name,
+      seedSeconds: l.seedSeconds,
+      databases: l.databases,
+      directory: l.directory,
+      lookup: latency(kit, lookups[i], lines),
+      create: latency(kit, creates[i], lines),
+      blastRadius: blast ? summarizeBlast(kit, blast, lines) : null,
+    });
+  }
+  return out;
+}
+
+/**
+ * An admin API call on the bench's server on `port`.
+ * @param {Kit} kit @param {number} port @param {string} method @param {string} path @param {unknown} [body]
+ */
+async function adminCall(kit, port, method, path, body) {
+  const res = await kit.request(method, `http://127.0.0.1:${port}/api/v1${path}`, kit.ADMIN_TOKEN, body);
   if (res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(res.json)}`);
   return res.json;
 }
@@ -458,7 +507,7 @@ function seed(files, placed, users, sharded) {
  */
 export function reportShards(r, printTable) {
   const fmt = (/** @type {any} */ s) => (s ? `${s.p50} / ${s.p99} ms (${s.roundTrips ?? "?"} trips, ${s.rowsRead ?? "?"} rows)` : "–");
-  console.log(`\n${r.tenants} tenants × ${r.usersPerTenant.toLocaleString("en")} users: one database, then ${r.shards} shards (p50 / p99, D1 work of the median)`);
+  console.log(`\n${r.tenants} tenants × ${r.usersPerTenant.toLocaleString("en")} users on one database and on ${r.shards} shards, measured side by side (p50 / p99, D1 work of the median)`);
   /** @type {(string | number)[][]} */
   const rows = [["", "one database", `${r.shards} shards`]];
   rows.push(["lookup, all", fmt(r.single.lookup.all), fmt(r.sharded.lookup.all)]);
