@@ -18,8 +18,9 @@
 //   - the directory's bytes per identity with its link (its growth over the seeding, divided by
 //     identities), and dbstat's split between the identity and the link;
 //   - the blast radius of a heavy tenant (creates, 100-user pages, `co` filters, 8 at a time, for
-//     --heavy seconds; 0 skips it) on bystanders' lookups: on its own database, and sharded also
-//     on another shard, alone and meanwhile, with the D1 time of each from its log line.
+//     --heavy seconds, in rounds of 5 s alternating with as long without it; 0 skips it) on
+//     bystanders' lookups: on its own database, and sharded also on another shard (alternating
+//     request by request), alone and meanwhile, with the D1 time of each from its log line.
 // Locally every database is a Durable Object in one workerd process on this machine's cores, so a
 // heavy tenant's CPU slows everyone; the blast-radius figures separate the shared CPU (the other
 // shard's bystander) from the shared database (the same shard's).
@@ -303,28 +304,42 @@ async function blastRadius(kit, placed, seconds, users) {
     }
     return out;
   };
-  const alone = await bystand(Math.max(10, seconds / 2) * 1000);
-  let stopHeavy = false;
+  // Rounds of 5 s alone, then 5 s with the heavy tenant, so both phases see the machine's drift.
+  /** @type {{ same: Timed[], other: Timed[] }} */
+  const alone = { same: [], other: [] };
+  /** @type {{ same: Timed[], other: Timed[] }} */
+  const during = { same: [], other: [] };
   /** @type {Timed[]} */
   const heavyTimed = [];
   const pages = Math.max(1, users - 100);
-  const t0 = performance.now();
-  const workers = Array.from({ length: 8 }, async (_, w) => {
-    for (let k = 0; !stopHeavy; k++) {
-      // A create, a 100-user page, and a `co` filter that walks the tenant's userName index.
-      const res =
-        k % 3 === 0
-          ? await request("POST", `${heavy.url}/Users`, heavy.token, { schemas: [USER], userName: `heavy-${w}-${k}-${randomUUID().slice(0, 6)}@contoso.com` })
-          : k % 3 === 1
-            ? await request("GET", `${heavy.url}/Users?count=100&startIndex=${1 + ((k * 37) % pages)}`, heavy.token)
-            : await request("GET", `${heavy.url}/Users?count=10&filter=${encodeURIComponent(`userName co "x${w}${k}"`)}`, heavy.token);
-      heavyTimed.push(res);
-    }
-  });
-  const during = await bystand(seconds * 1000);
-  stopHeavy = true;
-  await Promise.all(workers);
-  const heavySeconds = (performance.now() - t0) / 1000;
+  let heavySeconds = 0;
+  const rounds = Math.max(1, Math.round(seconds / 5));
+  for (let r = 0; r < rounds; r++) {
+    const quiet = await bystand((seconds / rounds) * 1000);
+    alone.same.push(...quiet.same);
+    alone.other.push(...quiet.other);
+    let stopHeavy = false;
+    const t0 = performance.now();
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      for (let k = 0; !stopHeavy; k++) {
+        const n = r * 1_000_000 + k;
+        // A create, a 100-user page, and a `co` filter that walks the tenant's userName index.
+        const res =
+          k % 3 === 0
+            ? await request("POST", `${heavy.url}/Users`, heavy.token, { schemas: [USER], userName: `heavy-${w}-${n}-${randomUUID().slice(0, 6)}@contoso.com` })
+            : k % 3 === 1
+              ? await request("GET", `${heavy.url}/Users?count=100&startIndex=${1 + ((n * 37) % pages)}`, heavy.token)
+              : await request("GET", `${heavy.url}/Users?count=10&filter=${encodeURIComponent(`userName co "x${w}${n}"`)}`, heavy.token);
+        heavyTimed.push(res);
+      }
+    });
+    const busy = await bystand((seconds / rounds) * 1000);
+    stopHeavy = true;
+    await Promise.all(workers);
+    heavySeconds += (performance.now() - t0) / 1000;
+    during.same.push(...busy.same);
+    during.other.push(...busy.other);
+  }
   return {
     heavy: { tenant: heavy.id, shard: heavy.shard, timed: heavyTimed, seconds: heavySeconds },
     same: { tenant: same.id, shard: same.shard, alone: alone.same, during: during.same },
