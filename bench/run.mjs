@@ -32,9 +32,11 @@
 //
 //   npm run bench -- --shards N [--tenants-per-shard 4] [--tenant-users 2000] [--samples 300] [--heavy 30]
 //
-// runs only the sharding comparison (bench/shards.mjs): the same tenants on one database and over
-// N shards, per-database sizes, lookup and create latency, the directory's cost per identity and a
-// heavy tenant's blast radius; written under `shards.<N>` in bench/results.json.
+// runs only the sharding comparison (bench/shards.mjs): the same tenants (N × --tenants-per-shard,
+// each of --tenant-users users) on one database and over N shards (N from 1 to 64: the run writes
+// its own config with N SHARD_n bindings), per-database sizes, lookup and create latency, the
+// directory's cost per identity and a heavy tenant's blast radius (--heavy seconds, 0: none);
+// written under `shards.<N>` in bench/results.json.
 // Every run records its command and the commit it measured (`git rev-parse --short HEAD`, and
 // whether the work tree had changes) and prints them. Absolute times drift on a shared machine;
 // the ratios are measured in the same run.
