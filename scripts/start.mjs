@@ -6,11 +6,12 @@
 //    and how to sign in.
 // Extra arguments go to `wrangler dev`; `--env NAME` and `--persist-to DIR` to the migrations too,
 // so `npm start -- --env sharded` migrates and runs the sharded environment.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { envWithNode22, ROOT } from "./node22.mjs";
+import { migrateOrExit, pickFlags } from "./run-migrator.mjs";
 
 const devVars = join(ROOT, ".dev.vars");
 const current = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
@@ -21,21 +22,9 @@ if (!/^\s*ADMIN_TOKEN\s*=\s*\S+/m.test(current)) {
 }
 
 const args = process.argv.slice(2);
-/** @type {string[]} */
-const scope = []; // --env NAME and --persist-to DIR (or --env=NAME …), for the migrator too
-args.forEach((arg, i) => {
-  if (arg === "--env" || arg === "--persist-to") scope.push(arg, args[i + 1] ?? "");
-  else if (arg.startsWith("--env=") || arg.startsWith("--persist-to=")) scope.push(arg);
-});
-
+// --env NAME and --persist-to DIR go to the migrator too.
+migrateOrExit("--local", pickFlags(args, ["--env", "--persist-to"]), "applying the local D1 migrations failed; see above.");
 const env = envWithNode22();
-// The migrator reads wrangler.toml with wrangler's own reader, so it runs on Node >= 22 too.
-const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : "node";
-const migrate = spawnSync(node, [join(ROOT, "scripts", "migrate.mjs"), "--local", ...scope], { cwd: ROOT, env, stdio: "inherit" });
-if (migrate.status !== 0) {
-  console.error("[scim-edge] applying the local D1 migrations failed; see above.");
-  process.exit(migrate.status ?? 1);
-}
 
 const port = process.env.PORT || "8787";
 const wrangler = join(ROOT, "node_modules", ".bin", "wrangler");
